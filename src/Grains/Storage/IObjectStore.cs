@@ -1,0 +1,21 @@
+namespace MoleSignal.Grains.Storage;
+
+/// <summary>Immutable objects by key (<c>{org}/{type}/{stream}/{date}/{file-id}</c>). Keys use '/' and no '..'.</summary>
+public interface IObjectStore
+{
+    /// <summary>Short name for metrics and logs: local, s3 ...</summary>
+    string Backend { get; }
+
+    /// <summary>Writes the whole object; readers see the old object or the new one, never a part.</summary>
+    Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default);
+
+    /// <summary>The object's bytes, or null when it does not exist.</summary>
+    Task<byte[]?> GetAsync(string key, CancellationToken ct = default);
+
+    /// <summary>Deleting a missing object is not an error.</summary>
+    Task DeleteAsync(string key, CancellationToken ct = default);
+
+    IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken ct = default);
+}
+
+public sealed record ObjectInfo(string Key, long Size);

@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace MoleSignal.Grains.Storage;
+
+/// <summary>
+/// Objects as files under a root. A put writes a temp file beside the target, fsyncs it, renames it over the
+/// target and fsyncs the directory, so a crash leaves the old object or the new one.
+/// </summary>
+public sealed class LocalObjectStore : IObjectStore
+{
+    private const string TempMarker = ".tmp-";
+    private readonly string _root;
+
+    public LocalObjectStore(string root)
+    {
+        _root = Path.GetFullPath(root);
+        Directory.CreateDirectory(_root);
+    }
+
+    public string Backend => "local";
+
+    public string Root => _root;
+
+    public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    {
+        var path = PathOf(key);
+        var dir = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(dir);
+        var temp = Path.Combine(dir, "." + Path.GetFileName(path) + TempMarker + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
+            {
+                await fs.WriteAsync(data, ct);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+            FsyncDirectory(dir);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    public async Task<byte[]?> GetAsync(string key, CancellationToken ct = default)
+    {
+        try
+        {
+            return await File.ReadAllBytesAsync(PathOf(key), ct);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public Task DeleteAsync(string key, CancellationToken ct = default)
+    {
+        File.Delete(PathOf(key));
+        return Task.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await Task.CompletedTask;
+        if (!Directory.Exists(_root)) yield break;
+        // List from the deepest directory the prefix names, then filter by the full prefix.
+        var slash = prefix.LastIndexOf('/');
+        var start = slash < 0 ? _root : Path.Combine(_root, prefix[..slash]);
+        if (!Directory.Exists(start)) yield break;
+        foreach (var file in Directory.EnumerateFiles(start, "*", SearchOption.AllDirectories))
+        {
+            ct.ThrowIfCancellationRequested();
+            if (Path.GetFileName(file).Contains(TempMarker)) continue;
+            var key = Path.GetRelativePath(_root, file).Replace(Path.DirectorySeparatorChar, '/');
+            if (key.StartsWith(prefix, StringComparison.Ordinal))
+                yield return new ObjectInfo(key, new FileInfo(file).Length);
+        }
+    }
+
+    private string PathOf(string key) => Path.Combine(_root, ObjectKey.Validate(key).Replace('/', Path.DirectorySeparatorChar));
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { }
+    }
+
+    // .NET cannot fsync a directory; the rename is only durable once the directory entry is.
+    private static void FsyncDirectory(string dir)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var fd = open(dir, 0 /* O_RDONLY */);
+        if (fd < 0) return;
+        try { fsync(fd); } finally { close(fd); }
+    }
+
+    [DllImport("libc", SetLastError = true)] private static extern int open([MarshalAs(UnmanagedType.LPStr)] string path, int flags);
+    [DllImport("libc", SetLastError = true)] private static extern int fsync(int fd);
+    [DllImport("libc")] private static extern int close(int fd);
+}

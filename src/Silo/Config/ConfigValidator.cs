@@ -1,0 +1,75 @@
+namespace MoleSignal.Silo.Config;
+
+/// <summary>Value rules the types alone cannot say; each failure names its key.</summary>
+public static class ConfigValidator
+{
+    public static readonly string[] Roles = ["standalone", "router", "ingester", "querier", "compactor", "alert_manager"];
+
+    public static void Validate(MoleSignalConfig c)
+    {
+        if (c.Node.Roles.Length == 0) Fail("node.roles", "must list at least one role");
+        foreach (var r in c.Node.Roles)
+            OneOf("node.roles", r, Roles);
+        if (c.Node.Id.Length > 64) Fail("node.id", "must be at most 64 characters");
+        OneOf("store.meta.backend", c.Store.Meta.Backend, "sqlite", "postgres");
+        OneOf("store.object.backend", c.Store.Object.Backend, "local", "s3", "azure", "gcs");
+        OneOf("store.object.s3.checksum_mode", c.Store.Object.S3.ChecksumMode, "when_supported", "when_required");
+        OneOf("wal.flush_strategy", c.Wal.FlushStrategy, "batch", "none", "every_write");
+        OneOf("wal.sync_level", c.Wal.SyncLevel, "data", "all");
+        Port("http.port", c.Http.Port);
+        Port("grpc.port", c.Grpc.Port);
+        Port("cluster.silo_port", c.Cluster.SiloPort);
+        Port("cluster.gateway_port", c.Cluster.GatewayPort);
+        if (c.Http.Port == c.Grpc.Port) Fail("grpc.port", $"must differ from http.port ({c.Http.Port})");
+        Positive("store.meta.max_connections", c.Store.Meta.MaxConnections);
+        Positive("store.object.health_probe_interval_secs", c.Store.Object.HealthProbeIntervalSecs);
+        Positive("cluster.heartbeat_interval_secs", c.Cluster.HeartbeatIntervalSecs);
+        Positive("cluster.peer_timeout_secs", c.Cluster.PeerTimeoutSecs);
+        Positive("http.max_body_mb", c.Http.MaxBodyMb);
+        Positive("grpc.max_message_size_mb", c.Grpc.MaxMessageSizeMb);
+        Positive("wal.segment_size_mb", c.Wal.SegmentSizeMb);
+        Positive("ingester.buffer_max_mb", c.Ingester.BufferMaxMb);
+        Positive("ingester.flush_interval_secs", c.Ingester.FlushIntervalSecs);
+        Positive("ingester.flush_parallelism", c.Ingester.FlushParallelism);
+        Positive("ingester.max_columns", c.Ingester.MaxColumns);
+        NotNegative("router.rate_limit.ingest_qps", c.Router.RateLimit.IngestQps);
+        NotNegative("router.rate_limit.query_qps", c.Router.RateLimit.QueryQps);
+        Positive("querier.timeout_secs", c.Querier.TimeoutSecs);
+        Positive("querier.max_concurrent", c.Querier.MaxConcurrent);
+        Positive("search_jobs.workers", c.SearchJobs.Workers);
+        Positive("search_jobs.idle_poll_secs", c.SearchJobs.IdlePollSecs);
+        Positive("search_jobs.cleanup_interval_secs", c.SearchJobs.CleanupIntervalSecs);
+        Positive("compactor.interval_secs", c.Compactor.IntervalSecs);
+        NotNegative("compactor.retention_days", c.Compactor.RetentionDays);
+        Positive("storage.file_meta_dump.interval_secs", c.Storage.FileMetaDump.IntervalSecs);
+        Positive("alert_manager.eval_interval_secs", c.AlertManager.EvalIntervalSecs);
+        Positive("alert_manager.dispatch_interval_secs", c.AlertManager.DispatchIntervalSecs);
+        if (c.Store.Meta.Backend == "postgres" && string.IsNullOrWhiteSpace(c.Store.Meta.Dsn))
+            Fail("store.meta.dsn", "is required when store.meta.backend = \"postgres\"");
+        if (c.Store.Object.Backend == "s3" && string.IsNullOrWhiteSpace(c.Store.Object.S3.Bucket))
+            Fail("store.object.s3.bucket", "is required when store.object.backend = \"s3\"");
+    }
+
+    private static void OneOf(string key, string value, params string[] allowed)
+    {
+        if (!allowed.Contains(value, StringComparer.Ordinal))
+            Fail(key, $"'{value}' is not one of {string.Join(", ", allowed)}");
+    }
+
+    private static void Port(string key, int v)
+    {
+        if (v is < 1 or > 65535) Fail(key, $"{v} is not a port (1-65535)");
+    }
+
+    private static void Positive(string key, long v)
+    {
+        if (v <= 0) Fail(key, $"must be greater than 0 (got {v})");
+    }
+
+    private static void NotNegative(string key, long v)
+    {
+        if (v < 0) Fail(key, $"must not be negative (got {v})");
+    }
+
+    private static void Fail(string key, string why) => throw new ConfigException($"config key '{key}' {why}");
+}

@@ -1,0 +1,211 @@
+namespace MoleSignal.Silo.Config;
+
+// The one model of every config key. Property names map to TOML keys in snake_case
+// (MaxBodyMb -> max_body_mb); sections nest the same way ([store.meta] -> Store.Meta).
+// Defaults are the operator documentation's. conf/config.toml documents each key.
+
+public sealed class MoleSignalConfig
+{
+    public NodeSection Node { get; set; } = new();
+    public ClusterSection Cluster { get; set; } = new();
+    public HttpSection Http { get; set; } = new();
+    public GrpcSection Grpc { get; set; } = new();
+    public StoreSection Store { get; set; } = new();
+    public WalSection Wal { get; set; } = new();
+    public IngesterSection Ingester { get; set; } = new();
+    public RouterSection Router { get; set; } = new();
+    public QuerierSection Querier { get; set; } = new();
+    public SearchJobsSection SearchJobs { get; set; } = new();
+    public CompactorSection Compactor { get; set; } = new();
+    public StorageSection Storage { get; set; } = new();
+    public AlertManagerSection AlertManager { get; set; } = new();
+    public TelemetrySection Telemetry { get; set; } = new();
+    public AuthSection Auth { get; set; } = new();
+
+    /// <summary>Flat secrets read straight from the environment, never from TOML.</summary>
+    [NotAConfigKey]
+    public Secrets Secrets { get; set; } = new();
+}
+
+public sealed class NodeSection
+{
+    /// <summary>Empty: generated once and kept in {data_dir}/node_id.</summary>
+    [Immutable] public string Id { get; set; } = "";
+    public string[] Roles { get; set; } = ["standalone"];
+    /// <summary>Where node-local state lives (node_id file, default SQLite database).</summary>
+    [Immutable] public string DataDir { get; set; } = "./data";
+}
+
+public sealed class ClusterSection
+{
+    public string AdvertiseAddr { get; set; } = "127.0.0.1:5082";
+    public int HeartbeatIntervalSecs { get; set; } = 5;
+    public int PeerTimeoutSecs { get; set; } = 15;
+    [Immutable] public string ClusterId { get; set; } = "molesignal";
+    [Immutable] public int SiloPort { get; set; } = 11111;
+    [Immutable] public int GatewayPort { get; set; } = 30000;
+}
+
+public sealed class HttpSection
+{
+    [Immutable] public string Bind { get; set; } = "0.0.0.0";
+    [Immutable] public int Port { get; set; } = 5080;
+    public int MaxBodyMb { get; set; } = 64;
+    public HttpTlsSection Tls { get; set; } = new();
+}
+
+public sealed class HttpTlsSection
+{
+    public bool Enabled { get; set; }
+    public int Port { get; set; } = 443;
+    public int PlainPort { get; set; } = 80;
+    public int IssuePollSecs { get; set; } = 60;
+    public int RenewalRetrySecs { get; set; } = 21600;
+}
+
+public sealed class GrpcSection
+{
+    [Immutable] public string Bind { get; set; } = "0.0.0.0";
+    [Immutable] public int Port { get; set; } = 5082;
+    public int MaxMessageSizeMb { get; set; } = 32;
+}
+
+public sealed class StoreSection
+{
+    public MetaStoreSection Meta { get; set; } = new();
+    public ObjectStoreSection Object { get; set; } = new();
+}
+
+public sealed class MetaStoreSection
+{
+    /// <summary>sqlite | postgres</summary>
+    [Immutable] public string Backend { get; set; } = "sqlite";
+    /// <summary>Postgres URL or Npgsql keywords; for sqlite a file path (default {data_dir}/meta.db).</summary>
+    [Immutable, Secret] public string Dsn { get; set; } = "";
+    [Immutable] public int MaxConnections { get; set; } = 16;
+}
+
+public sealed class ObjectStoreSection
+{
+    /// <summary>local | s3 (azure and gcs are accepted names that are not built yet).</summary>
+    [Immutable] public string Backend { get; set; } = "local";
+    [Immutable] public string Root { get; set; } = "./data/objects";
+    public int HealthProbeIntervalSecs { get; set; } = 30;
+    public S3Section S3 { get; set; } = new();
+}
+
+public sealed class S3Section
+{
+    [Immutable] public string Bucket { get; set; } = "";
+    [Immutable] public string Region { get; set; } = "us-east-1";
+    /// <summary>Override for MinIO, R2, OSS ... e.g. http://127.0.0.1:9000</summary>
+    [Immutable] public string Endpoint { get; set; } = "";
+    [Immutable] public bool PathStyle { get; set; } = true;
+    /// <summary>Key prefix inside the bucket.</summary>
+    [Immutable] public string Prefix { get; set; } = "";
+    /// <summary>when_supported | when_required: many S3-compatible stores mishandle checksum trailers.</summary>
+    [Immutable] public string ChecksumMode { get; set; } = "when_required";
+    /// <summary>Shared credentials file; empty = ~/.aws/credentials.</summary>
+    [Immutable] public string CredentialsFile { get; set; } = "";
+    [Immutable] public string Profile { get; set; } = "default";
+    [Immutable, Secret] public string AccessKeyId { get; set; } = "";
+    [Immutable, Secret] public string SecretAccessKey { get; set; } = "";
+}
+
+public sealed class WalSection
+{
+    [Immutable] public string Dir { get; set; } = "./data/wal";
+    public int SegmentSizeMb { get; set; } = 64;
+    /// <summary>batch | none | every_write</summary>
+    public string FlushStrategy { get; set; } = "batch";
+    /// <summary>data (fdatasync) | all (fsync)</summary>
+    public string SyncLevel { get; set; } = "data";
+}
+
+public sealed class IngesterSection
+{
+    public int BufferMaxMb { get; set; } = 256;
+    public int FlushIntervalSecs { get; set; } = 30;
+    public int FlushParallelism { get; set; } = 4;
+    public int MaxColumns { get; set; } = 1000;
+}
+
+public sealed class RouterSection
+{
+    public RateLimitSection RateLimit { get; set; } = new();
+}
+
+public sealed class RateLimitSection
+{
+    /// <summary>Per org and route class; 0 = unlimited.</summary>
+    public int IngestQps { get; set; } = 1000;
+    public int QueryQps { get; set; } = 100;
+}
+
+public sealed class QuerierSection
+{
+    public long AutoAsyncThresholdRows { get; set; } = 50_000_000;
+    public int TimeoutSecs { get; set; } = 300;
+    public int MaxConcurrent { get; set; } = 8;
+    public int MemoryLimitMb { get; set; } = 4096;
+}
+
+public sealed class SearchJobsSection
+{
+    public int Workers { get; set; } = 2;
+    public int IdlePollSecs { get; set; } = 2;
+    public int CleanupIntervalSecs { get; set; } = 3600;
+}
+
+public sealed class CompactorSection
+{
+    public int IntervalSecs { get; set; } = 300;
+    /// <summary>0 keeps data forever.</summary>
+    public int RetentionDays { get; set; } = 0;
+}
+
+public sealed class StorageSection
+{
+    public FileMetaDumpSection FileMetaDump { get; set; } = new();
+}
+
+public sealed class FileMetaDumpSection
+{
+    public bool Enabled { get; set; } = true;
+    public int IntervalSecs { get; set; } = 3600;
+}
+
+public sealed class AlertManagerSection
+{
+    public int EvalIntervalSecs { get; set; } = 30;
+    public int DispatchIntervalSecs { get; set; } = 10;
+}
+
+public sealed class TelemetrySection
+{
+    public bool MetricsEnabled { get; set; } = true;
+}
+
+public sealed class AuthSection
+{
+    /// <summary>Deprecated: parsed for old configs only; use MS_AUTH_JWT_SECRET_OVERRIDE.</summary>
+    [Secret] public string JwtSecret { get; set; } = "";
+}
+
+public sealed class Secrets
+{
+    public string? CipherKey { get; set; }
+    public string? JwtSecretOverride { get; set; }
+    public string? LicenseFile { get; set; }
+}
+
+/// <summary>Changing this key needs a restart; a live change only logs a warning.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class ImmutableAttribute : Attribute;
+
+/// <summary>Redacted by --print-config.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class SecretAttribute : Attribute;
+
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class NotAConfigKeyAttribute : Attribute;

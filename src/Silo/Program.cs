@@ -1,0 +1,3 @@
+using MoleSignal.Silo.Startup;
+
+return await SiloProgram.RunAsync(args);

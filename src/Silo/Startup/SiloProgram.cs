@@ -1,0 +1,161 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using MoleSignal.Gateway;
+using MoleSignal.Grains.Abstractions.Health;
+using MoleSignal.Grains.Cluster;
+using MoleSignal.Grains.Metadata;
+using MoleSignal.Grains.Storage;
+using MoleSignal.Silo.Config;
+using MoleSignal.Silo.Roles;
+using MoleSignal.Silo.Workers;
+using Orleans.Configuration;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace MoleSignal.Silo.Startup;
+
+/// <summary>One process = one Orleans silo + Kestrel (HTTP and gRPC ports) in the same host.</summary>
+public static class SiloProgram
+{
+    /// <summary>Exit codes: 0 ok, 2 bad arguments or config, 3 object store startup probe failed, 4 metadata store failed.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        CommandLine cmd;
+        try
+        {
+            cmd = CommandLine.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"molesignal: {e.Message}\n{CommandLine.Usage}");
+            return 2;
+        }
+        if (cmd.Help)
+        {
+            Console.WriteLine(CommandLine.Usage);
+            return 0;
+        }
+
+        IConfigurationRoot root;
+        MoleSignalConfig config;
+        try
+        {
+            root = ConfigLoader.BuildRoot(cmd.ConfigPath, reloadOnChange: !cmd.PrintConfig);
+            config = ConfigBinder.Bind(root);
+            if (cmd.PrintConfig)
+            {
+                Console.Write(ConfigPrinter.ToToml(config));
+                return 0;
+            }
+            config.Node.Id = NodeIdentity.Resolve(config.Node);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"molesignal: {e.Message}");
+            return 2;
+        }
+
+        var roles = new RoleSet(config.Node.Roles);
+        IObjectStore objectStore;
+        MetaStore meta;
+        try
+        {
+            objectStore = StoreFactory.CreateObjectStore(config.Store.Object);
+            meta = StoreFactory.CreateMetaStore(config);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"molesignal: {e.Message}");
+            return 2;
+        }
+
+        var probe = new ObjectStoreProbe(objectStore);
+        try
+        {
+            await probe.RoundTripAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        }
+        catch (Exception e)
+        {
+            await Console.Error.WriteLineAsync(
+                $"molesignal: object store startup probe failed ({config.Store.Object.Backend}): {e.Message}");
+            return 3;
+        }
+
+        try
+        {
+            await MigrationRunner.ApplyAsync(meta);
+        }
+        catch (Exception e)
+        {
+            await Console.Error.WriteLineAsync($"molesignal: metadata store {meta.Description} is not usable: {e.Message}");
+            return 4;
+        }
+
+        var app = Build(config, root, roles, objectStore, probe, meta);
+        await app.RunAsync();
+        return 0;
+    }
+
+    private static WebApplication Build(MoleSignalConfig config, IConfigurationRoot root, RoleSet roles,
+        IObjectStore objectStore, ObjectStoreProbe probe, MetaStore meta)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error); // its ServerGC note is noise on 2 cores
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            Listen(k, config.Http.Bind, config.Http.Port, HttpProtocols.Http1);
+            Listen(k, config.Grpc.Bind, config.Grpc.Port, HttpProtocols.Http2);
+            k.Limits.MaxRequestBodySize = (long)config.Http.MaxBodyMb * 1024 * 1024;
+        });
+
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(config.Cluster.SiloPort, config.Cluster.GatewayPort, null,
+                serviceId: config.Cluster.ClusterId, clusterId: config.Cluster.ClusterId);
+            silo.UseSiloMetadata(new Dictionary<string, string> { ["roles"] = roles.MetadataValue, ["node_id"] = config.Node.Id });
+            silo.Configure<SiloOptions>(o => o.SiloName = config.Node.Id);
+        });
+
+        var health = new NodeHealth(probe);
+        var s = builder.Services;
+        s.AddSingleton(config);
+        s.AddSingleton(root);
+        s.AddSingleton<LiveConfig>();
+        s.AddSingleton(roles);
+        s.AddSingleton(objectStore);
+        s.AddSingleton(probe);
+        s.AddSingleton(meta);
+        s.AddSingleton(health);
+        s.AddSingleton<INodeHealth>(health);
+        s.AddHostedService<RoleHost>();
+        s.AddHostedService<ObjectStoreProbeWorker>();
+        s.AddGateway();
+
+        var app = builder.Build();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MoleSignal");
+        app.Services.GetRequiredService<LiveConfig>(); // start watching the config file
+        app.Lifetime.ApplicationStarted.Register(() => log.LogInformation(
+            "molesignal node {NodeId} roles [{Roles}] http {HttpBind}:{HttpPort} grpc {GrpcBind}:{GrpcPort} meta {Meta} objects {Objects}",
+            config.Node.Id, roles, config.Http.Bind, config.Http.Port, config.Grpc.Bind, config.Grpc.Port,
+            meta.Description, config.Store.Object.Backend));
+        app.MapGateway(new GatewaySettings(config.Http.Port, config.Grpc.Port, config.Telemetry.MetricsEnabled));
+        return app;
+    }
+
+    private static void Listen(KestrelServerOptions k, string bind, int port, HttpProtocols protocols)
+    {
+        void Configure(ListenOptions o) => o.Protocols = protocols;
+        if (bind is "localhost") k.ListenLocalhost(port, Configure);
+        else if (IPAddress.TryParse(bind, out var ip)) k.Listen(ip, port, Configure);
+        else k.Listen(Dns.GetHostAddresses(bind)[0], port, Configure);
+    }
+}

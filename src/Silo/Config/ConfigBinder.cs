@@ -34,13 +34,13 @@ public static class ConfigBinder
 
     private static void RejectUnknownKeys(IConfigurationRoot root)
     {
-        foreach (var (path, _) in root.AsEnumerable())
+        foreach (var (path, value) in root.AsEnumerable())
         {
+            if (value is null) continue; // a section; its leaves are checked themselves
             var parts = path.Split(':');
-            // Arrays add an index segment; sections appear as keys without values.
+            // Arrays add an index segment.
             var dotted = string.Join('.', parts.Where(p => !int.TryParse(p, out _))).ToLowerInvariant();
             if (ConfigSchema.Keys.ContainsKey(dotted)) continue;
-            if (ConfigSchema.Keys.Keys.Any(k => k.StartsWith(dotted + ".", StringComparison.Ordinal))) continue;
             throw new ConfigException($"unknown config key '{dotted}'" + Suggest(dotted));
         }
     }

@@ -1,0 +1,77 @@
+using System.Net;
+
+namespace MoleSignal.Tests.Support;
+
+/// <summary>The real molesignal binary (built beside the tests) started as its own process in a temp directory.</summary>
+public sealed class MoleSignalNode : IDisposable
+{
+    private readonly TempDir? _ownDir;
+
+    private MoleSignalNode(ChildProcess process, string workDir, int httpPort, TempDir? ownDir)
+    {
+        Process = process;
+        WorkDir = workDir;
+        HttpPort = httpPort;
+        _ownDir = ownDir;
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public ChildProcess Process { get; }
+    public string WorkDir { get; }
+    public int HttpPort { get; }
+    public HttpClient Http { get; }
+
+    public static string BinaryPath => Path.Combine(AppContext.BaseDirectory, "molesignal.dll");
+
+    /// <summary>Loopback binds and free ports for every listener unless the caller sets them.</summary>
+    public static Dictionary<string, string> DefaultEnv(int httpPort) => new()
+    {
+        ["MS_HTTP.BIND"] = "127.0.0.1",
+        ["MS_GRPC.BIND"] = "127.0.0.1",
+        ["MS_HTTP.PORT"] = httpPort.ToString(),
+        ["MS_GRPC.PORT"] = Ports.Free().ToString(),
+        ["MS_CLUSTER.SILO_PORT"] = Ports.Free().ToString(),
+        ["MS_CLUSTER.GATEWAY_PORT"] = Ports.Free().ToString(),
+    };
+
+    public static MoleSignalNode Start(IDictionary<string, string>? env = null, string[]? args = null, string? workDir = null, int? httpPort = null)
+    {
+        var port = httpPort ?? Ports.Free();
+        var all = DefaultEnv(port);
+        if (env is not null) foreach (var (k, v) in env) all[k] = v;
+        if (all.TryGetValue("MS_HTTP.PORT", out var p)) port = int.Parse(p);
+        var own = workDir is null ? new TempDir("ms-node") : null;
+        var dir = workDir ?? own!.Path;
+        var proc = new ChildProcess("dotnet", [BinaryPath, .. args ?? []], dir, all);
+        return new MoleSignalNode(proc, dir, port, own);
+    }
+
+    /// <summary>Runs the binary to completion (for --print-config and startup failures).</summary>
+    public static async Task<(int Code, string Output)> RunToExitAsync(IDictionary<string, string>? env = null, string[]? args = null, string? workDir = null)
+    {
+        using var node = Start(env, args, workDir);
+        var code = await node.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        node.Process.Process.WaitForExit(); // drains the redirected output to its end
+        return (code, node.Process.Output);
+    }
+
+    public async Task<HttpStatusCode> StatusAsync(string path)
+    {
+        using var r = await Http.GetAsync(path);
+        return r.StatusCode;
+    }
+
+    public Task WaitHealthyAsync(TimeSpan? deadline = null) =>
+        Poll.UntilAsync(async () =>
+        {
+            if (Process.HasExited) throw new InvalidOperationException($"molesignal exited ({Process.Process.ExitCode}): {Process.Output}");
+            return await StatusAsync("/healthz");
+        }, s => s == HttpStatusCode.OK, deadline ?? TimeSpan.FromSeconds(60), "molesignal /healthz 200");
+
+    public void Dispose()
+    {
+        Http.Dispose();
+        Process.Dispose();
+        _ownDir?.Dispose();
+    }
+}

@@ -67,6 +67,11 @@ public static class SiloProgram
             await Console.Error.WriteLineAsync($"molesignal: {e.Message}");
             return 2;
         }
+        catch (Exception e)
+        {
+            await Console.Error.WriteLineAsync($"molesignal: object store ({config.Store.Object.Backend}) cannot be opened: {e.Message}");
+            return 3;
+        }
 
         var probe = new ObjectStoreProbe(objectStore);
         try

@@ -24,22 +24,23 @@ public sealed class MoleSignalNode : IDisposable
     public static string BinaryPath => Path.Combine(AppContext.BaseDirectory, "molesignal.dll");
 
     /// <summary>Loopback binds and free ports for every listener unless the caller sets them.</summary>
-    public static Dictionary<string, string> DefaultEnv(int httpPort) => new()
+    public static Dictionary<string, string> DefaultEnv(bool freePorts)
     {
-        ["MS_HTTP.BIND"] = "127.0.0.1",
-        ["MS_GRPC.BIND"] = "127.0.0.1",
-        ["MS_HTTP.PORT"] = httpPort.ToString(),
-        ["MS_GRPC.PORT"] = Ports.Free().ToString(),
-        ["MS_CLUSTER.SILO_PORT"] = Ports.Free().ToString(),
-        ["MS_CLUSTER.GATEWAY_PORT"] = Ports.Free().ToString(),
-    };
+        var env = new Dictionary<string, string> { ["MS_HTTP.BIND"] = "127.0.0.1", ["MS_GRPC.BIND"] = "127.0.0.1" };
+        if (!freePorts) return env;
+        env["MS_HTTP.PORT"] = Ports.Free().ToString();
+        env["MS_GRPC.PORT"] = Ports.Free().ToString();
+        env["MS_CLUSTER.SILO_PORT"] = Ports.Free().ToString();
+        env["MS_CLUSTER.GATEWAY_PORT"] = Ports.Free().ToString();
+        return env;
+    }
 
-    public static MoleSignalNode Start(IDictionary<string, string>? env = null, string[]? args = null, string? workDir = null, int? httpPort = null)
+    /// <param name="freePorts">false: keep the built-in default ports (5080, 5082, 11111, 30000).</param>
+    public static MoleSignalNode Start(IDictionary<string, string>? env = null, string[]? args = null, string? workDir = null, bool freePorts = true)
     {
-        var port = httpPort ?? Ports.Free();
-        var all = DefaultEnv(port);
+        var all = DefaultEnv(freePorts);
         if (env is not null) foreach (var (k, v) in env) all[k] = v;
-        if (all.TryGetValue("MS_HTTP.PORT", out var p)) port = int.Parse(p);
+        var port = all.TryGetValue("MS_HTTP.PORT", out var p) ? int.Parse(p) : 5080;
         var own = workDir is null ? new TempDir("ms-node") : null;
         var dir = workDir ?? own!.Path;
         var proc = new ChildProcess("dotnet", [BinaryPath, .. args ?? []], dir, all);

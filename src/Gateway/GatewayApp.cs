@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using MoleSignal.Gateway.Errors;
 using MoleSignal.Gateway.Health;
+using MoleSignal.Gateway.Ingest;
+using MoleSignal.Gateway.Streams;
 using Prometheus;
 
 namespace MoleSignal.Gateway;
@@ -24,6 +26,8 @@ public static class GatewayApp
         app.UseJsonErrors();
         var http = app.MapGroup("").RequireHost($"*:{options.HttpPort}");
         http.MapHealth();
+        http.MapIngest();
+        http.MapStreams();
         if (options.MetricsEnabled) http.MapMetrics("/metrics");
         app.MapGrpcHealthChecksService().RequireHost($"*:{options.GrpcPort}");
         return app;

@@ -32,6 +32,10 @@ public static class ConfigValidator
         Positive("ingester.flush_interval_secs", c.Ingester.FlushIntervalSecs);
         Positive("ingester.flush_parallelism", c.Ingester.FlushParallelism);
         Positive("ingester.max_columns", c.Ingester.MaxColumns);
+        Positive("ingester.flush_threshold_mb", c.Ingester.FlushThresholdMb);
+        Positive("ingester.max_record_kb", c.Ingester.MaxRecordKb);
+        Positive("ingester.flatten_level", c.Ingester.FlattenLevel);
+        Positive("ingester.max_nesting_depth", c.Ingester.MaxNestingDepth);
         NotNegative("router.rate_limit.ingest_qps", c.Router.RateLimit.IngestQps);
         NotNegative("router.rate_limit.query_qps", c.Router.RateLimit.QueryQps);
         Positive("querier.timeout_secs", c.Querier.TimeoutSecs);

@@ -115,19 +115,30 @@ public sealed class S3Section
 public sealed class WalSection
 {
     [Immutable] public string Dir { get; set; } = "./data/wal";
-    public int SegmentSizeMb { get; set; } = 64;
+    [Immutable] public int SegmentSizeMb { get; set; } = 64;
     /// <summary>batch | none | every_write</summary>
-    public string FlushStrategy { get; set; } = "batch";
+    [Immutable] public string FlushStrategy { get; set; } = "batch";
     /// <summary>data (fdatasync) | all (fsync)</summary>
-    public string SyncLevel { get; set; } = "data";
+    [Immutable] public string SyncLevel { get; set; } = "data";
 }
 
 public sealed class IngesterSection
 {
     public int BufferMaxMb { get; set; } = 256;
     public int FlushIntervalSecs { get; set; } = 30;
-    public int FlushParallelism { get; set; } = 4;
+    [Immutable] public int FlushParallelism { get; set; } = 4;
+    /// <summary>A stream flushes once it buffers this much, without waiting for the interval.</summary>
+    public int FlushThresholdMb { get; set; } = 64;
     public int MaxColumns { get; set; } = 1000;
+    public int MaxRecordKb { get; set; } = 1024;
+    /// <summary>Nested objects flatten up to this many key levels; deeper ones are kept as JSON text.</summary>
+    public int FlattenLevel { get; set; } = 3;
+    /// <summary>A record nested deeper than this is rejected.</summary>
+    public int MaxNestingDepth { get; set; } = 32;
+    /// <summary>Fields indexed for match_all(); a trailing '*' matches a prefix.</summary>
+    public string[] FullTextFields { get; set; } = ["log", "message", "msg", "content", "data", "body", "error_*"];
+    /// <summary>High-cardinality id fields with a per-file bloom filter.</summary>
+    public string[] IdFields { get; set; } = ["trace_id", "span_id", "request_id"];
 }
 
 public sealed class RouterSection

@@ -114,6 +114,7 @@ public static class SiloProgram
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error); // its ServerGC note is noise on 2 cores
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
 
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -141,13 +142,15 @@ public static class SiloProgram
         s.AddSingleton(meta);
         s.AddSingleton(health);
         s.AddSingleton<INodeHealth>(health);
+        s.AddIngest(config);
         s.AddHostedService<RoleHost>();
+        s.AddHostedService<IngesterReplay>();
         s.AddHostedService<ObjectStoreProbeWorker>();
         s.AddGateway();
 
         var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MoleSignal");
-        app.Services.GetRequiredService<LiveConfig>(); // start watching the config file
+        IngestWiring.FollowReloads(app.Services); // also starts watching the config file
         app.Lifetime.ApplicationStarted.Register(() => log.LogInformation(
             "molesignal node {NodeId} roles [{Roles}] http {HttpBind}:{HttpPort} grpc {GrpcBind}:{GrpcPort} meta {Meta} objects {Objects}",
             config.Node.Id, roles, config.Http.Bind, config.Http.Port, config.Grpc.Bind, config.Grpc.Port,

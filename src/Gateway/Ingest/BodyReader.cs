@@ -1,0 +1,74 @@
+using System.Buffers;
+using System.IO.Compression;
+using ZstdSharp;
+
+namespace MoleSignal.Gateway.Ingest;
+
+/// <summary>The request body, decompressed (gzip, zstd), into a pooled buffer no larger than the body limit.</summary>
+public sealed class BodyReader : IDisposable
+{
+    private byte[] _buffer;
+
+    private BodyReader(byte[] buffer, int length)
+    {
+        _buffer = buffer;
+        Length = length;
+    }
+
+    public int Length { get; }
+
+    public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
+
+    public sealed class TooLargeException(long limit) : Exception($"request body is larger than {limit >> 20} MiB (http.max_body_mb), after decompression");
+
+    public sealed class UnsupportedEncodingException(string encoding) : Exception($"Content-Encoding '{encoding}' is not supported (use gzip, zstd or identity)");
+
+    public static async Task<BodyReader> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
+    {
+        var encoding = request.Headers.ContentEncoding.ToString().Trim().ToLowerInvariant();
+        await using Stream source = encoding switch
+        {
+            "" or "identity" => request.Body,
+            "gzip" or "x-gzip" => new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
+            "zstd" => new DecompressionStream(request.Body, leaveOpen: true),
+            "deflate" => new ZLibStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
+            _ => throw new UnsupportedEncodingException(encoding),
+        };
+        var initial = request.ContentLength is > 0 and < int.MaxValue && encoding is "" or "identity"
+            ? (int)Math.Min(request.ContentLength.Value, limit) + 1
+            : 256 * 1024;
+        var buffer = ArrayPool<byte>.Shared.Rent(initial);
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > limit) throw new TooLargeException(limit);
+                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, limit + 1));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+                var n = await source.ReadAsync(buffer.AsMemory(length), ct);
+                if (n == 0) break;
+                length += n;
+                if (length > limit) throw new TooLargeException(limit);
+            }
+            return new BodyReader(buffer, length);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_buffer.Length == 0) return;
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+    }
+}

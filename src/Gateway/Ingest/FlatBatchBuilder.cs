@@ -1,0 +1,407 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using MoleSignal.Grains.Abstractions.Ingest;
+
+namespace MoleSignal.Gateway.Ingest;
+
+public readonly record struct RecordError(int Index, string Error);
+
+/// <summary>
+/// Turns JSON records into flat NDJSON lines (the IngestBatch payload): nested keys joined with '_' up to the
+/// flatten level, deeper objects and arrays kept as JSON text, keys lowercased with other characters as '_',
+/// <c>_timestamp</c> (µs) written first. A record that breaks a limit is rejected alone and leaves no trace.
+/// One builder serves one request; buffers are pooled.
+/// </summary>
+public sealed class FlatBatchBuilder : IDisposable
+{
+    private const int MaxKeyBytes = 256;
+    private static ReadOnlySpan<byte> TimestampKey => "{\"_timestamp\":"u8;
+
+    private readonly IngestLimits _limits;
+    private readonly long _arrivalMicros;
+    private readonly Dictionary<string, int> _fieldIndex = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _fieldLookup;
+    private readonly List<string> _names = [];
+    private readonly List<FieldKind> _kinds = []; // 0 = registered by a rejected record only
+    private readonly List<int> _seenStamp = [];
+    private readonly List<(int Field, FieldKind Kind)> _recordKinds = [];
+    private readonly List<Chunk> _chunks = [];
+    private byte[] _out;
+    private int _outLen;
+    private byte[] _scratch;
+    private int _scratchLen;
+    private int _stamp;
+    private string? _error;
+    private long _ts;
+    private int _tsPriority;
+    private Chunk _current = Chunk.Empty(0);
+
+    private record struct Chunk(int Start, int End, int Count, long MinTs, long MaxTs, long OriginalBytes)
+    {
+        public static Chunk Empty(int start) => new(start, start, 0, long.MaxValue, long.MinValue, 0);
+    }
+
+    public FlatBatchBuilder(IngestLimits limits, long arrivalMicros)
+    {
+        _limits = limits;
+        _arrivalMicros = arrivalMicros;
+        _fieldLookup = _fieldIndex.GetAlternateLookup<ReadOnlySpan<char>>();
+        _out = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        _scratch = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        Field("_timestamp"u8);
+    }
+
+    public List<RecordError> Errors { get; } = [];
+
+    public int Accepted { get; private set; }
+
+    public int Rejected => Errors.Count;
+
+    /// <summary>The reader is on the record's first token; on return it is on the record's last token.</summary>
+    /// <param name="input">The bytes the reader reads (raw text of nested values is taken from it).</param>
+    public void Add(ref Utf8JsonReader reader, ReadOnlySpan<byte> input, int index)
+    {
+        var start = (int)reader.TokenStartIndex;
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            SkipValue(ref reader, out _);
+            Reject(index, "record is not a JSON object");
+            return;
+        }
+        _stamp++;
+        _seenStamp[0] = _stamp; // a field that normalizes to _timestamp must not shadow the real one
+        _scratchLen = 0;
+        _error = null;
+        _tsPriority = 0;
+        _recordKinds.Clear();
+        var baseDepth = reader.CurrentDepth;
+        Span<byte> key = stackalloc byte[MaxKeyBytes];
+        var fields = 0;
+        FlattenObject(ref reader, input, key, 0, 1, baseDepth, ref fields);
+        var size = (int)reader.BytesConsumed - start;
+        if (_error is null && size > _limits.MaxRecordBytes)
+            _error = $"record is {size} bytes, over the {_limits.MaxRecordBytes}-byte limit";
+        if (_error is not null)
+        {
+            Reject(index, _error);
+            return;
+        }
+        Commit(_tsPriority > 0 ? _ts : _arrivalMicros, size);
+    }
+
+    /// <summary>A record that is not even JSON (NDJSON lines are parsed one by one).</summary>
+    public void Reject(int index, string error)
+    {
+        if (Errors.Count < int.MaxValue) Errors.Add(new RecordError(index, error));
+    }
+
+    private void FlattenObject(ref Utf8JsonReader r, ReadOnlySpan<byte> input, scoped Span<byte> key, int prefixLen, int level, int baseDepth, ref int fields)
+    {
+        while (r.Read())
+        {
+            if (r.TokenType == JsonTokenType.EndObject) return;
+            // Property name
+            var keyLen = AppendKey(ref r, key, prefixLen);
+            var isTimestamp = level == 1 && TimestampPriority(ref r) is var p && p > 0 ? p : 0;
+            r.Read();
+            if (_error is not null || keyLen < 0)
+            {
+                _error ??= $"field name longer than {MaxKeyBytes} bytes";
+                SkipValue(ref r, out _);
+                continue;
+            }
+            if (isTimestamp > 0)
+            {
+                TakeTimestamp(ref r, isTimestamp);
+                continue;
+            }
+            switch (r.TokenType)
+            {
+                case JsonTokenType.StartObject when level < _limits.FlattenLevel:
+                    if (r.CurrentDepth - baseDepth >= _limits.MaxNestingDepth) goto default;
+                    FlattenObject(ref r, input, key, keyLen, level + 1, baseDepth, ref fields);
+                    break;
+                case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                {
+                    var from = (int)r.TokenStartIndex;
+                    SkipValue(ref r, out var depth);
+                    if (depth - baseDepth > _limits.MaxNestingDepth)
+                    {
+                        _error = $"nesting deeper than {_limits.MaxNestingDepth} levels";
+                        break;
+                    }
+                    if (WriteKey(key[..keyLen], FieldKind.Utf8, ref fields))
+                        WriteJsonTextAsString(input[from..(int)r.BytesConsumed]);
+                    break;
+                }
+                case JsonTokenType.String:
+                    if (WriteKey(key[..keyLen], FieldKind.Utf8, ref fields))
+                    {
+                        Put((byte)'"');
+                        Put(r.ValueSpan); // still escaped: valid JSON string content as is
+                        Put((byte)'"');
+                    }
+                    break;
+                case JsonTokenType.Number:
+                    var kind = r.TryGetInt64(out _) ? FieldKind.Int64 : FieldKind.Float64;
+                    if (WriteKey(key[..keyLen], kind, ref fields)) Put(r.ValueSpan);
+                    break;
+                case JsonTokenType.True:
+                    if (WriteKey(key[..keyLen], FieldKind.Bool, ref fields)) Put("true"u8);
+                    break;
+                case JsonTokenType.False:
+                    if (WriteKey(key[..keyLen], FieldKind.Bool, ref fields)) Put("false"u8);
+                    break;
+                case JsonTokenType.Null:
+                    break;
+                default:
+                    SkipValue(ref r, out _);
+                    _error = $"nesting deeper than {_limits.MaxNestingDepth} levels";
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Appends the normalized key (after '_' when nested); returns its full length, or -1 when too long.</summary>
+    private static int AppendKey(ref Utf8JsonReader r, scoped Span<byte> key, int prefixLen)
+    {
+        var pos = prefixLen;
+        if (pos > 0)
+        {
+            if (pos >= key.Length) return -1;
+            key[pos++] = (byte)'_';
+        }
+        ReadOnlySpan<byte> raw = r.ValueSpan;
+        byte[]? unescaped = null;
+        if (r.ValueIsEscaped) raw = unescaped = Encoding.UTF8.GetBytes(r.GetString()!);
+        foreach (var b in raw)
+        {
+            if (b is >= 0x80 and < 0xC0) continue; // UTF-8 continuation: one '_' per character
+            if (pos >= key.Length) return -1;
+            key[pos++] = b switch
+            {
+                >= (byte)'a' and <= (byte)'z' or >= (byte)'0' and <= (byte)'9' or (byte)'_' => b,
+                >= (byte)'A' and <= (byte)'Z' => (byte)(b | 0x20),
+                _ => (byte)'_',
+            };
+        }
+        if (pos == prefixLen + (prefixLen > 0 ? 1 : 0))
+        {
+            if (pos >= key.Length) return -1;
+            key[pos++] = (byte)'_'; // an empty key still names a column
+        }
+        _ = unescaped;
+        return pos;
+    }
+
+    private static int TimestampPriority(ref Utf8JsonReader r)
+    {
+        if (r.ValueIsEscaped) return 0;
+        var k = r.ValueSpan;
+        if (k.SequenceEqual("_timestamp"u8)) return 3;
+        if (k.SequenceEqual("@timestamp"u8)) return 2;
+        if (k.SequenceEqual("timestamp"u8)) return 1;
+        return 0;
+    }
+
+    private void TakeTimestamp(ref Utf8JsonReader r, int priority)
+    {
+        long micros;
+        bool ok;
+        switch (r.TokenType)
+        {
+            case JsonTokenType.Number:
+                ok = TimestampParser.TryFromNumber(r.ValueSpan, out micros);
+                break;
+            case JsonTokenType.String:
+                ok = TimestampParser.TryFromString(r.GetString()!, out micros);
+                break;
+            default:
+                SkipValue(ref r, out _);
+                ok = false;
+                micros = 0;
+                break;
+        }
+        if (!ok)
+        {
+            _error = "timestamp is neither a number nor an RFC 3339 string";
+            return;
+        }
+        if (priority > _tsPriority)
+        {
+            _tsPriority = priority;
+            _ts = micros;
+        }
+    }
+
+    /// <summary>Writes <c>,"key":</c>; false when the key repeats in this record (first wins) or the record has too many fields.</summary>
+    private bool WriteKey(ReadOnlySpan<byte> key, FieldKind kind, ref int fields)
+    {
+        var idx = Field(key);
+        if (_seenStamp[idx] == _stamp) return false;
+        _seenStamp[idx] = _stamp;
+        if (++fields >= _limits.MaxColumns) // _timestamp is a field too
+        {
+            _error ??= $"record has more than {_limits.MaxColumns} fields";
+            return false;
+        }
+        _recordKinds.Add((idx, kind));
+        Put((byte)',');
+        Put((byte)'"');
+        Put(key);
+        Put("\":"u8);
+        return true;
+    }
+
+    private int Field(ReadOnlySpan<byte> key)
+    {
+        Span<char> chars = stackalloc char[key.Length];
+        for (var i = 0; i < key.Length; i++) chars[i] = (char)key[i];
+        if (_fieldLookup.TryGetValue(chars, out var idx)) return idx;
+        var name = new string(chars);
+        idx = _names.Count;
+        _fieldIndex[name] = idx;
+        _names.Add(name);
+        _kinds.Add(0);
+        _seenStamp.Add(0);
+        return idx;
+    }
+
+    private void Commit(long ts, int originalBytes)
+    {
+        foreach (var (field, kind) in _recordKinds)
+            _kinds[field] = _kinds[field] == 0 ? kind : FieldKinds.Widen(_kinds[field], kind);
+        _kinds[0] = FieldKind.Int64;
+
+        if (_current.End - _current.Start >= _limits.MaxBatchBytes)
+        {
+            _chunks.Add(_current);
+            _current = Chunk.Empty(_outLen);
+        }
+        Span<byte> num = stackalloc byte[24];
+        System.Buffers.Text.Utf8Formatter.TryFormat(ts, num, out var numLen);
+        EnsureOut(TimestampKey.Length + numLen + _scratchLen + 2);
+        TimestampKey.CopyTo(_out.AsSpan(_outLen));
+        _outLen += TimestampKey.Length;
+        num[..numLen].CopyTo(_out.AsSpan(_outLen));
+        _outLen += numLen;
+        _scratch.AsSpan(0, _scratchLen).CopyTo(_out.AsSpan(_outLen));
+        _outLen += _scratchLen;
+        _out[_outLen++] = (byte)'}';
+        _out[_outLen++] = (byte)'\n';
+        _current = _current with
+        {
+            End = _outLen,
+            Count = _current.Count + 1,
+            MinTs = Math.Min(_current.MinTs, ts),
+            MaxTs = Math.Max(_current.MaxTs, ts),
+            OriginalBytes = _current.OriginalBytes + originalBytes,
+        };
+        Accepted++;
+    }
+
+    /// <summary>The accepted records, split into batches of about <see cref="IngestLimits.MaxBatchBytes"/>.</summary>
+    public List<IngestBatch> Build()
+    {
+        var chunks = new List<Chunk>(_chunks);
+        if (_current.Count > 0) chunks.Add(_current);
+        var names = new List<string>();
+        var kinds = new List<FieldKind>();
+        for (var i = 0; i < _names.Count; i++)
+        {
+            if (_kinds[i] == 0) continue;
+            names.Add(_names[i]);
+            kinds.Add(_kinds[i]);
+        }
+        var nameArr = names.ToArray();
+        var kindArr = kinds.ToArray();
+        return chunks.Select(c => new IngestBatch
+        {
+            Records = _out.AsSpan(c.Start, c.End - c.Start).ToArray(),
+            Count = c.Count,
+            FieldNames = nameArr,
+            FieldKinds = kindArr,
+            MinTimestamp = c.MinTs,
+            MaxTimestamp = c.MaxTs,
+            OriginalBytes = c.OriginalBytes,
+        }).ToList();
+    }
+
+    private static void SkipValue(ref Utf8JsonReader r, out int maxDepth)
+    {
+        maxDepth = r.CurrentDepth;
+        if (r.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray)) return;
+        var depth = r.CurrentDepth;
+        while (r.Read())
+        {
+            if (r.CurrentDepth > maxDepth) maxDepth = r.CurrentDepth;
+            if (r.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray && r.CurrentDepth == depth) return;
+        }
+    }
+
+    /// <summary>Raw JSON text as a JSON string value: quotes, backslashes and control characters escaped.</summary>
+    private void WriteJsonTextAsString(ReadOnlySpan<byte> text)
+    {
+        Put((byte)'"');
+        var from = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var b = text[i];
+            if (b != '"' && b != '\\' && b >= 0x20) continue;
+            Put(text[from..i]);
+            switch (b)
+            {
+                case (byte)'"': Put("\\\""u8); break;
+                case (byte)'\\': Put("\\\\"u8); break;
+                case (byte)'\n': Put("\\n"u8); break;
+                case (byte)'\r': Put("\\r"u8); break;
+                case (byte)'\t': Put("\\t"u8); break;
+                default:
+                    Put("\\u00"u8);
+                    Put((byte)"0123456789abcdef"[b >> 4]);
+                    Put((byte)"0123456789abcdef"[b & 0xF]);
+                    break;
+            }
+            from = i + 1;
+        }
+        Put(text[from..]);
+        Put((byte)'"');
+    }
+
+    private void Put(byte b)
+    {
+        if (_scratchLen == _scratch.Length) GrowScratch(1);
+        _scratch[_scratchLen++] = b;
+    }
+
+    private void Put(ReadOnlySpan<byte> bytes)
+    {
+        if (_scratchLen + bytes.Length > _scratch.Length) GrowScratch(bytes.Length);
+        bytes.CopyTo(_scratch.AsSpan(_scratchLen));
+        _scratchLen += bytes.Length;
+    }
+
+    private void GrowScratch(int extra)
+    {
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_scratch.Length * 2, _scratchLen + extra));
+        _scratch.AsSpan(0, _scratchLen).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(_scratch);
+        _scratch = bigger;
+    }
+
+    private void EnsureOut(int extra)
+    {
+        if (_outLen + extra <= _out.Length) return;
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_out.Length * 2, _outLen + extra));
+        _out.AsSpan(0, _outLen).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(_out);
+        _out = bigger;
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_out);
+        ArrayPool<byte>.Shared.Return(_scratch);
+    }
+}

@@ -1,0 +1,114 @@
+using System.IO.Compression;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using MoleSignal.Gateway.Errors;
+using MoleSignal.Grains.Abstractions.Ingest;
+
+namespace MoleSignal.Gateway.Ingest;
+
+/// <summary>The ingest limits in force now (they follow config reloads).</summary>
+public sealed class IngestLimitsSource(Func<IngestLimits> current)
+{
+    public IngestLimits Current => current();
+}
+
+/// <summary><c>POST /api/v1/ingest/{stream}</c>: JSON object, array or NDJSON into the stream's StreamGrain.</summary>
+public static class IngestEndpoints
+{
+    private const int MaxReportedErrors = 100;
+
+    public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/ingest/{stream}", Ingest);
+        return app;
+    }
+
+    public static string? OrgOf(HttpRequest request) =>
+        NameRules.Normalize(request.Headers.TryGetValue("X-Org-Id", out var v) && v.Count > 0 && !string.IsNullOrEmpty(v[0]) ? v[0] : "default");
+
+    private static async Task<IResult> Ingest(string stream, HttpRequest request, IGrainFactory grains, IngestLimitsSource limitsSource, CancellationToken ct)
+    {
+        var org = OrgOf(request);
+        if (org is null)
+            return ApiError.Result(400, "invalid_org", "X-Org-Id must match ^[a-z0-9][a-z0-9_-]{0,127}$");
+        var name = NameRules.Normalize(stream);
+        if (name is null)
+            return ApiError.Result(400, "invalid_stream", "stream name must match ^[a-z0-9][a-z0-9_-]{0,127}$ (after lowercasing)");
+        var type = request.Query.TryGetValue("type", out var t) && t.Count > 0 ? t[0]!.ToLowerInvariant() : "logs";
+        if (!StreamKey.Types.Contains(type))
+            return ApiError.Result(400, "invalid_type", "type must be logs, metrics or traces");
+
+        var limits = limitsSource.Current;
+        BodyReader body;
+        try
+        {
+            body = await BodyReader.ReadAsync(request, limits.MaxBodyBytes, ct);
+        }
+        catch (BodyReader.TooLargeException e)
+        {
+            return ApiError.Result(413, "payload_too_large", e.Message);
+        }
+        catch (BodyReader.UnsupportedEncodingException e)
+        {
+            return ApiError.Result(415, "unsupported_encoding", e.Message);
+        }
+        catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException)
+        {
+            return ApiError.Result(400, "bad_encoding", $"request body could not be decompressed: {e.Message}");
+        }
+
+        List<IngestBatch> batches;
+        FlatBatchBuilder builder;
+        using (body)
+        {
+            builder = new FlatBatchBuilder(limits, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
+            var notJson = IngestBodyParser.Parse(body.Span, builder);
+            if (notJson is not null)
+            {
+                builder.Dispose();
+                return ApiError.Result(400, "invalid_json", notJson);
+            }
+            batches = builder.Build();
+            builder.Dispose();
+        }
+        var errors = builder.Errors;
+        if (builder.Accepted == 0)
+            return ApiError.Result(400, "all_rejected", errors.Count > 0
+                ? $"all {errors.Count} records were rejected; first: record {errors[0].Index}: {errors[0].Error}"
+                : "the body holds no records");
+
+        var grain = grains.GetGrain<IStreamGrain>(new StreamKey(org, type, name).GrainKey);
+        var accepted = 0;
+        var rejected = errors.Count;
+        var extra = new List<object>();
+        for (var i = 0; i < batches.Count; i++)
+        {
+            var result = await grain.Append(batches[i]);
+            if (result.Status == AppendStatus.Ok)
+            {
+                accepted += batches[i].Count;
+                continue;
+            }
+            if (i == 0)
+            {
+                // Nothing of this request was written: the client can resend it whole.
+                if (result.Status == AppendStatus.Backpressure)
+                {
+                    request.HttpContext.Response.Headers.RetryAfter = Math.Max(1, result.RetryAfterSecs).ToString();
+                    return ApiError.Result(503, "backpressure", result.Error ?? "the ingester buffer is full; retry later");
+                }
+                return ApiError.Result(500, "wal_write_failed", result.Error ?? "the write did not reach the WAL");
+            }
+            // Earlier batches are durable: report the rest as rejected so the client resends only them.
+            for (var j = i; j < batches.Count; j++) rejected += batches[j].Count;
+            extra.Add(new { index = -1, error = $"{batches.Skip(i).Sum(b => b.Count)} records after the first {accepted} accepted were not written: {result.Error ?? result.Status.ToString()}; resend them" });
+            break;
+        }
+        return Results.Json(new
+        {
+            accepted,
+            rejected,
+            errors = errors.Take(MaxReportedErrors).Select(e => (object)new { index = e.Index, error = e.Error }).Concat(extra).ToList(),
+        }, GatewayJson.Options);
+    }
+}

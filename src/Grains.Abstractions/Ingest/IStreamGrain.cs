@@ -1,0 +1,27 @@
+using Orleans.Concurrency;
+
+namespace MoleSignal.Grains.Abstractions.Ingest;
+
+/// <summary>One stream's write side: its WAL, its unflushed buffer and its flushes. Keyed <c>org|type|stream</c>.</summary>
+public interface IStreamGrain : IGrainWithStringKey
+{
+    /// <summary>Appends to the WAL and the buffer; completes once the batch is durable per the WAL strategy.</summary>
+    [AlwaysInterleave]
+    Task<AppendResult> Append(IngestBatch batch);
+
+    /// <summary>Flushes everything buffered now and waits for it (replay, shutdown, tests).</summary>
+    Task Flush();
+
+    [AlwaysInterleave]
+    Task<StreamBufferStats> GetBufferStats();
+}
+
+[GenerateSerializer, Immutable]
+public sealed record StreamBufferStats(
+    [property: Id(0)] long Records,
+    [property: Id(1)] long Bytes,
+    [property: Id(2)] long MinTimestamp,
+    [property: Id(3)] long MaxTimestamp,
+    [property: Id(4)] long OriginalBytes,
+    /// <summary>The live schema (name, type), which may be ahead of the stored one.</summary>
+    [property: Id(5)] (string Name, string Type)[] Fields);

@@ -1,0 +1,39 @@
+namespace MoleSignal.Grains.Abstractions.Ingest;
+
+/// <summary>
+/// Accepted records of one stream, already flattened: <see cref="Records"/> holds one flat JSON object per line
+/// (keys lowercased, nested keys joined with '_', <c>_timestamp</c> int64 µs first). This is also the WAL payload.
+/// Immutable so Orleans passes it without a deep copy.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed class IngestBatch
+{
+    [Id(0)] public required byte[] Records { get; init; }
+    [Id(1)] public required int Count { get; init; }
+    /// <summary>Fields seen in this batch and the widest kind each took.</summary>
+    [Id(2)] public required string[] FieldNames { get; init; }
+    [Id(3)] public required FieldKind[] FieldKinds { get; init; }
+    [Id(4)] public long MinTimestamp { get; init; }
+    [Id(5)] public long MaxTimestamp { get; init; }
+    /// <summary>Size of the records as the client sent them (before flattening and compression).</summary>
+    [Id(6)] public long OriginalBytes { get; init; }
+}
+
+public enum AppendStatus : byte
+{
+    /// <summary>Durable per the WAL flush strategy.</summary>
+    Ok = 0,
+    /// <summary>The ingester's buffer is full (or the store is down and the WAL bound reached); retry later.</summary>
+    Backpressure = 1,
+    /// <summary>The write did not reach the WAL.</summary>
+    Failed = 2,
+}
+
+[GenerateSerializer, Immutable]
+public sealed record AppendResult(
+    [property: Id(0)] AppendStatus Status,
+    [property: Id(1)] int RetryAfterSecs = 0,
+    [property: Id(2)] string? Error = null)
+{
+    public static readonly AppendResult Ok = new(AppendStatus.Ok);
+}

@@ -1,0 +1,105 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Text;
+using MoleSignal.Grains.Abstractions.Ingest;
+
+namespace MoleSignal.Grains.Wal;
+
+/// <summary>
+/// One WAL entry: <c>[u32 payload length][u32 crc32 of seq+payload][u64 seq][payload]</c>. The payload is the batch:
+/// count, time range, original size, its field list, then the flat NDJSON records.
+/// </summary>
+public static class WalEntryCodec
+{
+    public const int HeaderSize = 16;
+    public const int MaxPayload = 256 << 20;
+
+    public static int EncodedSize(IngestBatch b)
+    {
+        var size = HeaderSize + 4 + 8 + 8 + 8 + 4 + 4;
+        foreach (var n in b.FieldNames) size += 1 + 2 + Encoding.UTF8.GetByteCount(n);
+        return size + b.Records.Length;
+    }
+
+    /// <summary>Writes the entry at the start of <paramref name="dest"/>; returns its length.</summary>
+    public static int Encode(long seq, IngestBatch b, Span<byte> dest)
+    {
+        var p = dest[HeaderSize..];
+        var o = 0;
+        BinaryPrimitives.WriteInt32LittleEndian(p[o..], b.Count); o += 4;
+        BinaryPrimitives.WriteInt64LittleEndian(p[o..], b.MinTimestamp); o += 8;
+        BinaryPrimitives.WriteInt64LittleEndian(p[o..], b.MaxTimestamp); o += 8;
+        BinaryPrimitives.WriteInt64LittleEndian(p[o..], b.OriginalBytes); o += 8;
+        BinaryPrimitives.WriteInt32LittleEndian(p[o..], b.FieldNames.Length); o += 4;
+        for (var i = 0; i < b.FieldNames.Length; i++)
+        {
+            p[o++] = (byte)b.FieldKinds[i];
+            var n = Encoding.UTF8.GetBytes(b.FieldNames[i], p[(o + 2)..]);
+            BinaryPrimitives.WriteUInt16LittleEndian(p[o..], (ushort)n);
+            o += 2 + n;
+        }
+        BinaryPrimitives.WriteInt32LittleEndian(p[o..], b.Records.Length); o += 4;
+        b.Records.CopyTo(p[o..]);
+        o += b.Records.Length;
+
+        BinaryPrimitives.WriteInt32LittleEndian(dest, o);
+        BinaryPrimitives.WriteInt64LittleEndian(dest[8..], seq);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[4..], Checksum(dest.Slice(8, 8), p[..o]));
+        return HeaderSize + o;
+    }
+
+    private static uint Checksum(ReadOnlySpan<byte> seq, ReadOnlySpan<byte> payload)
+    {
+        var crc = new Crc32();
+        crc.Append(seq);
+        crc.Append(payload);
+        return crc.GetCurrentHashAsUInt32();
+    }
+
+    public enum ReadStatus { Ok, End, Torn }
+
+    /// <summary>Reads the entry at the start of <paramref name="src"/>. Torn: truncated or failing its checksum.</summary>
+    public static ReadStatus TryDecode(ReadOnlySpan<byte> src, out long seq, out IngestBatch? batch, out int length)
+    {
+        seq = 0;
+        batch = null;
+        length = 0;
+        if (src.IsEmpty) return ReadStatus.End;
+        if (src.Length < HeaderSize) return ReadStatus.Torn;
+        var payloadLen = BinaryPrimitives.ReadInt32LittleEndian(src);
+        if (payloadLen <= 0 || payloadLen > MaxPayload || src.Length < HeaderSize + payloadLen) return ReadStatus.Torn;
+        var p = src.Slice(HeaderSize, payloadLen);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(src[4..]) != Checksum(src.Slice(8, 8), p)) return ReadStatus.Torn;
+        seq = BinaryPrimitives.ReadInt64LittleEndian(src[8..]);
+        try
+        {
+            var o = 0;
+            var count = BinaryPrimitives.ReadInt32LittleEndian(p[o..]); o += 4;
+            var min = BinaryPrimitives.ReadInt64LittleEndian(p[o..]); o += 8;
+            var max = BinaryPrimitives.ReadInt64LittleEndian(p[o..]); o += 8;
+            var original = BinaryPrimitives.ReadInt64LittleEndian(p[o..]); o += 8;
+            var nFields = BinaryPrimitives.ReadInt32LittleEndian(p[o..]); o += 4;
+            var names = new string[nFields];
+            var kinds = new FieldKind[nFields];
+            for (var i = 0; i < nFields; i++)
+            {
+                kinds[i] = (FieldKind)p[o++];
+                var n = BinaryPrimitives.ReadUInt16LittleEndian(p[o..]); o += 2;
+                names[i] = Encoding.UTF8.GetString(p.Slice(o, n)); o += n;
+            }
+            var recLen = BinaryPrimitives.ReadInt32LittleEndian(p[o..]); o += 4;
+            var records = p.Slice(o, recLen).ToArray();
+            batch = new IngestBatch
+            {
+                Records = records, Count = count, FieldNames = names, FieldKinds = kinds,
+                MinTimestamp = min, MaxTimestamp = max, OriginalBytes = original,
+            };
+            length = HeaderSize + payloadLen;
+            return ReadStatus.Ok;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return ReadStatus.Torn; // a checksum collision on garbage; treat as torn
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using MoleSignal.Gateway.Ingest;
+using MoleSignal.Grains.Abstractions.Ingest;
+using MoleSignal.Grains.Index;
+using MoleSignal.Grains.Ingest;
+using MoleSignal.Grains.Metadata;
+using MoleSignal.Grains.Wal;
+using MoleSignal.Silo.Config;
+
+namespace MoleSignal.Silo.Startup;
+
+/// <summary>Config to the ingest engine's settings, and the services the write path needs.</summary>
+public static class IngestWiring
+{
+    public static IngestSettings Settings(MoleSignalConfig c) => new(
+        new WalSettings(c.Wal.Dir, (long)c.Wal.SegmentSizeMb << 20, WalSettings.ParseStrategy(c.Wal.FlushStrategy), WalSettings.ParseSync(c.Wal.SyncLevel)),
+        (long)c.Ingester.BufferMaxMb << 20,
+        TimeSpan.FromSeconds(c.Ingester.FlushIntervalSecs),
+        (long)c.Ingester.FlushThresholdMb << 20,
+        new FieldPatterns(c.Ingester.FullTextFields),
+        new FieldPatterns(c.Ingester.IdFields));
+
+    public static IngestLimits Limits(MoleSignalConfig c) => new(
+        MaxColumns: c.Ingester.MaxColumns,
+        MaxRecordBytes: c.Ingester.MaxRecordKb * 1024,
+        MaxNestingDepth: c.Ingester.MaxNestingDepth,
+        FlattenLevel: c.Ingester.FlattenLevel,
+        MaxBodyBytes: (long)c.Http.MaxBodyMb << 20);
+
+    public static IServiceCollection AddIngest(this IServiceCollection s, MoleSignalConfig config)
+    {
+        var settings = new IngestSettingsSource(Settings(config));
+        s.AddSingleton(settings);
+        s.AddSingleton<IngestMemory>();
+        s.AddSingleton(new FlushScheduler(config.Ingester.FlushParallelism));
+        s.AddSingleton<StreamMetaStore>();
+        s.AddSingleton<StreamFlusher>();
+        s.AddSingleton<IStreamCatalog, StreamCatalog>();
+        s.AddSingleton(sp => new IngestLimitsSource(() => Limits(sp.GetRequiredService<LiveConfig>().Current)));
+        return s;
+    }
+
+    /// <summary>Mutable ingest keys follow config reloads.</summary>
+    public static void FollowReloads(IServiceProvider sp)
+    {
+        var live = sp.GetRequiredService<LiveConfig>();
+        var settings = sp.GetRequiredService<IngestSettingsSource>();
+        live.Changed += next => settings.Update(Settings(next));
+    }
+}

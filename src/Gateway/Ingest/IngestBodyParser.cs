@@ -16,7 +16,7 @@ public static class IngestBodyParser
         CommentHandling = JsonCommentHandling.Skip,
     };
 
-    /// <returns>Null on success, else why the body as a whole is not JSON.</returns>
+    /// <returns>Null on success, else why the body as a whole is not JSON (then nothing of it may be written).</returns>
     public static string? Parse(ReadOnlySpan<byte> body, FlatBatchBuilder builder)
     {
         if (body.StartsWith("\xEF\xBB\xBF"u8)) body = body[3..];
@@ -29,6 +29,8 @@ public static class IngestBodyParser
             var reader = new Utf8JsonReader(input, isFinalBlock: true, new JsonReaderState(Options));
             var recordStart = 0;
             var inArray = false;
+            var inRecord = -1; // the index of a record whose parse may throw
+            var lastEnd = 0;
             try
             {
                 while (reader.Read())
@@ -43,9 +45,12 @@ public static class IngestBodyParser
                     }
                     else
                     {
-                        builder.Add(ref reader, input, index++);
+                        inRecord = index++;
+                        builder.Add(ref reader, input, inRecord);
+                        inRecord = -1;
                     }
                     sawJson = true;
+                    lastEnd = (int)reader.BytesConsumed;
                 }
                 return sawJson || builder.Rejected > 0 ? null : "request body is empty";
             }
@@ -54,7 +59,13 @@ public static class IngestBodyParser
                 if (inArray) return $"request body is not valid JSON: {e.Message}";
                 if (!sawJson && index == 0 && builder.Accepted == 0 && LooksUnlikeJson(input[recordStart..]))
                     return $"request body is not JSON: {e.Message}";
-                builder.Reject(index++, $"invalid JSON: {e.Message}");
+                builder.Reject(inRecord >= 0 ? inRecord : index++, $"invalid JSON: {e.Message}");
+                if (inRecord < 0)
+                {
+                    // Failed between records: the bad one starts after the last good one.
+                    recordStart = lastEnd;
+                    while (recordStart < input.Length && input[recordStart] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') recordStart++;
+                }
                 var nl = input[recordStart..].IndexOf((byte)'\n');
                 if (nl < 0) return null;
                 offset += recordStart + nl + 1;

@@ -1,0 +1,106 @@
+using System.Text;
+using Lucene.Net.Index;
+using Lucene.Net.Search;
+using Lucene.Net.Store;
+using MoleSignal.Grains.Abstractions.Ingest;
+using MoleSignal.Grains.Columnar;
+using MoleSignal.Grains.Index;
+using Parquet;
+
+namespace MoleSignal.Tests.Columnar;
+
+public sealed class FlushEncodingTests
+{
+    private static IngestBatch Batch(params string[] lines)
+    {
+        var names = new List<string>();
+        var kinds = new List<FieldKind>();
+        return new IngestBatch
+        {
+            Records = Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n"),
+            Count = lines.Length,
+            FieldNames = [.. names],
+            FieldKinds = [.. kinds],
+        };
+    }
+
+    private static readonly (string, FieldKind)[] Schema =
+    [
+        ("_timestamp", FieldKind.Int64), ("n", FieldKind.Int64), ("f", FieldKind.Float64), ("s", FieldKind.Utf8),
+        ("b", FieldKind.Bool), ("message", FieldKind.Utf8), ("trace_id", FieldKind.Utf8),
+    ];
+
+    private static ColumnSet Sample() => new([
+        Batch("""{"_timestamp":30,"n":3,"f":3,"s":"three","b":true,"message":"GET /cart timeout xyzzy-42","trace_id":"t3"}""",
+              """{"_timestamp":10,"n":1,"f":1.5,"s":1,"message":"all good","trace_id":"t1"}"""),
+        Batch("""{"_timestamp":20,"b":false,"s":true,"message":"Payment FAILED","trace_id":"t2"}"""),
+    ], Schema);
+
+    [Fact]
+    public async Task Parquet_holds_sorted_typed_columns_with_values_coerced_to_the_stream_schema()
+    {
+        var set = Sample();
+        var order = set.SortedOrder();
+        var bytes = await ParquetEncoder.EncodeAsync(set, order, 0, set.Rows);
+        await using var reader = await ParquetReader.CreateAsync(new MemoryStream(bytes));
+        Assert.Equal(3, reader.Metadata!.NumRows);
+        var fields = reader.Schema.DataFields;
+        Assert.Equal(Schema.Select(s => s.Item1), fields.Select(f => f.Name));
+        using var rg = reader.OpenRowGroupReader(0);
+        var ts = new long[3];
+        await rg.ReadAsync<long>(fields[0], ts);
+        var n = new long?[3];
+        await rg.ReadAsync<long>(fields[1], n);
+        var f = new double?[3];
+        await rg.ReadAsync<double>(fields[2], f);
+        var s = new string[3];
+        await rg.ReadAsync(fields[3], s);
+        var b = new bool?[3];
+        await rg.ReadAsync<bool>(fields[4], b);
+        Assert.Equal([10L, 20, 30], ts);
+        Assert.Equal([1L, null, 3], n);
+        Assert.Equal([1.5, null, 3.0], f);
+        Assert.Equal(["1", "true", "three"], s);
+        Assert.Equal([null, false, true], b);
+    }
+
+    [Fact]
+    public void Sidecar_finds_terms_case_insensitively_by_row_and_blooms_hold_ids()
+    {
+        var set = Sample();
+        var order = set.SortedOrder();
+        var sidecar = IndexSidecar.Build(set, order, 0, set.Rows, new FieldPatterns(["message", "error_*"]), new FieldPatterns(["trace_id"]));
+        var (header, data) = IndexSidecar.Read(sidecar);
+        Assert.Equal(3, header.Rows);
+        Assert.Equal(["message"], header.TextFields);
+
+        var bloomBlob = header.Blooms.Single(b => b.Name == "trace_id");
+        var bloom = BloomFilter.FromBytes(data.Span.Slice((int)bloomBlob.Offset, bloomBlob.Length));
+        Assert.True(bloom.MightContain("t1") && bloom.MightContain("t2") && bloom.MightContain("t3"));
+        Assert.False(bloom.MightContain("absent-trace"));
+
+        using var dir = new RAMDirectory();
+        foreach (var blob in header.Lucene)
+        {
+            using var o = dir.CreateOutput(blob.Name, IOContext.DEFAULT);
+            o.WriteBytes(data.Span.Slice((int)blob.Offset, blob.Length).ToArray(), blob.Length);
+        }
+        using var r = DirectoryReader.Open(dir);
+        var searcher = new IndexSearcher(r);
+        int[] Rows(string term) => searcher.Search(new TermQuery(new Term(IndexSidecar.AllField, term)), 10).ScoreDocs.Select(d => d.Doc).Order().ToArray();
+        Assert.Equal([1], Rows("failed"));
+        Assert.Equal([2], Rows("xyzzy"));
+        Assert.Equal([0], Rows("good"));
+        Assert.Empty(Rows("absent"));
+    }
+
+    [Fact]
+    public void Bloom_false_positive_rate_is_near_the_target()
+    {
+        var bloom = new BloomFilter(10_000);
+        for (var i = 0; i < 10_000; i++) bloom.Add($"id-{i}");
+        Assert.All(Enumerable.Range(0, 10_000), i => Assert.True(bloom.MightContain($"id-{i}")));
+        var fp = Enumerable.Range(0, 10_000).Count(i => bloom.MightContain($"other-{i}"));
+        Assert.InRange(fp, 0, 300); // 1% target, generous bound
+    }
+}

@@ -1,0 +1,33 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using MoleSignal.Grains.Abstractions.Ingest;
+using MoleSignal.Grains.Metadata;
+
+namespace MoleSignal.Tests.Support;
+
+/// <summary>What a node holds, read through its API and straight from its SQLite metadata and local objects.</summary>
+public static class NodeQueries
+{
+    public static async Task<JsonElement?> StreamAsync(HttpClient http, string stream, string org = "default")
+    {
+        using var req = new HttpRequestMessage(HttpMethod.Get, "/api/v1/streams");
+        req.Headers.Add("X-Org-Id", org);
+        using var resp = await http.SendAsync(req);
+        resp.EnsureSuccessStatusCode();
+        var doc = await resp.Content.ReadFromJsonAsync<JsonElement>();
+        foreach (var s in doc.GetProperty("streams").EnumerateArray())
+            if (s.GetProperty("name").GetString() == stream) return s;
+        return null;
+    }
+
+    public static async Task<long> RecordsAsync(HttpClient http, string stream, string org = "default") =>
+        (await StreamAsync(http, stream, org))?.GetProperty("records").GetInt64() ?? 0;
+
+    public static async Task<IReadOnlyList<FileMeta>> FilesAsync(string workDir, string stream, string org = "default")
+    {
+        await using var meta = MetaStore.Sqlite(Path.Combine(workDir, "data", "meta.db"));
+        return await new StreamMetaStore(meta).FilesAsync(new StreamKey(org, "logs", stream));
+    }
+
+    public static string ObjectPath(string workDir, string key) => Path.Combine(workDir, "data", "objects", key);
+}

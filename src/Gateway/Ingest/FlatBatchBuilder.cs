@@ -316,8 +316,9 @@ public sealed class FlatBatchBuilder : IDisposable
         }
         var nameArr = names.ToArray();
         var kindArr = kinds.ToArray();
-        return chunks.Select(c => new IngestBatch
+        return chunks.Select((c, i) => new IngestBatch
         {
+            ContinuesRequest = i > 0,
             Records = _out.AsSpan(c.Start, c.End - c.Start).ToArray(),
             Count = c.Count,
             FieldNames = nameArr,

@@ -79,36 +79,28 @@ public static class IngestEndpoints
 
         var grain = grains.GetGrain<IStreamGrain>(new StreamKey(org, type, name).GrainKey);
         var accepted = 0;
-        var rejected = errors.Count;
-        var extra = new List<object>();
-        for (var i = 0; i < batches.Count; i++)
+        foreach (var batch in batches)
         {
-            var result = await grain.Append(batches[i]);
+            // Only the first batch can meet backpressure: an admitted request is written whole.
+            var result = await grain.Append(batch);
             if (result.Status == AppendStatus.Ok)
             {
-                accepted += batches[i].Count;
+                accepted += batch.Count;
                 continue;
             }
-            if (i == 0)
+            if (result.Status == AppendStatus.Backpressure)
             {
-                // Nothing of this request was written: the client can resend it whole.
-                if (result.Status == AppendStatus.Backpressure)
-                {
-                    request.HttpContext.Response.Headers.RetryAfter = Math.Max(1, result.RetryAfterSecs).ToString();
-                    return ApiError.Result(503, "backpressure", result.Error ?? "the ingester buffer is full; retry later");
-                }
-                return ApiError.Result(500, "wal_write_failed", result.Error ?? "the write did not reach the WAL");
+                request.HttpContext.Response.Headers.RetryAfter = Math.Max(1, result.RetryAfterSecs).ToString();
+                return ApiError.Result(503, "backpressure", result.Error ?? "the ingester buffer is full; retry later");
             }
-            // Earlier batches are durable: report the rest as rejected so the client resends only them.
-            for (var j = i; j < batches.Count; j++) rejected += batches[j].Count;
-            extra.Add(new { index = -1, error = $"{batches.Skip(i).Sum(b => b.Count)} records after the first {accepted} accepted were not written: {result.Error ?? result.Status.ToString()}; resend them" });
-            break;
+            return ApiError.Result(500, "wal_write_failed",
+                $"{accepted} of {builder.Accepted} records were written before the WAL failed: {result.Error}");
         }
         return Results.Json(new
         {
             accepted,
-            rejected,
-            errors = errors.Take(MaxReportedErrors).Select(e => (object)new { index = e.Index, error = e.Error }).Concat(extra).ToList(),
+            rejected = errors.Count,
+            errors = errors.Take(MaxReportedErrors).Select(e => new { index = e.Index, error = e.Error }),
         }, GatewayJson.Options);
     }
 }

@@ -17,6 +17,11 @@ public sealed class IngestBatch
     [Id(5)] public long MaxTimestamp { get; init; }
     /// <summary>Size of the records as the client sent them (before flattening and compression).</summary>
     [Id(6)] public long OriginalBytes { get; init; }
+    /// <summary>
+    /// A later batch of a request whose first batch was admitted: it is written without the buffer-bound check,
+    /// so a request is refused whole or written whole.
+    /// </summary>
+    [Id(7)] public bool ContinuesRequest { get; init; }
 }
 
 public enum AppendStatus : byte

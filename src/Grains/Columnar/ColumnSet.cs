@@ -13,6 +13,34 @@ public sealed class Column(string name, FieldKind kind, int rows)
     public double?[]? Doubles { get; } = kind == FieldKind.Float64 ? new double?[rows] : null;
     public bool?[]? Bools { get; } = kind == FieldKind.Bool ? new bool?[rows] : null;
     public string?[]? Strings { get; } = kind == FieldKind.Utf8 ? new string?[rows] : null;
+
+    /// <summary>Text columns with few distinct values share one string per value (and get dictionary encoding).</summary>
+    internal StringInterner? Interner { get; } = kind == FieldKind.Utf8 ? new StringInterner() : null;
+
+    public bool IsLowCardinality => Interner is { Overflowed: false };
+}
+
+/// <summary>
+/// Maps raw UTF-8 values to one shared string while a column has at most <see cref="MaxDistinct"/> distinct
+/// values; past that the column is high-cardinality and every value is decoded on its own.
+/// </summary>
+internal sealed class StringInterner
+{
+    public const int MaxDistinct = 4096;
+    private readonly Dictionary<ulong, (byte[] Raw, string Value)> _values = [];
+
+    public bool Overflowed { get; private set; }
+
+    public string Get(ReadOnlySpan<byte> raw)
+    {
+        if (Overflowed) return Encoding.UTF8.GetString(raw);
+        var hash = System.IO.Hashing.XxHash3.HashToUInt64(raw);
+        if (_values.TryGetValue(hash, out var hit) && raw.SequenceEqual(hit.Raw)) return hit.Value;
+        var value = Encoding.UTF8.GetString(raw);
+        if (_values.Count >= MaxDistinct) Overflowed = true;
+        else _values.TryAdd(hash, (raw.ToArray(), value));
+        return value;
+    }
 }
 
 /// <summary>
@@ -84,6 +112,7 @@ public sealed class ColumnSet
             default:
                 col.Strings![row] = r.TokenType switch
                 {
+                    JsonTokenType.String when !r.ValueIsEscaped => col.Interner!.Get(r.ValueSpan),
                     JsonTokenType.String => r.GetString(),
                     JsonTokenType.True => "true",
                     JsonTokenType.False => "false",

@@ -7,7 +7,7 @@ namespace MoleSignal.Grains.Columnar;
 
 /// <summary>
 /// Rows of a <see cref="ColumnSet"/> (a range of a sorted order) to one Parquet file: zstd level 3, dictionary
-/// hints on text columns, delta encoding on <c>_timestamp</c>, row groups of <see cref="RowGroupRows"/>.
+/// hints on low-cardinality text columns, delta encoding on <c>_timestamp</c>, row groups of <see cref="RowGroupRows"/>.
 /// </summary>
 public static class ParquetEncoder
 {
@@ -33,7 +33,7 @@ public static class ParquetEncoder
                 FieldKind.Bool => new DataField<bool?>(c.Name),
                 _ => new DataField<string>(c.Name, true),
             };
-            if (c.Kind == FieldKind.Utf8) options.ColumnEncodingHints[f.Path.ToString()] = EncodingHint.Dictionary;
+            if (c.IsLowCardinality) options.ColumnEncodingHints[f.Path.ToString()] = EncodingHint.Dictionary;
             fields.Add(f);
         }
 

@@ -2,8 +2,6 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using Lucene.Net.Analysis;
-using Lucene.Net.Analysis.Standard;
-using Lucene.Net.Analysis.Util;
 using Lucene.Net.Documents;
 using Lucene.Net.Index;
 using Lucene.Net.Store;
@@ -27,7 +25,7 @@ public static class IndexSidecar
 
     public sealed record Header(int Rows, string[] TextFields, Blob[] Blooms, Blob[] Lucene);
 
-    public static Analyzer NewAnalyzer() => new StandardAnalyzer(LuceneVersion.LUCENE_48, CharArraySet.EMPTY_SET);
+    public static Analyzer NewAnalyzer() => new TokenAnalyzer();
 
     public static byte[] Build(ColumnSet set, int[] order, int from, int to, FieldPatterns textFields, FieldPatterns idFields)
     {
@@ -50,7 +48,7 @@ public static class IndexSidecar
             var config = new IndexWriterConfig(LuceneVersion.LUCENE_48, NewAnalyzer())
             {
                 OpenMode = OpenMode.CREATE,
-                RAMBufferSizeMB = 256,
+                RAMBufferSizeMB = 32, // several flushes run at once; a small buffer bounds their memory
                 // Doc ids must stay row numbers: merge only adjacent segments.
                 MergePolicy = new LogDocMergePolicy(),
                 UseCompoundFile = true,

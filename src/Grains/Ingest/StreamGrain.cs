@@ -43,6 +43,7 @@ public sealed class StreamGrain(
         var record = await meta.EnsureAsync(_key, ct);
         _schema.Load(record.Schema);
         var flushed = record.FlushedSeq;
+        var replayClock = System.Diagnostics.Stopwatch.StartNew();
         _wal = StreamWal.Open(settings.Current.Wal, _key, (seq, batch) =>
         {
             if (seq <= flushed) return; // already in a committed data file
@@ -52,8 +53,8 @@ public sealed class StreamGrain(
         }, out var report);
         _nextSeq = Math.Max(report.LastSeq, flushed) + 1;
         if (report.Entries > 0 || report.TornBytesCut > 0)
-            log.LogInformation("stream {Stream}: replayed {Entries} WAL entries ({Bytes} bytes, {Buffered} records unflushed) from {Segments} segments; torn tail cut: {Cut} bytes",
-                _key, report.Entries, report.Bytes, _bufferRecords, report.Segments, report.TornBytesCut);
+            log.LogInformation("stream {Stream}: replayed {Entries} WAL entries ({Bytes} bytes, {Buffered} records unflushed) from {Segments} segments in {Ms} ms; torn tail cut: {Cut} bytes",
+                _key, report.Entries, report.Bytes, _bufferRecords, report.Segments, replayClock.ElapsedMilliseconds, report.TornBytesCut);
         var tick = TimeSpan.FromSeconds(Math.Clamp(settings.Current.FlushInterval.TotalSeconds / 4, 0.2, 5));
         this.RegisterGrainTimer(OnTimer, new GrainTimerCreationOptions(tick, tick) { Interleave = true });
     }
@@ -76,7 +77,8 @@ public sealed class StreamGrain(
     public async Task<AppendResult> Append(IngestBatch batch)
     {
         var size = batch.Records.Length;
-        if (!memory.TryReserve(size))
+        if (batch.ContinuesRequest) memory.ForceReserve(size);
+        else if (!memory.TryReserve(size))
         {
             IngestMetrics.Records.WithLabels("backpressure").Inc(batch.Count);
             StartFlush();

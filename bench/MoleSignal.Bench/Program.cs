@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using MoleSignal.Gateway.Ingest;
+using MoleSignal.Grains.Abstractions.Ingest;
+using MoleSignal.Grains.Columnar;
+using MoleSignal.Grains.Index;
+using MoleSignal.Grains.Ingest;
+
+// Hot-path stage timings on genlogs NDJSON: parse+flatten (gateway), columns, sort, Parquet, sidecar.
+//   dotnet run -c Release --project bench/MoleSignal.Bench -- flush FILE.ndjson [rows]
+if (args.Length < 2 || args[0] != "flush")
+{
+    Console.Error.WriteLine("usage: MoleSignal.Bench flush FILE.ndjson [rows]");
+    return 2;
+}
+var bytes = File.ReadAllBytes(args[1]);
+if (args.Length > 2)
+{
+    var want = int.Parse(args[2]);
+    var end = 0;
+    for (var n = 0; n < want && end < bytes.Length; n++) end = Array.IndexOf(bytes, (byte)'\n', end) + 1;
+    bytes = bytes[..end];
+}
+Console.WriteLine($"input: {bytes.Length / 1048576.0:F1} MiB");
+
+for (var round = 0; round < 2; round++)
+{
+    var sw = Stopwatch.StartNew();
+    using var builder = new FlatBatchBuilder(new IngestLimits(MaxBatchBytes: 64 << 20), 0);
+    IngestBodyParser.Parse(bytes, builder);
+    var batches = builder.Build();
+    var tParse = sw.Elapsed.TotalSeconds;
+    var schema = new StreamSchema();
+    foreach (var b in batches) schema.Merge(b.FieldNames, b.FieldKinds);
+    var rows = batches.Sum(b => b.Count);
+
+    sw.Restart();
+    var set = new ColumnSet(batches, schema.Fields);
+    var tColumns = sw.Elapsed.TotalSeconds;
+    sw.Restart();
+    var order = set.SortedOrder();
+    var tSort = sw.Elapsed.TotalSeconds;
+    sw.Restart();
+    var parquet = await ParquetEncoder.EncodeAsync(set, order, 0, rows);
+    var tParquet = sw.Elapsed.TotalSeconds;
+    sw.Restart();
+    var sidecar = IndexSidecar.Build(set, order, 0, rows,
+        new FieldPatterns(["log", "message", "msg", "content", "data", "body", "error_*"]),
+        new FieldPatterns(["trace_id", "span_id", "request_id"]));
+    var tSidecar = sw.Elapsed.TotalSeconds;
+    var mib = bytes.Length / 1048576.0;
+    Console.WriteLine($"round {round}: {rows} rows");
+    Console.WriteLine($"  parse+flatten {tParse:F2}s ({mib / tParse:F0} MiB/s, {rows / tParse:F0} rows/s)");
+    Console.WriteLine($"  columns       {tColumns:F2}s ({rows / tColumns:F0} rows/s)");
+    Console.WriteLine($"  sort          {tSort:F2}s");
+    Console.WriteLine($"  parquet       {tParquet:F2}s ({rows / tParquet:F0} rows/s) -> {parquet.Length / 1048576.0:F1} MiB (1/{bytes.Length / (double)parquet.Length:F2})");
+    Console.WriteLine($"  sidecar       {tSidecar:F2}s ({rows / tSidecar:F0} rows/s) -> {sidecar.Length / 1048576.0:F1} MiB");
+    Console.WriteLine($"  GC heap after: {GC.GetTotalMemory(false) / 1048576} MiB, peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MiB");
+}
+return 0;

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Ingest benchmark (issue 3): N genlogs records posted in ~8 MB NDJSON bodies by C concurrent clients with
+# flush_strategy = batch; then WAL replay speed; then the same records into ClickHouse as the peer.
+#   bench/ingest.sh [records=2000000] [clients=8] [--no-peer]
+# Prints records/s, MB/s, stored/raw, replay MB/s, peak RSS, and the peer's load time and stored bytes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+records=${1:-2000000}; clients=${2:-8}; peer=${3:-}
+shared=$(cd .. && pwd)/shared/bench
+work=${BENCH_DIR:-/tmp/molesignal-bench}
+mkdir -p "$work"
+logs=$work/logs-$records.ndjson
+[ -f "$logs" ] || python3 "$shared/genlogs.py" --records "$records" --seed 7 > "$logs"
+raw=$(stat -c %s "$logs")
+rm -rf "$work/chunks" && mkdir -p "$work/chunks" && split -C 8M -d -a 4 "$logs" "$work/chunks/c"
+
+dotnet build src/Silo -c Release -v q -nologo >/dev/null
+bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+HTTP=$(port)
+start() { # env... ; starts the node in $work/node, sets PID
+  (cd "$work/node" && exec env MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$HTTP MS_GRPC.PORT=$(port) \
+     MS_CLUSTER.SILO_PORT=$(port) MS_CLUSTER.GATEWAY_PORT=$(port) "$@" dotnet "$bin" >>"$work/node.log" 2>&1) &
+  PID=$!
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP/readyz")" = 200 ]; do sleep 0.05; done
+}
+post() { # retries on 503 (backpressure); every record must be accepted
+  while :; do
+    out=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$1" "http://127.0.0.1:$HTTP/api/v1/ingest/bench")
+    code=${out##* }
+    if [ "$code" = 200 ]; then
+      case "$out" in *'"rejected":0,'*) return 0 ;; *) echo "post $1: $out" >&2; return 1 ;; esac
+    fi
+    [ "$code" = 503 ] && { sleep 0.2; continue; }
+    echo "post $1: HTTP $code" >&2; return 1
+  done
+}
+export -f post; export HTTP
+flushed_rows() { sqlite3 "$work/node/data/meta.db" "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream='bench'" 2>/dev/null || echo 0; }
+command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
+
+# 1. ingest
+rm -rf "$work/node" "$work/node.log" && mkdir -p "$work/node"
+start MS_WAL.FLUSH_STRATEGY=batch MS_INGESTER.FLUSH_INTERVAL_SECS=5
+t0=$(date +%s.%N)
+ls "$work"/chunks/* | xargs -P "$clients" -I{} bash -c 'post {}'
+t1=$(date +%s.%N)
+deadline=$(( $(date +%s) + 600 ))
+until [ "$(flushed_rows)" = "$records" ]; do
+  [ "$(date +%s)" -lt $deadline ] || { echo "not all records flushed after 600 s: $(flushed_rows)" >&2; exit 1; }
+  sleep 0.2
+done
+t2=$(date +%s.%N)
+rss=$(awk '/VmHWM/{print $2}' /proc/$PID/status)
+stored=$(sqlite3 "$work/node/data/meta.db" "SELECT SUM(compressed_bytes), SUM(index_bytes), COUNT(*) FROM file_meta WHERE stream='bench'")
+kill $PID; wait $PID 2>/dev/null || true
+ack_s=$(echo "$t1 - $t0" | bc); all_s=$(echo "$t2 - $t0" | bc)
+parquet=${stored%%|*}; rest=${stored#*|}; idx=${rest%%|*}; files=${rest#*|}
+echo "ingest: $records records, $(echo "scale=1; $raw/1048576" | bc) MiB raw NDJSON, $clients clients"
+echo "  acknowledged in ${ack_s}s: $(echo "$records/$ack_s" | bc) records/s, $(echo "scale=1; $raw/1048576/$ack_s" | bc) MB/s"
+echo "  all flushed to files after ${all_s}s: $(echo "$records/$all_s" | bc) records/s"
+echo "  stored: parquet $parquet + index $idx bytes in $files files = 1/$(echo "scale=2; $raw/($parquet+$idx)" | bc) of raw (parquet alone 1/$(echo "scale=2; $raw/$parquet" | bc))"
+echo "  peak RSS: $((rss / 1024)) MiB"
+
+# 2. WAL replay: ingest a quarter without flushing, kill -9, time the replay on restart
+rm -rf "$work/node" && mkdir -p "$work/node"
+start MS_INGESTER.FLUSH_INTERVAL_SECS=3600 MS_INGESTER.FLUSH_THRESHOLD_MB=100000 MS_INGESTER.BUFFER_MAX_MB=4096
+ls "$work"/chunks/* | head -n $(( $(ls "$work/chunks" | wc -l) / 4 )) | xargs -P "$clients" -I{} bash -c 'post {}'
+kill -9 $PID; wait $PID 2>/dev/null || true
+: > "$work/node.log"
+start MS_INGESTER.FLUSH_INTERVAL_SECS=3600
+kill $PID; wait $PID 2>/dev/null || true
+line=$(grep -o 'replayed [0-9]* WAL entries ([0-9]* bytes.* in [0-9]* ms' "$work/node.log" | head -1)
+bytes=$(echo "$line" | sed -E 's/.*\(([0-9]+) bytes.*/\1/'); ms=$(echo "$line" | sed -E 's/.* in ([0-9]+) ms/\1/')
+echo "wal replay: $(echo "scale=1; $bytes/1048576" | bc) MiB in $ms ms = $(echo "scale=1; $bytes*1000/1048576/$ms" | bc) MB/s (read, verify, decode into the buffer)"
+grep -o 'wal replay done.*' "$work/node.log" | sed 's/^/  with the forced flush: /'
+
+# 3. the peer
+if [ "$peer" != "--no-peer" ]; then
+  "$shared/peers/clickhouse-peer.sh" load "$logs"
+fi

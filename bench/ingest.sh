@@ -41,7 +41,7 @@ command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
 
 # 1. ingest
 rm -rf "$work/node" "$work/node.log" && mkdir -p "$work/node"
-start MS_WAL.FLUSH_STRATEGY=batch MS_INGESTER.FLUSH_INTERVAL_SECS=5
+start MS_WAL.FLUSH_STRATEGY=batch MS_INGESTER.FLUSH_INTERVAL_SECS=5 ${BENCH_ENV:-}
 t0=$(date +%s.%N)
 ls "$work"/chunks/* | xargs -P "$clients" -I{} bash -c 'post {}'
 t1=$(date +%s.%N)
@@ -52,6 +52,9 @@ until [ "$(flushed_rows)" = "$records" ]; do
 done
 t2=$(date +%s.%N)
 rss=$(awk '/VmHWM/{print $2}' /proc/$PID/status)
+metrics=$(curl -s "http://127.0.0.1:$HTTP/metrics")
+cpu=$(echo "$metrics" | awk '/^process_cpu_seconds_total/{print $2}')
+gcs=$(echo "$metrics" | awk '/^dotnet_collection_count_total/{printf "%s ", $2}')
 stored=$(sqlite3 "$work/node/data/meta.db" "SELECT SUM(compressed_bytes), SUM(index_bytes), COUNT(*) FROM file_meta WHERE stream='bench'")
 kill $PID; wait $PID 2>/dev/null || true
 ack_s=$(echo "$t1 - $t0" | bc); all_s=$(echo "$t2 - $t0" | bc)
@@ -60,7 +63,7 @@ echo "ingest: $records records, $(echo "scale=1; $raw/1048576" | bc) MiB raw NDJ
 echo "  acknowledged in ${ack_s}s: $(echo "$records/$ack_s" | bc) records/s, $(echo "scale=1; $raw/1048576/$ack_s" | bc) MB/s"
 echo "  all flushed to files after ${all_s}s: $(echo "$records/$all_s" | bc) records/s"
 echo "  stored: parquet $parquet + index $idx bytes in $files files = 1/$(echo "scale=2; $raw/($parquet+$idx)" | bc) of raw (parquet alone 1/$(echo "scale=2; $raw/$parquet" | bc))"
-echo "  peak RSS: $((rss / 1024)) MiB"
+echo "  peak RSS: $((rss / 1024)) MiB; server CPU ${cpu}s ($(echo "scale=1; $cpu*1000000/$records" | bc) µs/record); GCs by generation: $gcs"
 
 # 2. WAL replay: ingest a quarter without flushing, kill -9, time the replay on restart
 rm -rf "$work/node" && mkdir -p "$work/node"

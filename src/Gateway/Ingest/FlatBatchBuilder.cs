@@ -23,6 +23,8 @@ public sealed class FlatBatchBuilder : IDisposable
     private readonly Dictionary<string, int> _fieldIndex = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _fieldLookup;
     private readonly List<string> _names = [];
+    private readonly List<byte[]> _nameBytes = [];
+    private readonly List<int> _predicted = []; // field index seen at each position of the previous record
     private readonly List<FieldKind> _kinds = []; // 0 = registered by a rejected record only
     private readonly List<int> _seenStamp = [];
     private readonly List<(int Field, FieldKind Kind)> _recordKinds = [];
@@ -215,7 +217,9 @@ public sealed class FlatBatchBuilder : IDisposable
                 ok = TimestampParser.TryFromNumber(r.ValueSpan, out micros);
                 break;
             case JsonTokenType.String:
-                ok = TimestampParser.TryFromString(r.GetString()!, out micros);
+                ok = r.ValueIsEscaped
+                    ? TimestampParser.TryFromString(r.GetString()!, out micros)
+                    : TimestampParser.TryFromUtf8(r.ValueSpan, out micros);
                 break;
             default:
                 SkipValue(ref r, out _);
@@ -238,7 +242,7 @@ public sealed class FlatBatchBuilder : IDisposable
     /// <summary>Writes <c>,"key":</c>; false when the key repeats in this record (first wins) or the record has too many fields.</summary>
     private bool WriteKey(ReadOnlySpan<byte> key, FieldKind kind, ref int fields)
     {
-        var idx = Field(key);
+        var idx = Field(key, fields);
         if (_seenStamp[idx] == _stamp) return false;
         _seenStamp[idx] = _stamp;
         if (++fields >= _limits.MaxColumns) // _timestamp is a field too
@@ -254,6 +258,21 @@ public sealed class FlatBatchBuilder : IDisposable
         return true;
     }
 
+    /// <summary>Field index of a key. Records of a stream mostly repeat the previous record's key order, so the
+    /// field at the same position is tried first (a byte compare) before the dictionary.</summary>
+    private int Field(ReadOnlySpan<byte> key, int position)
+    {
+        if (position < _predicted.Count)
+        {
+            var guess = _predicted[position];
+            if (_nameBytes[guess].AsSpan().SequenceEqual(key)) return guess;
+        }
+        var idx = Field(key);
+        if (position < _predicted.Count) _predicted[position] = idx;
+        else if (position == _predicted.Count) _predicted.Add(idx);
+        return idx;
+    }
+
     private int Field(ReadOnlySpan<byte> key)
     {
         Span<char> chars = stackalloc char[key.Length];
@@ -263,6 +282,7 @@ public sealed class FlatBatchBuilder : IDisposable
         idx = _names.Count;
         _fieldIndex[name] = idx;
         _names.Add(name);
+        _nameBytes.Add(key.ToArray());
         _kinds.Add(0);
         _seenStamp.Add(0);
         return idx;

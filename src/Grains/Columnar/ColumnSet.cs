@@ -12,35 +12,11 @@ public sealed class Column(string name, FieldKind kind, int rows)
     public long?[]? Longs { get; } = kind == FieldKind.Int64 ? new long?[rows] : null;
     public double?[]? Doubles { get; } = kind == FieldKind.Float64 ? new double?[rows] : null;
     public bool?[]? Bools { get; } = kind == FieldKind.Bool ? new bool?[rows] : null;
-    public string?[]? Strings { get; } = kind == FieldKind.Utf8 ? new string?[rows] : null;
+    /// <summary>Text values as slices of <see cref="Text"/>'s buffers.</summary>
+    public ReadOnlyMemory<char>?[]? Strings { get; } = kind == FieldKind.Utf8 ? new ReadOnlyMemory<char>?[rows] : null;
+    public TextColumnBuffer? Text { get; } = kind == FieldKind.Utf8 ? new TextColumnBuffer() : null;
 
-    /// <summary>Text columns with few distinct values share one string per value (and get dictionary encoding).</summary>
-    internal StringInterner? Interner { get; } = kind == FieldKind.Utf8 ? new StringInterner() : null;
-
-    public bool IsLowCardinality => Interner is { Overflowed: false };
-}
-
-/// <summary>
-/// Maps raw UTF-8 values to one shared string while a column has at most <see cref="MaxDistinct"/> distinct
-/// values; past that the column is high-cardinality and every value is decoded on its own.
-/// </summary>
-internal sealed class StringInterner
-{
-    public const int MaxDistinct = 4096;
-    private readonly Dictionary<ulong, (byte[] Raw, string Value)> _values = [];
-
-    public bool Overflowed { get; private set; }
-
-    public string Get(ReadOnlySpan<byte> raw)
-    {
-        if (Overflowed) return Encoding.UTF8.GetString(raw);
-        var hash = System.IO.Hashing.XxHash3.HashToUInt64(raw);
-        if (_values.TryGetValue(hash, out var hit) && raw.SequenceEqual(hit.Raw)) return hit.Value;
-        var value = Encoding.UTF8.GetString(raw);
-        if (_values.Count >= MaxDistinct) Overflowed = true;
-        else _values.TryAdd(hash, (raw.ToArray(), value));
-        return value;
-    }
+    public bool IsLowCardinality => Text is { Overflowed: false };
 }
 
 /// <summary>
@@ -59,6 +35,9 @@ public sealed class ColumnSet
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < Columns.Length; i++) index[Columns[i].Name] = i;
         var lookup = index.GetAlternateLookup<ReadOnlySpan<char>>();
+        var nameBytes = Columns.Select(c => Encoding.UTF8.GetBytes(c.Name)).ToArray();
+        // Records mostly repeat the previous record's key order: try the column at the same position first.
+        var predicted = new List<int>();
         var row = 0;
         Span<char> key = stackalloc char[512];
         foreach (var b in batches)
@@ -67,22 +46,34 @@ public sealed class ColumnSet
             while (reader.Read())
             {
                 // StartObject of one record
+                var position = 0;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     var name = reader.ValueSpan;
-                    var n = Math.Min(name.Length, key.Length);
-                    for (var i = 0; i < n; i++) key[i] = (char)name[i];
                     reader.Read();
-                    if (n == 10 && key[..n].SequenceEqual("_timestamp"))
+                    if (name.SequenceEqual("_timestamp"u8))
                     {
                         Timestamps[row] = reader.GetInt64();
                         continue;
                     }
-                    if (!lookup.TryGetValue(key[..n], out var c))
+                    int c;
+                    if (position < predicted.Count && nameBytes[predicted[position]].AsSpan().SequenceEqual(name))
                     {
-                        reader.Skip();
-                        continue;
+                        c = predicted[position];
                     }
+                    else
+                    {
+                        var n = Math.Min(name.Length, key.Length);
+                        for (var i = 0; i < n; i++) key[i] = (char)name[i];
+                        if (!lookup.TryGetValue(key[..n], out c))
+                        {
+                            reader.Skip();
+                            continue;
+                        }
+                        if (position < predicted.Count) predicted[position] = c;
+                        else predicted.Add(c);
+                    }
+                    position++;
                     Set(Columns[c], row, ref reader);
                 }
                 row++;
@@ -110,14 +101,11 @@ public sealed class ColumnSet
                 if (r.TokenType is JsonTokenType.True or JsonTokenType.False) col.Bools![row] = r.GetBoolean();
                 break;
             default:
-                col.Strings![row] = r.TokenType switch
-                {
-                    JsonTokenType.String when !r.ValueIsEscaped => col.Interner!.Get(r.ValueSpan),
-                    JsonTokenType.String => r.GetString(),
-                    JsonTokenType.True => "true",
-                    JsonTokenType.False => "false",
-                    _ => Encoding.UTF8.GetString(r.ValueSpan), // a number in a text column keeps its JSON spelling
-                };
+                var text = col.Text!;
+                if (r.TokenType == JsonTokenType.String && r.ValueIsEscaped)
+                    col.Strings![row] = text.FromEscaped(ref r);
+                else // unescaped strings, and numbers or booleans in a text column (which keep their JSON spelling)
+                    col.Strings![row] = text.FromUtf8(r.ValueSpan);
                 break;
         }
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Compression;
 using MoleSignal.Grains.Abstractions.Ingest;
 using Parquet;
@@ -45,9 +46,10 @@ public static class ParquetEncoder
                 var end = Math.Min(to, start + RowGroupRows);
                 var n = end - start;
                 using var rg = writer.CreateRowGroup();
-                var ts = new long[n];
+                var ts = ArrayPool<long>.Shared.Rent(n);
                 for (var i = 0; i < n; i++) ts[i] = set.Timestamps[order[start + i]];
-                await rg.WriteAsync<long>(tsField, ts, null, null, ct);
+                await rg.WriteAsync<long>(tsField, ts.AsMemory(0, n), null, null, ct);
+                ArrayPool<long>.Shared.Return(ts);
                 for (var ci = 0; ci < set.Columns.Length; ci++)
                 {
                     var c = set.Columns[ci];
@@ -55,16 +57,16 @@ public static class ParquetEncoder
                     switch (c.Kind)
                     {
                         case FieldKind.Int64:
-                            await rg.WriteAsync<long>(f, Permute(c.Longs!, order, start, n), null, null, ct);
+                            await WritePermuted<long>(rg, f, c.Longs!, order, start, n, ct);
                             break;
                         case FieldKind.Float64:
-                            await rg.WriteAsync<double>(f, Permute(c.Doubles!, order, start, n), null, null, ct);
+                            await WritePermuted<double>(rg, f, c.Doubles!, order, start, n, ct);
                             break;
                         case FieldKind.Bool:
-                            await rg.WriteAsync<bool>(f, Permute(c.Bools!, order, start, n), null, null, ct);
+                            await WritePermuted<bool>(rg, f, c.Bools!, order, start, n, ct);
                             break;
                         default:
-                            await rg.WriteAsync(f, Permute(c.Strings!, order, start, n), null);
+                            await WritePermuted<ReadOnlyMemory<char>>(rg, f, c.Strings!, order, start, n, ct);
                             break;
                     }
                 }
@@ -73,10 +75,19 @@ public static class ParquetEncoder
         return ms.ToArray();
     }
 
-    private static T[] Permute<T>(T[] source, int[] order, int start, int n)
+    // Row-group columns are large (LOH) arrays: pooled, so a flush does not churn gen2 collections.
+    private static async Task WritePermuted<T>(ParquetRowGroupWriter rg, DataField f, T?[] source, int[] order, int start, int n, CancellationToken ct)
+        where T : struct
     {
-        var result = new T[n];
-        for (var i = 0; i < n; i++) result[i] = source[order[start + i]];
-        return result;
+        var buffer = ArrayPool<T?>.Shared.Rent(n);
+        try
+        {
+            for (var i = 0; i < n; i++) buffer[i] = source[order[start + i]];
+            await rg.WriteAsync<T>(f, buffer.AsMemory(0, n), null, null, ct);
+        }
+        finally
+        {
+            ArrayPool<T?>.Shared.Return(buffer, clearArray: typeof(T) == typeof(ReadOnlyMemory<char>));
+        }
     }
 }

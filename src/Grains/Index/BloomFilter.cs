@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
-using System.Text;
 
 namespace MoleSignal.Grains.Index;
 
@@ -30,7 +29,7 @@ public sealed class BloomFilter
 
     public int Hashes { get; }
 
-    public void Add(string value)
+    public void Add(ReadOnlySpan<char> value)
     {
         var (h1, h2) = Hash(value);
         for (var i = 0; i < Hashes; i++)
@@ -40,7 +39,7 @@ public sealed class BloomFilter
         }
     }
 
-    public bool MightContain(string value)
+    public bool MightContain(ReadOnlySpan<char> value)
     {
         var (h1, h2) = Hash(value);
         for (var i = 0; i < Hashes; i++)
@@ -51,11 +50,10 @@ public sealed class BloomFilter
         return true;
     }
 
-    private static (ulong, ulong) Hash(string value)
+    // Hashes the UTF-16 code units: writers and readers both hold .NET text, so no transcoding is needed.
+    private static (ulong, ulong) Hash(ReadOnlySpan<char> value)
     {
-        Span<byte> buf = value.Length <= 256 ? stackalloc byte[value.Length * 3] : new byte[Encoding.UTF8.GetMaxByteCount(value.Length)];
-        var n = Encoding.UTF8.GetBytes(value, buf);
-        var h = XxHash128.HashToUInt128(buf[..n]);
+        var h = XxHash128.HashToUInt128(System.Runtime.InteropServices.MemoryMarshal.AsBytes(value));
         return ((ulong)(h >> 64), (ulong)h | 1);
     }
 

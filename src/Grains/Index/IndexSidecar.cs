@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 using System.Text.Json;
 using Lucene.Net.Analysis;
 using Lucene.Net.Documents;
@@ -38,7 +37,7 @@ public static class IndexSidecar
         {
             var bloom = new BloomFilter(rows);
             for (var i = from; i < to; i++)
-                if (c.Strings![order[i]] is { } v) bloom.Add(v);
+                if (c.Strings![order[i]] is { } v) bloom.Add(v.Span);
             blobs.Add((c.Name, bloom.ToBytes(), true));
         }
 
@@ -64,15 +63,17 @@ public static class IndexSidecar
                     IndexOptions = IndexOptions.DOCS_ONLY,
                 };
                 type.Freeze();
-                var field = new Field(AllField, "", type);
+                var reader = new SlicesReader();
+                var field = new Field(AllField, reader, type);
                 var doc = new Document { field };
-                var sb = new StringBuilder();
+                var slices = new List<ReadOnlyMemory<char>>(text.Length);
                 for (var i = from; i < to; i++)
                 {
-                    sb.Clear();
+                    slices.Clear();
                     foreach (var c in text)
-                        if (c.Strings![order[i]] is { } v) sb.Append(v).Append('\n');
-                    field.SetStringValue(sb.ToString());
+                        if (c.Strings![order[i]] is { } v) slices.Add(v);
+                    reader.Reset(slices);
+                    field.SetReaderValue(reader);
                     writer.AddDocument(doc);
                 }
                 writer.ForceMerge(1);

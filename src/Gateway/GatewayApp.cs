@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MoleSignal.Gateway.Errors;
 using MoleSignal.Gateway.Health;
 using MoleSignal.Gateway.Ingest;
+using MoleSignal.Gateway.Query;
 using MoleSignal.Gateway.Streams;
 using Prometheus;
 
@@ -28,6 +29,7 @@ public static class GatewayApp
         http.MapHealth();
         http.MapIngest();
         http.MapStreams();
+        http.MapQuery();
         if (options.MetricsEnabled) http.MapMetrics("/metrics");
         app.MapGrpcHealthChecksService().RequireHost($"*:{options.GrpcPort}");
         return app;

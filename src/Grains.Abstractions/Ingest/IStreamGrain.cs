@@ -14,6 +14,10 @@ public interface IStreamGrain : IGrainWithStringKey
 
     [AlwaysInterleave]
     Task<StreamBufferStats> GetBufferStats();
+
+    /// <summary>Acknowledged, not yet flushed batches overlapping [minTs, maxTs], for queries of fresh data.</summary>
+    [AlwaysInterleave]
+    Task<IngestBatch[]> GetBuffered(long minTs, long maxTs);
 }
 
 [GenerateSerializer, Immutable]

@@ -125,6 +125,10 @@ public sealed class StreamGrain(
         return Task.FromResult(new StreamBufferStats(records, _bufferBytes, min, max, original, fields));
     }
 
+    public Task<IngestBatch[]> GetBuffered(long minTs, long maxTs) =>
+        Task.FromResult(_buffer.Where(e => e.Committed && e.Batch.MaxTimestamp >= minTs && e.Batch.MinTimestamp <= maxTs)
+            .Select(e => e.Batch).ToArray());
+
     private void Add(Entry e)
     {
         if (_buffer.Count == 0) _oldestEntryAt = DateTime.UtcNow;

@@ -40,6 +40,9 @@ public static class ConfigValidator
         NotNegative("router.rate_limit.query_qps", c.Router.RateLimit.QueryQps);
         Positive("querier.timeout_secs", c.Querier.TimeoutSecs);
         Positive("querier.max_concurrent", c.Querier.MaxConcurrent);
+        Positive("querier.memory_limit_mb", c.Querier.MemoryLimitMb);
+        NotNegative("querier.default_limit", c.Querier.DefaultLimit);
+        Positive("querier.cache_max_mb", c.Querier.CacheMaxMb);
         Positive("search_jobs.workers", c.SearchJobs.Workers);
         Positive("search_jobs.idle_poll_secs", c.SearchJobs.IdlePollSecs);
         Positive("search_jobs.cleanup_interval_secs", c.SearchJobs.CleanupIntervalSecs);

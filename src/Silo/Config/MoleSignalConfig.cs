@@ -159,6 +159,10 @@ public sealed class QuerierSection
     public int TimeoutSecs { get; set; } = 300;
     public int MaxConcurrent { get; set; } = 8;
     public int MemoryLimitMb { get; set; } = 4096;
+    /// <summary>Rows /api/v1/query returns when the request sets no limit; 0 = no limit.</summary>
+    public long DefaultLimit { get; set; } = 10_000;
+    /// <summary>Bound of the local cache of remote data files.</summary>
+    public int CacheMaxMb { get; set; } = 2048;
 }
 
 public sealed class SearchJobsSection

@@ -143,6 +143,7 @@ public static class SiloProgram
         s.AddSingleton(health);
         s.AddSingleton<INodeHealth>(health);
         s.AddIngest(config);
+        s.AddQuery(config);
         s.AddHostedService<RoleHost>();
         s.AddHostedService<IngesterReplay>();
         s.AddHostedService<ObjectStoreProbeWorker>();
@@ -151,6 +152,7 @@ public static class SiloProgram
         var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MoleSignal");
         IngestWiring.FollowReloads(app.Services); // also starts watching the config file
+        QueryWiring.FollowReloads(app.Services);
         app.Lifetime.ApplicationStarted.Register(() => log.LogInformation(
             "molesignal node {NodeId} roles [{Roles}] http {HttpBind}:{HttpPort} grpc {GrpcBind}:{GrpcPort} meta {Meta} objects {Objects}",
             config.Node.Id, roles, config.Http.Bind, config.Http.Port, config.Grpc.Bind, config.Grpc.Port,

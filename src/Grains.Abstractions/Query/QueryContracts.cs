@@ -1,0 +1,32 @@
+namespace MoleSignal.Grains.Abstractions.Query;
+
+/// <summary>A user query: SQL over the org's streams, optionally bounded in time (µs, inclusive start, exclusive end).</summary>
+public sealed record QueryRequest(string Org, string Sql, long? StartTime = null, long? EndTime = null, long? Limit = null);
+
+public sealed record QueryColumn(string Name, string Type);
+
+public sealed record QueryStats(long ScannedRows, long ScannedBytes, long ScannedFiles, long TookMs);
+
+/// <summary>An open result: columns now, rows as they are read, stats once the rows are done.</summary>
+public interface IQueryCursor : IAsyncDisposable
+{
+    IReadOnlyList<QueryColumn> Columns { get; }
+
+    /// <summary>Each row's values: long, double, bool, string, null ... (JSON-friendly).</summary>
+    IAsyncEnumerable<object?[]> ReadRowsAsync(CancellationToken ct);
+
+    QueryStats Stats { get; }
+}
+
+public interface IQueryService
+{
+    /// <summary>Throws <see cref="QueryException"/> for anything the user should be told.</summary>
+    Task<IQueryCursor> OpenAsync(QueryRequest request, CancellationToken ct);
+}
+
+/// <summary>A query failure with the HTTP status and error code it maps to; the message never holds server paths.</summary>
+public sealed class QueryException(int status, string code, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+    public string Code { get; } = code;
+}

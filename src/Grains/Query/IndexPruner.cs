@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using Lucene.Net.Analysis.TokenAttributes;
+using Lucene.Net.Index;
+using Lucene.Net.Search;
+using Lucene.Net.Store;
+using MoleSignal.Grains.Index;
+using MoleSignal.Grains.Metadata;
+
+namespace MoleSignal.Grains.Query;
+
+/// <summary>
+/// Decides from a file's index sidecar whether any of its rows can satisfy the query's match_all() texts (some
+/// row holds every token) and id equalities (bloom filters). Opened sidecars are kept in memory.
+/// </summary>
+public sealed class IndexPruner(ObjectFiles files)
+{
+    private const int MaxOpen = 512;
+    private readonly ConcurrentDictionary<string, Lazy<Task<Sidecar>>> _open = new();
+
+    private sealed class Sidecar(DirectoryReader? reader, Dictionary<string, BloomFilter> blooms)
+    {
+        public IndexSearcher? Searcher { get; } = reader is null ? null : new IndexSearcher(reader);
+        public Dictionary<string, BloomFilter> Blooms { get; } = blooms;
+    }
+
+    /// <summary>The lowercased tokens of a match_all() text, as the sidecar's analyzer makes them.</summary>
+    public static List<string> Tokens(string text)
+    {
+        var tokens = new List<string>();
+        using var analyzer = IndexSidecar.NewAnalyzer();
+        using var stream = analyzer.GetTokenStream(IndexSidecar.AllField, text);
+        var term = stream.AddAttribute<ICharTermAttribute>();
+        stream.Reset();
+        while (stream.IncrementToken()) tokens.Add(term.ToString());
+        stream.End();
+        return tokens;
+    }
+
+    public async Task<bool> MayMatchAsync(FileMeta file, IReadOnlyList<List<string>> matchAll,
+        IReadOnlyList<(string Column, string Value)> equalities, CancellationToken ct)
+    {
+        if (matchAll.Count == 0 && equalities.Count == 0) return true;
+        if (_open.Count > MaxOpen) _open.Clear();
+        var sidecar = await _open.GetOrAdd(file.IndexKey, key => new Lazy<Task<Sidecar>>(() => OpenAsync(key, ct))).Value;
+        foreach (var (column, value) in equalities)
+            if (sidecar.Blooms.TryGetValue(column, out var bloom) && !bloom.MightContain(value))
+                return false;
+        if (sidecar.Searcher is null) return true; // no full-text fields indexed: cannot rule anything out
+        foreach (var tokens in matchAll)
+        {
+            if (tokens.Count == 0) continue;
+            var query = new BooleanQuery();
+            foreach (var t in tokens) query.Add(new TermQuery(new Term(IndexSidecar.AllField, t)), Occur.MUST);
+            var collector = new TotalHitCountCollector();
+            sidecar.Searcher.Search(query, collector);
+            if (collector.TotalHits == 0) return false;
+        }
+        return true;
+    }
+
+    private async Task<Sidecar> OpenAsync(string key, CancellationToken ct)
+    {
+        var bytes = await File.ReadAllBytesAsync(await files.PathAsync(key, ct), ct);
+        var (header, data) = IndexSidecar.Read(bytes);
+        var blooms = header.Blooms.ToDictionary(b => b.Name, b => BloomFilter.FromBytes(data.Span.Slice((int)b.Offset, b.Length)));
+        if (header.Lucene.Length == 0) return new Sidecar(null, blooms);
+        var dir = new RAMDirectory();
+        foreach (var blob in header.Lucene)
+        {
+            using var o = dir.CreateOutput(blob.Name, IOContext.DEFAULT);
+            o.WriteBytes(data.Slice((int)blob.Offset, blob.Length).ToArray(), blob.Length);
+        }
+        return new Sidecar(DirectoryReader.Open(dir), blooms);
+    }
+}

@@ -1,0 +1,70 @@
+using MoleSignal.Grains.Storage;
+
+namespace MoleSignal.Grains.Query;
+
+/// <summary>
+/// Data files as local paths for the engine: the local store's own files, or remote objects fetched into a
+/// byte-bounded cache directory (least recently used evicted first).
+/// </summary>
+public sealed class ObjectFiles
+{
+    private readonly IObjectStore _store;
+    private readonly string? _localRoot;
+    private readonly string _cacheDir;
+    private readonly long _cacheBytes;
+    private readonly SemaphoreSlim _evict = new(1, 1);
+
+    public ObjectFiles(IObjectStore store, string cacheDir, long cacheBytes)
+    {
+        _store = store;
+        _localRoot = (store is InstrumentedObjectStore i ? i.Inner : store) is LocalObjectStore local ? local.Root : null;
+        _cacheDir = Path.GetFullPath(cacheDir);
+        _cacheBytes = cacheBytes;
+    }
+
+    /// <summary>The directory under which every file of <paramref name="org"/> lives (the engine may read only there).</summary>
+    public string OrgDirectory(string org) => Path.Combine(_localRoot ?? _cacheDir, org) + Path.DirectorySeparatorChar;
+
+    public async Task<string> PathAsync(string key, CancellationToken ct)
+    {
+        if (_localRoot is not null) return Path.Combine(_localRoot, key);
+        var path = Path.Combine(_cacheDir, key);
+        if (File.Exists(path))
+        {
+            QueryMetrics.CacheHits.Inc();
+            File.SetLastAccessTimeUtc(path, DateTime.UtcNow);
+            return path;
+        }
+        QueryMetrics.CacheMisses.Inc();
+        var bytes = await _store.GetAsync(key, ct) ?? throw new FileNotFoundException($"object {key} is missing from the store");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = path + ".part-" + Guid.NewGuid().ToString("N");
+        await File.WriteAllBytesAsync(temp, bytes, ct);
+        File.Move(temp, path, overwrite: true);
+        QueryMetrics.CacheBytes.Inc(bytes.Length);
+        await EvictAsync();
+        return path;
+    }
+
+    private async Task EvictAsync()
+    {
+        if (!await _evict.WaitAsync(0)) return;
+        try
+        {
+            var files = new DirectoryInfo(_cacheDir).EnumerateFiles("*", SearchOption.AllDirectories).ToList();
+            var total = files.Sum(f => f.Length);
+            foreach (var f in files.OrderBy(f => f.LastAccessTimeUtc))
+            {
+                if (total <= _cacheBytes) break;
+                total -= f.Length;
+                QueryMetrics.CacheEvictions.Inc();
+                QueryMetrics.CacheBytes.Dec(f.Length);
+                f.Delete();
+            }
+        }
+        finally
+        {
+            _evict.Release();
+        }
+    }
+}

@@ -1,0 +1,168 @@
+using System.Text.Json;
+using DuckDB.NET.Data;
+using MoleSignal.Grains.Abstractions.Query;
+
+namespace MoleSignal.Grains.Query;
+
+/// <summary>A table the user SQL names: schema (logs, metrics, traces) and name.</summary>
+public sealed record TableRef(string Type, string Name);
+
+/// <summary>
+/// What the SQL reads, and what a single-stream query's WHERE clause requires of every row through top-level
+/// AND terms (safe to prune files by): match_all() texts, id equalities and <c>_timestamp</c> bounds.
+/// </summary>
+public sealed record SqlShape(IReadOnlyList<TableRef> Tables, IReadOnlyList<string> MatchAll,
+    IReadOnlyList<(string Column, string Value)> Equalities, long? MinTs, long? MaxTs)
+{
+    /// <summary>UTF-8 byte offsets of every match_all call in the SQL (to pass it the stream's text fields).</summary>
+    public IReadOnlyList<int> MatchAllAt { get; init; } = [];
+}
+
+/// <summary>
+/// Checks user SQL with DuckDB's own parser (<c>json_serialize_sql</c>, which only accepts SELECT statements):
+/// exactly one SELECT, no catalog-qualified tables, no table functions but a few harmless ones, no functions
+/// that reveal settings or the environment. Returns the tables it names. The engine's sandbox settings are the
+/// second line of defence.
+/// </summary>
+public static class SqlInspector
+{
+    private static readonly HashSet<string> AllowedTableFunctions = ["range", "generate_series", "unnest"];
+    private static readonly HashSet<string> DeniedFunctions = ["current_setting", "getenv", "current_schemas", "pg_get_viewdef", "duckdb_secrets"];
+    public static readonly string[] StreamSchemas = ["logs", "metrics", "traces"];
+
+    public static SqlShape Inspect(DuckDBConnection conn, string sql)
+    {
+        string json;
+        using (var cmd = conn.CreateCommand())
+        {
+            // The function wants a constant, not a parameter.
+            cmd.CommandText = "SELECT json_serialize_sql('" + sql.Replace("'", "''") + "')";
+            json = (string)cmd.ExecuteScalar()!;
+        }
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        if (root.GetProperty("error").GetBoolean())
+        {
+            var message = root.TryGetProperty("error_message", out var m) ? m.GetString() : "not a valid statement";
+            // Statements other than SELECT fail here too ("Only SELECT statements can be serialized").
+            throw new QueryException(400, "invalid_sql", message?.Contains("SELECT statements", StringComparison.Ordinal) == true
+                ? "only a single SELECT statement is allowed (no SET, PRAGMA, COPY, ATTACH, INSTALL, LOAD, DDL or DML)"
+                : message!);
+        }
+        var statements = root.GetProperty("statements");
+        if (statements.GetArrayLength() != 1)
+            throw new QueryException(400, "invalid_sql", "exactly one SELECT statement is allowed");
+        var tables = new List<TableRef>();
+        var matchAllAt = new List<int>();
+        Walk(statements[0], tables, matchAllAt);
+        var shape = new SqlShape(tables.Distinct().ToList(), [], [], null, null) { MatchAllAt = matchAllAt };
+        var node = statements[0].GetProperty("node");
+        if (node.GetProperty("type").GetString() == "SELECT_NODE" && node.GetProperty("from_table").GetProperty("type").GetString() == "BASE_TABLE"
+            && node.GetProperty("where_clause") is { ValueKind: JsonValueKind.Object } where)
+            shape = Conjuncts(where, shape);
+        return shape;
+    }
+
+    private static SqlShape Conjuncts(JsonElement e, SqlShape shape)
+    {
+        var type = e.GetProperty("type").GetString();
+        if (type == "CONJUNCTION_AND")
+        {
+            foreach (var child in e.GetProperty("children").EnumerateArray()) shape = Conjuncts(child, shape);
+            return shape;
+        }
+        var cls = e.GetProperty("class").GetString();
+        if (cls == "FUNCTION" && e.GetProperty("function_name").GetString() == "match_all"
+            && e.GetProperty("children") is { ValueKind: JsonValueKind.Array } args && args.GetArrayLength() == 1
+            && StringConstant(args[0]) is { } text)
+            return shape with { MatchAll = [.. shape.MatchAll, text] };
+        if (cls != "COMPARISON") return shape;
+        var (left, right, op) = (e.GetProperty("left"), e.GetProperty("right"), type);
+        if (Column(left) is null && Column(right) is not null)
+        {
+            (left, right) = (right, left);
+            op = op switch
+            {
+                "COMPARE_GREATERTHAN" => "COMPARE_LESSTHAN",
+                "COMPARE_LESSTHAN" => "COMPARE_GREATERTHAN",
+                "COMPARE_GREATERTHANOREQUALTO" => "COMPARE_LESSTHANOREQUALTO",
+                "COMPARE_LESSTHANOREQUALTO" => "COMPARE_GREATERTHANOREQUALTO",
+                _ => op,
+            };
+        }
+        var column = Column(left);
+        if (column is null) return shape;
+        if (column == "_timestamp" && IntConstant(right) is { } ts)
+        {
+            return op switch
+            {
+                "COMPARE_EQUAL" => shape with { MinTs = Max(shape.MinTs, ts), MaxTs = Min(shape.MaxTs, ts) },
+                "COMPARE_GREATERTHAN" => shape with { MinTs = Max(shape.MinTs, ts + 1) },
+                "COMPARE_GREATERTHANOREQUALTO" => shape with { MinTs = Max(shape.MinTs, ts) },
+                "COMPARE_LESSTHAN" => shape with { MaxTs = Min(shape.MaxTs, ts - 1) },
+                "COMPARE_LESSTHANOREQUALTO" => shape with { MaxTs = Min(shape.MaxTs, ts) },
+                _ => shape,
+            };
+        }
+        if (op == "COMPARE_EQUAL" && StringConstant(right) is { } value)
+            return shape with { Equalities = [.. shape.Equalities, (column, value)] };
+        return shape;
+    }
+
+    private static long Max(long? a, long b) => a is null ? b : Math.Max(a.Value, b);
+    private static long Min(long? a, long b) => a is null ? b : Math.Min(a.Value, b);
+
+    private static string? Column(JsonElement e) =>
+        e.GetProperty("class").GetString() == "COLUMN_REF" ? e.GetProperty("column_names").EnumerateArray().Last().GetString() : null;
+
+    private static string? StringConstant(JsonElement e) =>
+        e.GetProperty("class").GetString() == "CONSTANT" && e.GetProperty("value") is var v && !v.GetProperty("is_null").GetBoolean()
+            && v.TryGetProperty("value", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+
+    private static long? IntConstant(JsonElement e) =>
+        e.GetProperty("class").GetString() == "CONSTANT" && e.GetProperty("value") is var v && !v.GetProperty("is_null").GetBoolean()
+            && v.TryGetProperty("value", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt64(out var l) ? l : null;
+
+    private static void Walk(JsonElement e, List<TableRef> tables, List<int> matchAllAt)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Array:
+                foreach (var item in e.EnumerateArray()) Walk(item, tables, matchAllAt);
+                return;
+            case JsonValueKind.Object:
+                break;
+            default:
+                return;
+        }
+        if (e.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String)
+        {
+            switch (type.GetString())
+            {
+                case "BASE_TABLE":
+                    var catalog = e.GetProperty("catalog_name").GetString();
+                    var schema = e.GetProperty("schema_name").GetString() ?? "";
+                    var name = e.GetProperty("table_name").GetString()!;
+                    if (!string.IsNullOrEmpty(catalog))
+                        throw new QueryException(400, "invalid_sql", $"'{catalog}.{schema}.{name}': tables are the org's streams; catalogs cannot be named");
+                    if (schema is "" or "main") schema = "logs";
+                    if (!StreamSchemas.Contains(schema))
+                        throw new QueryException(400, "invalid_sql", $"'{schema}.{name}': the schemas are logs, metrics and traces");
+                    tables.Add(new TableRef(schema, name));
+                    break;
+                case "TABLE_FUNCTION":
+                    var fn = e.GetProperty("function").GetProperty("function_name").GetString()!;
+                    if (!AllowedTableFunctions.Contains(fn))
+                        throw new QueryException(400, "forbidden", $"table function '{fn}' is not allowed: tables are the org's streams");
+                    break;
+            }
+        }
+        if (e.TryGetProperty("class", out var cls) && cls.GetString() == "FUNCTION" && e.TryGetProperty("function_name", out var f))
+        {
+            if (DeniedFunctions.Contains(f.GetString()!)) throw new QueryException(400, "forbidden", $"function '{f.GetString()}' is not allowed");
+            if (f.GetString() == "match_all" && e.TryGetProperty("query_location", out var at) && at.TryGetInt32(out var offset))
+                matchAllAt.Add(offset);
+        }
+        foreach (var p in e.EnumerateObject()) Walk(p.Value, tables, matchAllAt);
+    }
+}

@@ -1,0 +1,37 @@
+using MoleSignal.Grains.Abstractions.Query;
+using MoleSignal.Grains.Query;
+using MoleSignal.Grains.Storage;
+using MoleSignal.Silo.Config;
+
+namespace MoleSignal.Silo.Startup;
+
+/// <summary>Config to the query engine's settings, and the services the read path needs.</summary>
+public static class QueryWiring
+{
+    public static QuerySettings Settings(MoleSignalConfig c) => new(
+        TimeSpan.FromSeconds(c.Querier.TimeoutSecs),
+        c.Querier.MaxConcurrent,
+        c.Querier.MemoryLimitMb,
+        Math.Max(1, Environment.ProcessorCount),
+        c.Querier.DefaultLimit,
+        Path.Combine(c.Node.DataDir, "query-tmp"));
+
+    public static IServiceCollection AddQuery(this IServiceCollection s, MoleSignalConfig config)
+    {
+        // Scratch files of queries that died with the process are of no use.
+        var temp = Path.GetFullPath(Settings(config).TempDir);
+        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        s.AddSingleton(new QuerySettingsSource(Settings(config)));
+        s.AddSingleton(sp => new ObjectFiles(sp.GetRequiredService<IObjectStore>(),
+            Path.Combine(config.Node.DataDir, "cache", "objects"), (long)config.Querier.CacheMaxMb << 20));
+        s.AddSingleton<IndexPruner>();
+        s.AddSingleton<IQueryService, QueryService>();
+        return s;
+    }
+
+    public static void FollowReloads(IServiceProvider sp)
+    {
+        var source = sp.GetRequiredService<QuerySettingsSource>();
+        sp.GetRequiredService<LiveConfig>().Changed += next => source.Update(Settings(next));
+    }
+}

@@ -170,6 +170,8 @@ public sealed class StreamGrain(
             else
             {
                 _failedFlushes = 0;
+                // Appends that arrived during the flush may already fill another file.
+                if (_bufferBytes >= settings.Current.FlushThresholdBytes || memory.UnderPressure) StartFlush();
             }
         }, TaskScheduler.Current);
         return flush;

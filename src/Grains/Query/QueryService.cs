@@ -137,11 +137,10 @@ public sealed class QueryService(
         }
 
         // Every schema field with its current type, whatever each part has: old files may lack a field or hold
-        // it in a narrower type.
+        // it in a narrower type. The typed empty part makes every column exist in the union.
+        parts.Insert(0, $"SELECT {string.Join(", ", fields.Select(f => $"CAST(NULL AS {DuckType(f.Type)}) AS {Quote(f.Name)}"))} WHERE false");
         var select = string.Join(", ", fields.Select(f => $"CAST({Quote(f.Name)} AS {DuckType(f.Type)}) AS {Quote(f.Name)}"));
-        var source = parts.Count == 0
-            ? $"SELECT {string.Join(", ", fields.Select(f => $"CAST(NULL AS {DuckType(f.Type)}) AS {Quote(f.Name)}"))} WHERE false"
-            : $"SELECT {select} FROM ({string.Join(" UNION ALL BY NAME ", parts)})";
+        var source = $"SELECT {select} FROM ({string.Join(" UNION ALL BY NAME ", parts)})";
         var range = new List<string>();
         if (minTs > long.MinValue) range.Add($"_timestamp >= {minTs}");
         if (maxTs < long.MaxValue) range.Add($"_timestamp <= {maxTs}");

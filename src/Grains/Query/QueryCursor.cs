@@ -116,6 +116,7 @@ internal sealed class QueryCursor : IQueryCursor
         _timeout.Dispose();
         QueryService.TryDelete(_scratch.FullName);
         _slot.Release();
+        QueryMetrics.Running.Dec();
         return ValueTask.CompletedTask;
     }
 }

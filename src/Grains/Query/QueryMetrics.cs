@@ -12,6 +12,8 @@ public static class QueryMetrics
     public static readonly Counter CacheEvictions = Metrics.CreateCounter("cache_invalidations_total", "Cached data files evicted to stay within the cache bound.");
     public static readonly Gauge CacheBytes = Metrics.CreateGauge("cache_bytes", "Bytes of remote data files held in the local cache.");
 
+    public static readonly Gauge Running = Metrics.CreateGauge("query_running", "Queries holding a concurrency slot.");
+
     public static readonly Counter Queries = Metrics.CreateCounter("query_total", "Queries by result.", "result");
     public static readonly Histogram Duration = Metrics.CreateHistogram("query_duration_seconds", "Query time until the last row.",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });

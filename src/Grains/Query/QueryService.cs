@@ -33,6 +33,7 @@ public sealed class QueryService(
             QueryMetrics.Queries.WithLabels("too_many").Inc();
             throw new QueryException(429, "too_many_queries", $"{s.MaxConcurrent} queries are running (querier.max_concurrent); retry shortly");
         }
+        QueryMetrics.Running.Inc();
         var clock = Stopwatch.StartNew();
         var scratch = Directory.CreateDirectory(Path.Combine(Path.GetFullPath(s.TempDir), "q-" + Guid.NewGuid().ToString("N")));
         DuckDBConnection? conn = null;
@@ -77,6 +78,7 @@ public sealed class QueryService(
             conn?.Dispose();
             TryDelete(scratch.FullName);
             slots.Release();
+            QueryMetrics.Running.Dec();
             if (e is QueryException) throw;
             throw QueryErrors.Map(e, [files.OrgDirectory(request.Org), scratch.FullName], timedOut: false);
         }

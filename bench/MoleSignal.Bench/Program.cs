@@ -7,9 +7,29 @@ using MoleSignal.Grains.Ingest;
 
 // Hot-path stage timings on genlogs NDJSON: parse+flatten (gateway), columns, sort, Parquet, sidecar.
 //   dotnet run -c Release --project bench/MoleSignal.Bench -- flush FILE.ndjson [rows]
+if (args.Length >= 3 && args[0] == "duckdb")
+{
+    // Engine time alone: MoleSignal.Bench duckdb 'GLOB' 'SQL over table t' [runs]
+    using var conn = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:");
+    conn.Open();
+    using (var c = conn.CreateCommand()) { c.CommandText = $"CREATE VIEW t AS SELECT * FROM read_parquet('{args[1]}', union_by_name = true)"; c.ExecuteNonQuery(); }
+    var runs = args.Length > 3 ? int.Parse(args[3]) : 6;
+    var times = new List<double>();
+    for (var i = 0; i < runs; i++)
+    {
+        var sw = Stopwatch.StartNew();
+        using var c = conn.CreateCommand();
+        c.CommandText = args[2];
+        using var r = c.ExecuteReader();
+        while (r.Read()) { }
+        times.Add(sw.Elapsed.TotalMilliseconds);
+    }
+    Console.WriteLine($"median {times.Skip(1).Order().ElementAt((runs - 1) / 2):F1} ms  ({string.Join(" ", times.Select(t => t.ToString("F1")))})");
+    return 0;
+}
 if (args.Length < 2 || args[0] != "flush")
 {
-    Console.Error.WriteLine("usage: MoleSignal.Bench flush FILE.ndjson [rows]");
+    Console.Error.WriteLine("usage: MoleSignal.Bench flush FILE.ndjson [rows] | duckdb GLOB SQL [runs]");
     return 2;
 }
 var bytes = File.ReadAllBytes(args[1]);

@@ -9,17 +9,17 @@ using MoleSignal.Grains.Metadata;
 namespace MoleSignal.Grains.Query;
 
 /// <summary>
-/// Runs user SQL in a fresh in-memory DuckDB per query. Each stream the SQL names becomes a view over its
-/// pruned Parquet files UNION ALL its acknowledged, unflushed records, typed by the stream's schema. Then the
-/// engine is locked down (no file or network access outside the org's data, no extensions, settings locked)
-/// before the user's statement runs.
+/// Runs user SQL on the org's DuckDB instance (see <see cref="OrgEngines"/>). Each stream the SQL names becomes
+/// a TEMP view over its pruned Parquet files UNION ALL its acknowledged, unflushed records, typed by the
+/// stream's schema; then the user's single SELECT runs in streaming mode.
 /// </summary>
 public sealed class QueryService(
     QuerySettingsSource settings,
     StreamMetaStore meta,
     IGrainFactory grains,
     ObjectFiles files,
-    IndexPruner pruner) : IQueryService
+    IndexPruner pruner,
+    OrgEngines engines) : IQueryService
 {
     private SemaphoreSlim? _slots;
     private int _slotCount;
@@ -35,52 +35,56 @@ public sealed class QueryService(
         }
         QueryMetrics.Running.Inc();
         var clock = Stopwatch.StartNew();
-        var scratch = Directory.CreateDirectory(Path.Combine(Path.GetFullPath(s.TempDir), "q-" + Guid.NewGuid().ToString("N")));
+        var scratch = new DirectoryInfo(Path.Combine(engines.ScratchRoot(request.Org), "q-" + Guid.NewGuid().ToString("N")));
+        string[] hide = [files.OrgDirectory(request.Org), scratch.FullName];
         DuckDBConnection? conn = null;
         try
         {
-            conn = new DuckDBConnection("DataSource=:memory:");
-            conn.Open();
-            Exec(conn, $"SET threads = {s.Threads}; SET memory_limit = '{s.MemoryLimitMb}MB'; SET autoinstall_known_extensions = false; SET autoload_known_extensions = false; SET preserve_insertion_order = false");
+            conn = engines.Connect(request.Org);
             var shape = SqlInspector.Inspect(conn, request.Sql);
             var minTs = Math.Max(request.StartTime ?? long.MinValue, shape.MinTs ?? long.MinValue);
             var maxTs = Math.Min(request.EndTime is { } e ? e - 1 : long.MaxValue, shape.MaxTs ?? long.MaxValue);
-            var matchAll = shape.MatchAll.Select(IndexPruner.Tokens).ToList();
+            var single = shape.Tables.Count == 1;
+            var hints = new Pruning(
+                single ? shape.MatchAll.Select(IndexPruner.Tokens).ToList() : [],
+                single ? shape.Equalities : [],
+                single ? shape.LatestN : null);
             long rows = 0, bytes = 0, fileCount = 0;
             var textFields = new List<string>();
-            foreach (var schema in SqlInspector.StreamSchemas) Exec(conn, $"CREATE SCHEMA IF NOT EXISTS {schema}");
             foreach (var table in shape.Tables)
             {
-                var bound = await BindAsync(conn, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs,
-                    shape.Tables.Count == 1 ? matchAll : [], shape.Tables.Count == 1 ? shape.Equalities : [], scratch.FullName, ct);
+                var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, scratch, ct);
                 if (bound is null) continue;
                 rows += bound.Value.Rows;
                 bytes += bound.Value.Bytes;
                 fileCount += bound.Value.Files;
                 if (textFields.Count == 0) textFields.AddRange(bound.Value.TextFields);
             }
-            DefineFunctions(conn);
-            // The sandbox: from here on the statement can read only this org's data and this query's scratch files.
-            Exec(conn, $"SET allowed_directories = ['{Escape(files.OrgDirectory(request.Org))}', '{Escape(scratch.FullName + "/")}']; " +
-                       "SET enable_external_access = false; SET lock_configuration = true");
 
-            var userSql = WithTextFields(request.Sql, shape.MatchAllAt, textFields);
+            var userSql = WithTextFields(shape.Sql, shape.MatchAllAt, textFields);
             var limit = request.Limit ?? s.DefaultLimit;
             var sql = limit > 0 ? $"SELECT * FROM ({userSql.TrimEnd().TrimEnd(';')}) AS __q LIMIT {limit}" : userSql;
-            var cursor = new QueryCursor(conn, sql, scratch, slots, clock, new QueryStats(rows, bytes, fileCount, 0), s.Timeout,
-                [files.OrgDirectory(request.Org), scratch.FullName], ct);
-            await cursor.StartAsync();
-            conn = null; // owned by the cursor now
+            var cursor = new QueryCursor(conn, sql, scratch, slots, clock, new QueryStats(rows, bytes, fileCount, 0), s.Timeout, hide, ct);
+            conn = null; // owned by the cursor now: disposing it frees the slot, the connection and the scratch files
+            try
+            {
+                await cursor.StartAsync();
+            }
+            catch
+            {
+                await cursor.DisposeAsync();
+                throw;
+            }
             return cursor;
         }
-        catch (Exception e)
+        catch (Exception e) when (conn is not null || e is not QueryException)
         {
             conn?.Dispose();
             TryDelete(scratch.FullName);
             slots.Release();
             QueryMetrics.Running.Dec();
             if (e is QueryException) throw;
-            throw QueryErrors.Map(e, [files.OrgDirectory(request.Org), scratch.FullName], timedOut: false);
+            throw QueryErrors.Map(e, hide, timedOut: false);
         }
     }
 
@@ -96,8 +100,11 @@ public sealed class QueryService(
 
     private readonly record struct Bound(long Rows, long Bytes, long Files, IReadOnlyList<string> TextFields);
 
-    private async Task<Bound?> BindAsync(DuckDBConnection conn, StreamKey key, long minTs, long maxTs,
-        IReadOnlyList<List<string>> matchAll, IReadOnlyList<(string, string)> equalities, string scratch, CancellationToken ct)
+    /// <summary>What a single-stream query lets the binder skip: files without its words or ids, or older than its newest n.</summary>
+    private sealed record Pruning(IReadOnlyList<List<string>> MatchAll, IReadOnlyList<(string Column, string Value)> Equalities, long? LatestN);
+
+    private async Task<Bound?> BindAsync(DuckDBConnection conn, TableRef table, StreamKey key, long minTs, long maxTs,
+        Pruning hints, DirectoryInfo scratch, CancellationToken ct)
     {
         var record = await meta.GetAsync(key, ct);
         if (record is null) return null; // the engine reports the unknown table
@@ -107,10 +114,14 @@ public sealed class QueryService(
 
         var parts = new List<string>();
         long rows = 0, bytes = 0, fileCount = 0;
+        var buffered = await grain.GetBuffered(minTs, maxTs);
+        var candidates = await meta.FilesAsync(key, minTs, maxTs, ct);
+        if (hints.LatestN is { } n)
+            candidates = Newest(candidates, n, buffered.Sum(b => (long)b.Count), buffered.Length > 0 ? buffered.Min(b => b.MinTimestamp) : long.MaxValue);
         var paths = new List<string>();
-        foreach (var f in await meta.FilesAsync(key, minTs, maxTs, ct))
+        foreach (var f in candidates)
         {
-            if (!await pruner.MayMatchAsync(f, matchAll, equalities, ct))
+            if (!await pruner.MayMatchAsync(f, hints.MatchAll, hints.Equalities, ct))
             {
                 QueryMetrics.PrunedFiles.Inc();
                 continue;
@@ -123,10 +134,10 @@ public sealed class QueryService(
         if (paths.Count > 0)
             parts.Add($"SELECT * FROM read_parquet([{string.Join(", ", paths.Select(p => $"'{Escape(p)}'"))}], union_by_name = true)");
 
-        var buffered = await grain.GetBuffered(minTs, maxTs);
         if (buffered.Length > 0)
         {
-            var path = Path.Combine(scratch, $"{key.Type}-{key.Stream}.ndjson");
+            scratch.Create();
+            var path = Path.Combine(scratch.FullName, $"{key.Type}-{key.Stream}.ndjson");
             await using (var fs = File.Create(path))
                 foreach (var b in buffered)
                 {
@@ -147,11 +158,29 @@ public sealed class QueryService(
         if (minTs > long.MinValue) range.Add($"_timestamp >= {minTs}");
         if (maxTs < long.MaxValue) range.Add($"_timestamp <= {maxTs}");
         var where = range.Count > 0 ? " WHERE " + string.Join(" AND ", range) : "";
-        Exec(conn, $"CREATE VIEW {key.Type}.{Quote(key.Stream)} AS SELECT * FROM ({source}){where}");
-        if (key.Type == "logs") Exec(conn, $"CREATE VIEW main.{Quote(key.Stream)} AS SELECT * FROM logs.{Quote(key.Stream)}");
+        Exec(conn, $"CREATE TEMP VIEW {Quote(SqlInspector.ViewName(table))} AS SELECT * FROM ({source}){where}");
 
         var text = fields.Where(f => f.Type == "utf8" && IsTextField(f.Name)).Select(f => f.Name).ToList();
         return new Bound(rows, bytes, fileCount, text);
+    }
+
+    /// <summary>
+    /// For <c>ORDER BY _timestamp DESC LIMIT n</c>: files newest first until they (with the buffer) hold n rows
+    /// and no further file reaches past the oldest row taken so far.
+    /// </summary>
+    private static IReadOnlyList<FileMeta> Newest(IReadOnlyList<FileMeta> files, long n, long bufferedRows, long bufferedMin)
+    {
+        var taken = new List<FileMeta>();
+        var rows = bufferedRows;
+        var oldest = bufferedMin;
+        foreach (var f in files.OrderByDescending(f => f.MaxTs))
+        {
+            if (rows >= n && f.MaxTs < oldest) break;
+            taken.Add(f);
+            rows += f.Rows;
+            oldest = Math.Min(oldest, f.MinTs);
+        }
+        return taken;
     }
 
     private static bool IsTextField(string name) =>
@@ -167,6 +196,7 @@ public sealed class QueryService(
     {
         if (at.Count == 0) return sql;
         var text = textFields.Count == 0 ? "CAST(NULL AS VARCHAR)" : $"concat_ws(chr(10), {string.Join(", ", textFields.Select(Quote))})";
+        var fields = textFields.Count == 0 ? ["CAST(NULL AS VARCHAR)"] : textFields.Select(Quote).ToList();
         var bytes = Encoding.UTF8.GetBytes(sql).ToList();
         foreach (var offset in at.OrderDescending())
         {
@@ -175,8 +205,9 @@ public sealed class QueryService(
             if (LiteralCall(bytes, paren) is var (literal, end) && literal is not null)
             {
                 var tokens = IndexPruner.Tokens(literal);
-                var test = tokens.Count == 0 ? "false" : "(" + string.Join(" AND ", tokens.Select(t =>
-                    $@"({text} ILIKE '%{t}%' AND regexp_matches({text}, '(?i)(^|[^\p{{L}}\p{{N}}]){t}([^\p{{L}}\p{{N}}]|$)'))")) + ")";
+                // Each token in some field: no per-row concatenation, and ILIKE rules most rows out before the regex.
+                var test = tokens.Count == 0 ? "false" : "(" + string.Join(" AND ", tokens.Select(t => "(" + string.Join(" OR ", fields.Select(f =>
+                    $@"({f} ILIKE '%{t}%' AND regexp_matches({f}, '(?i)(^|[^\p{{L}}\p{{N}}]){t}([^\p{{L}}\p{{N}}]|$)'))")) + ")")) + ")";
                 bytes.RemoveRange(offset, end + 1 - offset);
                 bytes.InsertRange(offset, Encoding.UTF8.GetBytes(test));
             }
@@ -204,21 +235,6 @@ public sealed class QueryService(
         }
         for (i++; i < sql.Count && sql[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r'; i++) { }
         return i < sql.Count && sql[i] == ')' ? (Encoding.UTF8.GetString(literal.ToArray()), i) : (null, 0);
-    }
-
-    /// <summary>OpenObserve-compatible functions, as macros.</summary>
-    private static void DefineFunctions(DuckDBConnection conn)
-    {
-        // Every token of q (runs of letters and digits) must occur as a whole token of the text, case-insensitively.
-        Exec(conn, """
-            CREATE MACRO __ms_match_all(txt, q) AS list_bool_and(list_transform(regexp_extract_all(lower(q), '[\p{L}\p{N}]+'),
-                t -> contains(lower(txt), t) AND regexp_matches(lower(txt), '(^|[^\p{L}\p{N}])' || t || '([^\p{L}\p{N}]|$)')));
-            CREATE MACRO str_match(f, s) AS contains(CAST(f AS VARCHAR), s);
-            CREATE MACRO str_match_ignore_case(f, s) AS contains(lower(CAST(f AS VARCHAR)), lower(s));
-            CREATE MACRO re_match(f, r) AS regexp_matches(CAST(f AS VARCHAR), r);
-            CREATE MACRO re_not_match(f, r) AS NOT regexp_matches(CAST(f AS VARCHAR), r);
-            CREATE MACRO histogram(ts, i) AS epoch_us(time_bucket(CAST(i AS INTERVAL), make_timestamp(ts)));
-            """);
     }
 
     public static string DuckType(string type) => type switch

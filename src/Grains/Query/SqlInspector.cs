@@ -16,6 +16,13 @@ public sealed record SqlShape(IReadOnlyList<TableRef> Tables, IReadOnlyList<stri
 {
     /// <summary>UTF-8 byte offsets of every match_all call in the SQL (to pass it the stream's text fields).</summary>
     public IReadOnlyList<int> MatchAllAt { get; init; } = [];
+
+    /// <summary>n when the query is <c>... FROM stream ORDER BY _timestamp DESC LIMIT n</c> with nothing else
+    /// narrowing the rows: only the newest files can hold the answer.</summary>
+    public long? LatestN { get; init; }
+
+    /// <summary>The SQL with schema-qualified stream names replaced by the names of their views.</summary>
+    public string Sql { get; init; } = "";
 }
 
 /// <summary>
@@ -30,15 +37,60 @@ public static class SqlInspector
     private static readonly HashSet<string> DeniedFunctions = ["current_setting", "getenv", "current_schemas", "pg_get_viewdef", "duckdb_secrets"];
     public static readonly string[] StreamSchemas = ["logs", "metrics", "traces"];
 
+    /// <summary>The temp view a stream is bound to: its name for logs, "type.name" otherwise (no stream name has a dot).</summary>
+    public static string ViewName(TableRef t) => t.Type == "logs" ? t.Name : $"{t.Type}.{t.Name}";
+
     public static SqlShape Inspect(DuckDBConnection conn, string sql)
     {
-        string json;
-        using (var cmd = conn.CreateCommand())
+        var shape = InspectOnce(conn, sql);
+        if (!QualifiedNames(conn, sql, out var rewritten)) return shape with { Sql = sql };
+        return InspectOnce(conn, rewritten) with { Tables = shape.Tables, Sql = rewritten };
+    }
+
+    private static string Serialize(DuckDBConnection conn, string sql)
+    {
+        using var cmd = conn.CreateCommand();
+        // The function wants a constant, not a parameter.
+        cmd.CommandText = "SELECT json_serialize_sql('" + sql.Replace("'", "''") + "')";
+        return (string)cmd.ExecuteScalar()!;
+    }
+
+    /// <summary>Views are TEMP and cannot live in schemas: <c>metrics.cpu</c> becomes <c>"metrics.cpu"</c>, <c>logs.app</c> becomes <c>app</c>.</summary>
+    private static bool QualifiedNames(DuckDBConnection conn, string sql, out string rewritten)
+    {
+        rewritten = sql;
+        var root = System.Text.Json.Nodes.JsonNode.Parse(Serialize(conn, sql))!;
+        var changed = false;
+        void Visit(System.Text.Json.Nodes.JsonNode? n)
         {
-            // The function wants a constant, not a parameter.
-            cmd.CommandText = "SELECT json_serialize_sql('" + sql.Replace("'", "''") + "')";
-            json = (string)cmd.ExecuteScalar()!;
+            switch (n)
+            {
+                case System.Text.Json.Nodes.JsonArray a:
+                    foreach (var item in a) Visit(item);
+                    break;
+                case System.Text.Json.Nodes.JsonObject o:
+                    if (o["type"] is System.Text.Json.Nodes.JsonValue type && type.TryGetValue<string>(out var t) && t == "BASE_TABLE"
+                        && (string?)o["schema_name"] is { Length: > 0 } schema && StreamSchemas.Contains(schema))
+                    {
+                        o["table_name"] = ViewName(new TableRef(schema, (string)o["table_name"]!));
+                        o["schema_name"] = "";
+                        changed = true;
+                    }
+                    foreach (var p in o.ToList()) Visit(p.Value);
+                    break;
+            }
         }
+        Visit(root);
+        if (!changed) return false;
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT json_deserialize_sql('" + root.ToJsonString().Replace("'", "''") + "')";
+        rewritten = (string)cmd.ExecuteScalar()!;
+        return true;
+    }
+
+    private static SqlShape InspectOnce(DuckDBConnection conn, string sql)
+    {
+        var json = Serialize(conn, sql);
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
         if (root.GetProperty("error").GetBoolean())
@@ -57,10 +109,43 @@ public static class SqlInspector
         Walk(statements[0], tables, matchAllAt);
         var shape = new SqlShape(tables.Distinct().ToList(), [], [], null, null) { MatchAllAt = matchAllAt };
         var node = statements[0].GetProperty("node");
-        if (node.GetProperty("type").GetString() == "SELECT_NODE" && node.GetProperty("from_table").GetProperty("type").GetString() == "BASE_TABLE"
-            && node.GetProperty("where_clause") is { ValueKind: JsonValueKind.Object } where)
-            shape = Conjuncts(where, shape);
+        if (node.GetProperty("type").GetString() == "SELECT_NODE" && node.GetProperty("from_table").GetProperty("type").GetString() == "BASE_TABLE")
+        {
+            if (node.GetProperty("where_clause") is { ValueKind: JsonValueKind.Object } where)
+                shape = Conjuncts(where, shape);
+            else
+                shape = shape with { LatestN = LatestN(node) };
+        }
         return shape;
+    }
+
+    private static long? LatestN(JsonElement node)
+    {
+        if (node.GetProperty("group_expressions").GetArrayLength() > 0) return null;
+        // Plain columns only: an aggregate or window over the whole stream needs every file.
+        foreach (var item in node.GetProperty("select_list").EnumerateArray())
+            if (item.GetProperty("class").GetString() is not ("STAR" or "COLUMN_REF" or "CONSTANT")) return null;
+        if (node.TryGetProperty("having", out var having) && having.ValueKind != JsonValueKind.Null) return null;
+        long? limit = null;
+        var newestFirst = false;
+        foreach (var m in node.GetProperty("modifiers").EnumerateArray())
+        {
+            switch (m.GetProperty("type").GetString())
+            {
+                case "ORDER_MODIFIER":
+                    var orders = m.GetProperty("orders");
+                    newestFirst = orders.GetArrayLength() == 1 && orders[0].GetProperty("type").GetString() == "ORDER_DESCENDING"
+                        && Column(orders[0].GetProperty("expression")) == "_timestamp";
+                    break;
+                case "LIMIT_MODIFIER":
+                    if (m.TryGetProperty("offset", out var offset) && offset.ValueKind != JsonValueKind.Null) return null;
+                    limit = IntConstant(m.GetProperty("limit"));
+                    break;
+                default:
+                    return null; // DISTINCT and the like
+            }
+        }
+        return newestFirst ? limit : null;
     }
 
     private static SqlShape Conjuncts(JsonElement e, SqlShape shape)

@@ -25,6 +25,7 @@ public static class QueryWiring
         s.AddSingleton(sp => new ObjectFiles(sp.GetRequiredService<IObjectStore>(),
             Path.Combine(config.Node.DataDir, "cache", "objects"), (long)config.Querier.CacheMaxMb << 20));
         s.AddSingleton<IndexPruner>();
+        s.AddSingleton<OrgEngines>();
         s.AddSingleton<IQueryService, QueryService>();
         return s;
     }

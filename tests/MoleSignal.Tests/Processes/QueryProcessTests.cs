@@ -119,6 +119,7 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
     [InlineData("SELECT level, count(*) FROM bench WHERE _timestamp >= 1767225610000000 AND _timestamp < 1767225640000000 GROUP BY level ORDER BY level")]
     [InlineData("SELECT _timestamp, service, message FROM bench ORDER BY _timestamp DESC, message LIMIT 100")]
     [InlineData("SELECT count(DISTINCT kubernetes_pod_name) FROM bench")]
+    [InlineData("SELECT _timestamp, trace_id, level FROM bench ORDER BY _timestamp DESC LIMIT 50")]
     [InlineData("SELECT DISTINCT kubernetes_namespace FROM bench ORDER BY 1")]
     [InlineData("SELECT feature_flags, count(*) FROM bench WHERE feature_flags IS NOT NULL GROUP BY 1 ORDER BY 1")]
     [InlineData("SELECT count(*), count(user_id), min(user_id), max(user_id) FROM bench")]
@@ -160,6 +161,13 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
     }
 
     [Fact]
+    public async Task Logs_streams_are_also_named_with_the_logs_schema()
+    {
+        Assert.Equal(await RowsAsync("SELECT _timestamp, trace_id FROM bench ORDER BY _timestamp DESC LIMIT 3"),
+            await RowsAsync("SELECT _timestamp, trace_id FROM logs.bench ORDER BY _timestamp DESC LIMIT 3"));
+    }
+
+    [Fact]
     public async Task Request_time_range_and_limit_apply()
     {
         var (status, body) = await QueryAsync(new { sql = "SELECT count(*) FROM bench", start_time = 1767225610000000L, end_time = "2026-01-01T00:00:40Z" });
@@ -177,6 +185,11 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
         var content = new StringContent("{\"_timestamp\":1800000000000000,\"message\":\"fresh needle zzfreshzz\",\"level\":\"INFO\"}");
         using (var resp = await Http.PostAsync("/api/v1/ingest/fresh", content)) Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
         Assert.Equal([["1"]], await RowsAsync("SELECT count(*) FROM fresh WHERE match_all('zzfreshzz')"));
+
+        // Other stream types are tables in their own schema.
+        var metric = new StringContent("{\"_timestamp\":1800000000000000,\"cpu\":0.5}");
+        using (var resp = await Http.PostAsync("/api/v1/ingest/fresh?type=metrics", metric)) Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+        Assert.Equal([["0.5", "1"]], await RowsAsync("SELECT m.cpu, count(*) OVER () FROM metrics.fresh AS m JOIN logs.fresh AS l ON l._timestamp = m._timestamp"));
     }
 
     [Theory]

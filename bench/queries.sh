@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Query benchmark (issue 4): Q1-Q10 of shared/bench/queries.md over the 2M-record stream, median of 5 warm runs,
+# side by side with ClickHouse on the same records in the same run.
+#   bench/queries.sh [records=2000000] [--no-peer]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+records=${1:-2000000}; peer=${2:-}
+shared=$(cd .. && pwd)/shared/bench
+work=${BENCH_DIR:-/tmp/molesignal-bench}
+mkdir -p "$work"
+logs=$work/logs-$records.ndjson
+[ -f "$logs" ] || python3 "$shared/genlogs.py" --records "$records" --seed 7 > "$logs"
+rm -rf "$work/chunks" && mkdir -p "$work/chunks" && split -C 8M -d -a 4 "$logs" "$work/chunks/c"
+dotnet build src/Silo -c Release -v q -nologo >/dev/null
+bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+HTTP=$(port)
+rm -rf "$work/qnode" && mkdir -p "$work/qnode"
+(cd "$work/qnode" && exec env MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$HTTP MS_GRPC.PORT=$(port) \
+   MS_CLUSTER.SILO_PORT=$(port) MS_CLUSTER.GATEWAY_PORT=$(port) MS_INGESTER.FLUSH_INTERVAL_SECS=5 dotnet "$bin" >"$work/qnode.log" 2>&1) &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP/readyz")" = 200 ]; do sleep 0.05; done
+post() { while :; do c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$1" "http://127.0.0.1:$HTTP/api/v1/ingest/bench"); [ "$c" = 200 ] && return; [ "$c" = 503 ] && { sleep 0.2; continue; }; echo "HTTP $c" >&2; return 1; done; }
+export -f post; export HTTP
+ls "$work"/chunks/* | xargs -P 8 -I{} bash -c 'post {}'
+command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
+until [ "$(sqlite3 "$work/qnode/data/meta.db" "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream='bench'")" = "$records" ]; do sleep 0.5; done
+files=$(sqlite3 "$work/qnode/data/meta.db" "SELECT COUNT(*) FROM file_meta WHERE stream='bench'")
+body() { python3 -c 'import json,sys;print(json.dumps({"sql":sys.argv[1],"limit":0}))' "$1"; }
+q() { curl -s "http://127.0.0.1:$HTTP/api/v1/query" -H 'Content-Type: application/json' -d "$1"; }
+trace=$(q "$(body "SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1")" | python3 -c 'import json,sys;print(json.load(sys.stdin)["rows"][0][0])')
+queries=(
+  "SELECT count(*) FROM bench"
+  "SELECT count(*) FROM bench WHERE level = 'ERROR'"
+  "SELECT service, count(*) AS c, avg(http_duration_ms) FROM bench GROUP BY service ORDER BY c DESC"
+  "SELECT _timestamp // 60000000 AS m, count(*) FROM bench GROUP BY m ORDER BY m"
+  "SELECT _timestamp, service, message FROM bench WHERE match_all('xyzzy3') LIMIT 100"
+  "SELECT kubernetes_pod_name, quantile_cont(http_duration_ms, 0.95) AS p95 FROM bench WHERE http_status >= 500 GROUP BY 1 ORDER BY p95 DESC LIMIT 10"
+  "SELECT level, count(*) FROM bench WHERE _timestamp >= 1767226300000000 AND _timestamp < 1767226600000000 GROUP BY level"
+  "SELECT * FROM bench ORDER BY _timestamp DESC LIMIT 100"
+  "SELECT * FROM bench WHERE trace_id = '$trace'"
+  "SELECT count(DISTINCT kubernetes_pod_name) FROM bench"
+)
+echo "MoleSignal: $records records in $files files; Q9 trace_id $trace"
+declare -A ours
+for i in "${!queries[@]}"; do
+  ts=()
+  json=$(body "${queries[$i]}") # built before the clock starts
+  for r in 0 1 2 3 4 5; do
+    s=$(date +%s%N); out=$(q "$json"); e=$(date +%s%N)
+    case "$out" in *'"error"'*) echo "Q$((i+1)) failed: $out" >&2; exit 1 ;; esac
+    [ $r -gt 0 ] && ts+=($(( (e - s) / 1000 )))
+  done
+  ours[$i]=$(printf '%s\n' "${ts[@]}" | sort -n | sed -n 3p)
+done
+kill $PID; wait $PID 2>/dev/null || true
+if [ "$peer" != "--no-peer" ]; then
+  "$shared/peers/clickhouse-peer.sh" load "$logs" >/dev/null
+  mapfile -t ch < <("$shared/peers/clickhouse-peer.sh" queries "$trace")
+  "$shared/peers/clickhouse-peer.sh" stop
+fi
+printf '%-4s %12s %12s %8s\n' query molesignal_ms clickhouse_ms ratio
+logsum=0
+for i in "${!queries[@]}"; do
+  m=$(echo "scale=1; ${ours[$i]} / 1000" | bc)
+  c=$(echo "${ch[$i]:-}" | awk '{print $2}')
+  if [ -n "$c" ]; then r=$(echo "scale=2; $m / $c" | bc); logsum=$(echo "$logsum + l($m / $c)" | bc -l); else r=-; fi
+  printf '%-4s %12s %12s %8s\n' "Q$((i+1))" "$m" "${c:--}" "$r"
+done
+[ -n "${ch[0]:-}" ] && echo "geometric mean ratio: $(echo "scale=2; e($logsum / ${#queries[@]})" | bc -l)"

@@ -12,7 +12,7 @@ namespace MoleSignal.Grains.Columnar;
 /// </summary>
 public static class ParquetEncoder
 {
-    public const int RowGroupRows = 256 * 1024;
+    public const int RowGroupRows = 64 * 1024;
 
     public static async Task<byte[]> EncodeAsync(ColumnSet set, int[] order, int from, int to, CancellationToken ct = default)
     {

@@ -20,6 +20,7 @@ public sealed class IndexPruner(ObjectFiles files)
     private sealed class Sidecar(DirectoryReader? reader, Dictionary<string, BloomFilter> blooms)
     {
         public IndexSearcher? Searcher { get; } = reader is null ? null : new IndexSearcher(reader);
+        public NumericDocValues? Timestamps { get; } = reader is null ? null : MultiDocValues.GetNumericValues(reader, IndexSidecar.TimestampField);
         public Dictionary<string, BloomFilter> Blooms { get; } = blooms;
     }
 
@@ -36,26 +37,30 @@ public sealed class IndexPruner(ObjectFiles files)
         return tokens;
     }
 
-    public async Task<bool> MayMatchAsync(FileMeta file, IReadOnlyList<List<string>> matchAll,
+    /// <summary>Up to this many matching rows, a file is scanned for their timestamps only.</summary>
+    public const int MaxNarrowedRows = 4096;
+
+    /// <summary>
+    /// Whether the file may hold a matching row, and, when the index can tell, the <c>_timestamp</c>s of every
+    /// row that matches the match_all() texts (at most <see cref="MaxNarrowedRows"/>), to narrow the scan.
+    /// </summary>
+    public async Task<(bool May, long[]? Timestamps)> MatchAsync(FileMeta file, IReadOnlyList<List<string>> matchAll,
         IReadOnlyList<(string Column, string Value)> equalities, CancellationToken ct)
     {
-        if (matchAll.Count == 0 && equalities.Count == 0) return true;
+        if (matchAll.Count == 0 && equalities.Count == 0) return (true, null);
         if (_open.Count > MaxOpen) _open.Clear();
         var sidecar = await _open.GetOrAdd(file.IndexKey, key => new Lazy<Task<Sidecar>>(() => OpenAsync(key, ct))).Value;
         foreach (var (column, value) in equalities)
             if (sidecar.Blooms.TryGetValue(column, out var bloom) && !bloom.MightContain(value))
-                return false;
-        if (sidecar.Searcher is null) return true; // no full-text fields indexed: cannot rule anything out
-        foreach (var tokens in matchAll)
-        {
-            if (tokens.Count == 0) continue;
-            var query = new BooleanQuery();
-            foreach (var t in tokens) query.Add(new TermQuery(new Term(IndexSidecar.AllField, t)), Occur.MUST);
-            var collector = new TotalHitCountCollector();
-            sidecar.Searcher.Search(query, collector);
-            if (collector.TotalHits == 0) return false;
-        }
-        return true;
+                return (false, null);
+        if (sidecar.Searcher is null) return (true, null); // no full-text fields indexed: cannot rule anything out
+        var all = new BooleanQuery();
+        foreach (var t in matchAll.SelectMany(x => x).Distinct()) all.Add(new TermQuery(new Term(IndexSidecar.AllField, t)), Occur.MUST);
+        if (all.Clauses.Count == 0) return (true, null);
+        var hits = sidecar.Searcher.Search(all, MaxNarrowedRows + 1);
+        if (hits.TotalHits == 0) return (false, null);
+        if (hits.TotalHits > MaxNarrowedRows || sidecar.Timestamps is null) return (true, null);
+        return (true, hits.ScoreDocs.Select(d => sidecar.Timestamps.Get(d.Doc)).Distinct().Order().ToArray());
     }
 
     private async Task<Sidecar> OpenAsync(string key, CancellationToken ct)

@@ -121,9 +121,19 @@ public sealed class QueryService(
         var paths = new List<string>();
         foreach (var f in candidates)
         {
-            if (!await pruner.MayMatchAsync(f, hints.MatchAll, hints.Equalities, ct))
+            var (may, timestamps) = await pruner.MatchAsync(f, hints.MatchAll, hints.Equalities, ct);
+            if (!may)
             {
                 QueryMetrics.PrunedFiles.Inc();
+                continue;
+            }
+            if (timestamps is not null)
+            {
+                // The index found the matching rows: scan only the row groups holding their timestamps.
+                parts.Add($"SELECT * FROM read_parquet('{Escape(await files.PathAsync(f.ObjectKey, ct))}') WHERE _timestamp IN ({string.Join(", ", timestamps)})");
+                rows += f.Rows;
+                bytes += f.CompressedBytes;
+                fileCount++;
                 continue;
             }
             paths.Add(await files.PathAsync(f.ObjectKey, ct));
@@ -157,8 +167,21 @@ public sealed class QueryService(
         var range = new List<string>();
         if (minTs > long.MinValue) range.Add($"_timestamp >= {minTs}");
         if (maxTs < long.MaxValue) range.Add($"_timestamp <= {maxTs}");
+        var view = Quote(SqlInspector.ViewName(table));
         var where = range.Count > 0 ? " WHERE " + string.Join(" AND ", range) : "";
-        Exec(conn, $"CREATE TEMP VIEW {Quote(SqlInspector.ViewName(table))} AS SELECT * FROM ({source}){where}");
+        Exec(conn, $"CREATE TEMP VIEW {view} AS SELECT * FROM ({source}){where}");
+        if (hints.LatestN is { } latest && rows > latest)
+        {
+            // Newest n rows: find the n-th newest _timestamp from that column alone, then bound the view by it so
+            // the scan of every other column skips all row groups older than it (files are sorted by _timestamp).
+            using var cmd = conn.CreateCommand();
+            cmd.CommandText = $"SELECT min(_timestamp) FROM (SELECT _timestamp FROM {view} ORDER BY _timestamp DESC LIMIT {latest})";
+            if (cmd.ExecuteScalar() is long floor)
+            {
+                range.Add($"_timestamp >= {floor}");
+                Exec(conn, $"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM ({source}) WHERE {string.Join(" AND ", range)}");
+            }
+        }
 
         var text = fields.Where(f => f.Type == "utf8" && IsTextField(f.Name)).Select(f => f.Name).ToList();
         return new Bound(rows, bytes, fileCount, text);

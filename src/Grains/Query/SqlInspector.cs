@@ -134,7 +134,7 @@ public static class SqlInspector
             {
                 case "ORDER_MODIFIER":
                     var orders = m.GetProperty("orders");
-                    newestFirst = orders.GetArrayLength() == 1 && orders[0].GetProperty("type").GetString() == "ORDER_DESCENDING"
+                    newestFirst = orders.GetArrayLength() == 1 && orders[0].GetProperty("type").GetString() is "DESCENDING" or "ORDER_DESCENDING"
                         && Column(orders[0].GetProperty("expression")) == "_timestamp";
                     break;
                 case "LIMIT_MODIFIER":

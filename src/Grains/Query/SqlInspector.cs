@@ -23,6 +23,9 @@ public sealed record SqlShape(IReadOnlyList<TableRef> Tables, IReadOnlyList<stri
 
     /// <summary>The SQL with schema-qualified stream names replaced by the names of their views.</summary>
     public string Sql { get; init; } = "";
+
+    /// <summary>The column name when the query is exactly <c>SELECT count(*) FROM stream</c>: FileMeta answers it.</summary>
+    public string? CountAll { get; init; }
 }
 
 /// <summary>
@@ -109,14 +112,30 @@ public static class SqlInspector
         Walk(statements[0], tables, matchAllAt);
         var shape = new SqlShape(tables.Distinct().ToList(), [], [], null, null) { MatchAllAt = matchAllAt };
         var node = statements[0].GetProperty("node");
-        if (node.GetProperty("type").GetString() == "SELECT_NODE" && node.GetProperty("from_table").GetProperty("type").GetString() == "BASE_TABLE")
+        // The shortcuts below assume the one table is a stream, not a CTE of the same name.
+        var hasCte = node.TryGetProperty("cte_map", out var ctes) && ctes.GetProperty("map").GetArrayLength() > 0;
+        if (!hasCte && node.GetProperty("type").GetString() == "SELECT_NODE" && node.GetProperty("from_table").GetProperty("type").GetString() == "BASE_TABLE")
         {
             if (node.GetProperty("where_clause") is { ValueKind: JsonValueKind.Object } where)
                 shape = Conjuncts(where, shape);
             else
-                shape = shape with { LatestN = LatestN(node) };
+                shape = shape with { LatestN = LatestN(node), CountAll = CountAll(node) };
         }
         return shape;
+    }
+
+    private static string? CountAll(JsonElement node)
+    {
+        if (node.GetProperty("group_expressions").GetArrayLength() > 0 || node.GetProperty("modifiers").GetArrayLength() > 0) return null;
+        if (node.TryGetProperty("having", out var having) && having.ValueKind != JsonValueKind.Null) return null;
+        if (node.TryGetProperty("qualify", out var qualify) && qualify.ValueKind != JsonValueKind.Null) return null;
+        var list = node.GetProperty("select_list");
+        if (list.GetArrayLength() != 1) return null;
+        var item = list[0];
+        if (item.GetProperty("class").GetString() != "FUNCTION" || item.GetProperty("function_name").GetString() != "count_star") return null;
+        if (item.TryGetProperty("filter", out var filter) && filter.ValueKind != JsonValueKind.Null) return null;
+        var alias = item.GetProperty("alias").GetString();
+        return string.IsNullOrEmpty(alias) ? "count_star()" : alias;
     }
 
     private static long? LatestN(JsonElement node)

@@ -112,6 +112,8 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
 
     [Theory]
     [InlineData("SELECT count(*) FROM bench")]
+    [InlineData("SELECT count(*) AS n FROM bench")]
+    [InlineData("WITH bench AS (SELECT * FROM bench WHERE level = 'WARN') SELECT count(*) FROM bench")]
     [InlineData("SELECT count(*) FROM bench WHERE level = 'ERROR'")]
     [InlineData("SELECT service, count(*) AS c, round(avg(http_duration_ms), 6) FROM bench GROUP BY service ORDER BY c DESC, service")]
     [InlineData("SELECT _timestamp // 60000000 AS m, count(*) FROM bench GROUP BY m ORDER BY m")]

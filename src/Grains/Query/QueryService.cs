@@ -148,7 +148,9 @@ public sealed class QueryService(
             if (timestamps is not null)
             {
                 // The index found the matching rows: scan only the row groups holding their timestamps.
-                parts.Add($"SELECT * FROM read_parquet('{Escape(await files.PathAsync(f.ObjectKey, ct))}') WHERE _timestamp IN ({string.Join(", ", timestamps)})");
+                // The range is what the Parquet scan prunes row groups by; the list keeps only those rows.
+                parts.Add($"SELECT * FROM read_parquet('{Escape(await files.PathAsync(f.ObjectKey, ct))}') " +
+                          $"WHERE _timestamp BETWEEN {timestamps[0]} AND {timestamps[^1]} AND _timestamp IN ({string.Join(", ", timestamps)})");
                 rows += f.Rows;
                 bytes += f.CompressedBytes;
                 fileCount++;

@@ -57,10 +57,26 @@ public sealed class IndexPruner(ObjectFiles files)
         var all = new BooleanQuery();
         foreach (var t in matchAll.SelectMany(x => x).Distinct()) all.Add(new TermQuery(new Term(IndexSidecar.AllField, t)), Occur.MUST);
         if (all.Clauses.Count == 0) return (true, null);
-        var hits = sidecar.Searcher.Search(all, MaxNarrowedRows + 1);
-        if (hits.TotalHits == 0) return (false, null);
-        if (hits.TotalHits > MaxNarrowedRows || sidecar.Timestamps is null) return (true, null);
-        return (true, hits.ScoreDocs.Select(d => sidecar.Timestamps.Get(d.Doc)).Distinct().Order().ToArray());
+        var docs = new DocCollector(MaxNarrowedRows + 1);
+        sidecar.Searcher.Search(all, docs);
+        if (docs.Count == 0) return (false, null);
+        if (docs.Count > MaxNarrowedRows || sidecar.Timestamps is null) return (true, null);
+        return (true, docs.Docs.Select(d => sidecar.Timestamps.Get(d)).Distinct().Order().ToArray());
+    }
+
+    /// <summary>Matching doc ids (= row numbers), unscored, up to a cap; the total is counted past it.</summary>
+    private sealed class DocCollector(int cap) : ICollector
+    {
+        private int _docBase;
+        public List<int> Docs { get; } = [];
+        public int Count { get; private set; }
+        public bool AcceptsDocsOutOfOrder => true;
+        public void SetScorer(Scorer scorer) { }
+        public void SetNextReader(AtomicReaderContext context) => _docBase = context.DocBase;
+        public void Collect(int doc)
+        {
+            if (++Count <= cap) Docs.Add(_docBase + doc);
+        }
     }
 
     private async Task<Sidecar> OpenAsync(string key, CancellationToken ct)

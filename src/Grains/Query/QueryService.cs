@@ -147,8 +147,8 @@ public sealed class QueryService(
             }
             if (timestamps is not null)
             {
-                // The index found the matching rows: scan only the row groups holding their timestamps.
-                // The range is what the Parquet scan prunes row groups by; the list keeps only those rows.
+                // The index found the matching rows: scan only the row groups holding their timestamps (the range
+                // is what the Parquet scan prunes row groups by; the list keeps only those rows).
                 parts.Add($"SELECT * FROM read_parquet('{Escape(await files.PathAsync(f.ObjectKey, ct))}') " +
                           $"WHERE _timestamp BETWEEN {timestamps[0]} AND {timestamps[^1]} AND _timestamp IN ({string.Join(", ", timestamps)})");
                 rows += f.Rows;

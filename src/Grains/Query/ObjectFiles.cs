@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using MoleSignal.Grains.Storage;
 
 namespace MoleSignal.Grains.Query;
@@ -13,6 +14,7 @@ public sealed class ObjectFiles
     private readonly string _cacheDir;
     private readonly long _cacheBytes;
     private readonly SemaphoreSlim _evict = new(1, 1);
+    private readonly ConcurrentDictionary<string, int> _pinned = new();
 
     public ObjectFiles(IObjectStore store, string cacheDir, long cacheBytes)
     {
@@ -25,10 +27,15 @@ public sealed class ObjectFiles
     /// <summary>The directory under which every file of <paramref name="org"/> lives (the engine may read only there).</summary>
     public string OrgDirectory(string org) => Path.Combine(_localRoot ?? _cacheDir, org) + Path.DirectorySeparatorChar;
 
+    /// <summary>
+    /// A local path for the object, pinned (never evicted) until <see cref="Unpin"/>: a running query's files
+    /// stay on disk even when they alone exceed the cache bound.
+    /// </summary>
     public async Task<string> PathAsync(string key, CancellationToken ct)
     {
         if (_localRoot is not null) return Path.Combine(_localRoot, key);
         var path = Path.Combine(_cacheDir, key);
+        _pinned.AddOrUpdate(path, 1, (_, n) => n + 1);
         if (File.Exists(path))
         {
             QueryMetrics.CacheHits.Inc();
@@ -46,6 +53,14 @@ public sealed class ObjectFiles
         return path;
     }
 
+    public void Unpin(IEnumerable<string> paths)
+    {
+        if (_localRoot is not null) return;
+        foreach (var p in paths)
+            if (_pinned.AddOrUpdate(p, 0, (_, n) => n - 1) <= 0) _pinned.TryRemove(new KeyValuePair<string, int>(p, 0));
+        _ = EvictAsync();
+    }
+
     private async Task EvictAsync()
     {
         if (!await _evict.WaitAsync(0)) return;
@@ -56,6 +71,7 @@ public sealed class ObjectFiles
             foreach (var f in files.OrderBy(f => f.LastAccessTimeUtc))
             {
                 if (total <= _cacheBytes) break;
+                if (_pinned.ContainsKey(f.FullName) || f.Name.Contains(".part-")) continue;
                 total -= f.Length;
                 QueryMetrics.CacheEvictions.Inc();
                 QueryMetrics.CacheBytes.Dec(f.Length);

@@ -16,7 +16,7 @@ internal sealed class QueryCursor : IQueryCursor
     private readonly DuckDBConnection _conn;
     private readonly string _sql;
     private readonly DirectoryInfo _scratch;
-    private readonly SemaphoreSlim _slot;
+    private readonly Action _release;
     private readonly Stopwatch _clock;
     private readonly QueryStats _scanned;
     private readonly string[] _hidePaths;
@@ -27,13 +27,14 @@ internal sealed class QueryCursor : IQueryCursor
     private CancellationTokenRegistration _registration;
     private int _disposed;
 
-    public QueryCursor(DuckDBConnection conn, string sql, DirectoryInfo scratch, SemaphoreSlim slot, Stopwatch clock,
+    /// <param name="release">Frees what the query held (its concurrency slot, its pinned cache files).</param>
+    public QueryCursor(DuckDBConnection conn, string sql, DirectoryInfo scratch, Action release, Stopwatch clock,
         QueryStats scanned, TimeSpan timeout, string[] hidePaths, CancellationToken requestAborted)
     {
         _conn = conn;
         _sql = sql;
         _scratch = scratch;
-        _slot = slot;
+        _release = release;
         _clock = clock;
         _scanned = scanned;
         _hidePaths = hidePaths;
@@ -115,7 +116,7 @@ internal sealed class QueryCursor : IQueryCursor
         _cancel.Dispose();
         _timeout.Dispose();
         QueryService.TryDelete(_scratch.FullName);
-        _slot.Release();
+        _release();
         QueryMetrics.Running.Dec();
         return ValueTask.CompletedTask;
     }

@@ -37,6 +37,7 @@ public sealed class QueryService(
         var clock = Stopwatch.StartNew();
         var scratch = new DirectoryInfo(Path.Combine(engines.ScratchRoot(request.Org), "q-" + Guid.NewGuid().ToString("N")));
         string[] hide = [files.OrgDirectory(request.Org), scratch.FullName];
+        var pinned = new List<string>(); // cached remote files this query reads
         DuckDBConnection? conn = null;
         try
         {
@@ -46,12 +47,12 @@ public sealed class QueryService(
             var maxTs = Math.Min(request.EndTime is { } e ? e - 1 : long.MaxValue, shape.MaxTs ?? long.MaxValue);
             var single = shape.Tables.Count == 1;
             if (single && shape.CountAll is { } name && minTs == long.MinValue && maxTs == long.MaxValue
-                && await CountAllAsync(new StreamKey(request.Org, shape.Tables[0].Type, shape.Tables[0].Name), ct) is var (count, files, fileBytes))
+                && await CountAllAsync(new StreamKey(request.Org, shape.Tables[0].Type, shape.Tables[0].Name), ct) is var (count, countedFiles, fileBytes))
             {
                 conn.Dispose();
                 conn = null;
                 QueryMetrics.Queries.WithLabels("ok").Inc();
-                return new ConstantCursor([new QueryColumn(name, "BIGINT")], [count], new QueryStats(count, fileBytes, files, clock.ElapsedMilliseconds),
+                return new ConstantCursor([new QueryColumn(name, "BIGINT")], [count], new QueryStats(count, fileBytes, countedFiles, clock.ElapsedMilliseconds),
                     () => { slots.Release(); QueryMetrics.Running.Dec(); });
             }
             var hints = new Pruning(
@@ -62,7 +63,7 @@ public sealed class QueryService(
             var textFields = new List<string>();
             foreach (var table in shape.Tables)
             {
-                var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, scratch, ct);
+                var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, scratch, pinned, ct);
                 if (bound is null) continue;
                 rows += bound.Value.Rows;
                 bytes += bound.Value.Bytes;
@@ -73,7 +74,8 @@ public sealed class QueryService(
             var userSql = WithTextFields(shape.Sql, shape.MatchAllAt, textFields);
             var limit = request.Limit ?? s.DefaultLimit;
             var sql = limit > 0 ? $"SELECT * FROM ({userSql.TrimEnd().TrimEnd(';')}) AS __q LIMIT {limit}" : userSql;
-            var cursor = new QueryCursor(conn, sql, scratch, slots, clock, new QueryStats(rows, bytes, fileCount, 0), s.Timeout, hide, ct);
+            var cursor = new QueryCursor(conn, sql, scratch, () => { slots.Release(); files.Unpin(pinned); }, clock,
+                new QueryStats(rows, bytes, fileCount, 0), s.Timeout, hide, ct);
             conn = null; // owned by the cursor now: disposing it frees the slot, the connection and the scratch files
             try
             {
@@ -91,6 +93,7 @@ public sealed class QueryService(
             conn?.Dispose();
             TryDelete(scratch.FullName);
             slots.Release();
+            files.Unpin(pinned);
             QueryMetrics.Running.Dec();
             if (e is QueryException) throw;
             throw QueryErrors.Map(e, hide, timedOut: false);
@@ -122,7 +125,7 @@ public sealed class QueryService(
     private sealed record Pruning(IReadOnlyList<List<string>> MatchAll, IReadOnlyList<(string Column, string Value)> Equalities, long? LatestN);
 
     private async Task<Bound?> BindAsync(DuckDBConnection conn, TableRef table, StreamKey key, long minTs, long maxTs,
-        Pruning hints, DirectoryInfo scratch, CancellationToken ct)
+        Pruning hints, DirectoryInfo scratch, List<string> pinned, CancellationToken ct)
     {
         var record = await meta.GetAsync(key, ct);
         if (record is null) return null; // the engine reports the unknown table
@@ -149,7 +152,9 @@ public sealed class QueryService(
             {
                 // The index found the matching rows: scan only the row groups holding their timestamps (the range
                 // is what the Parquet scan prunes row groups by; the list keeps only those rows).
-                parts.Add($"SELECT * FROM read_parquet('{Escape(await files.PathAsync(f.ObjectKey, ct))}') " +
+                var narrowedPath = await files.PathAsync(f.ObjectKey, ct);
+                pinned.Add(narrowedPath);
+                parts.Add($"SELECT * FROM read_parquet('{Escape(narrowedPath)}') " +
                           $"WHERE _timestamp BETWEEN {timestamps[0]} AND {timestamps[^1]} AND _timestamp IN ({string.Join(", ", timestamps)})");
                 rows += f.Rows;
                 bytes += f.CompressedBytes;
@@ -157,6 +162,7 @@ public sealed class QueryService(
                 continue;
             }
             paths.Add(await files.PathAsync(f.ObjectKey, ct));
+            pinned.Add(paths[^1]);
             rows += f.Rows;
             bytes += f.CompressedBytes;
             fileCount++;

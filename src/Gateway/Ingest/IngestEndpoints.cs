@@ -23,14 +23,10 @@ public static class IngestEndpoints
         return app;
     }
 
-    public static string? OrgOf(HttpRequest request) =>
-        NameRules.Normalize(request.Headers.TryGetValue("X-Org-Id", out var v) && v.Count > 0 && !string.IsNullOrEmpty(v[0]) ? v[0] : "default");
-
     private static async Task<IResult> Ingest(string stream, HttpRequest request, IGrainFactory grains, IngestLimitsSource limitsSource, CancellationToken ct)
     {
-        var org = OrgOf(request);
-        if (org is null)
-            return ApiError.Result(400, "invalid_org", "X-Org-Id must match ^[a-z0-9][a-z0-9_-]{0,127}$");
+        var org = OrgHeader.Of(request);
+        if (org is null) return OrgHeader.Invalid;
         var name = NameRules.Normalize(stream);
         if (name is null)
             return ApiError.Result(400, "invalid_stream", "stream name must match ^[a-z0-9][a-z0-9_-]{0,127}$ (after lowercasing)");

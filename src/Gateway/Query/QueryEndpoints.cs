@@ -110,8 +110,8 @@ public static class QueryEndpoints
 
     private static async Task<(QueryRequest?, IResult?)> ParseAsync(HttpRequest request, CancellationToken ct)
     {
-        var org = IngestEndpoints.OrgOf(request);
-        if (org is null) return (null, ApiError.Result(400, "invalid_org", "X-Org-Id must match ^[a-z0-9][a-z0-9_-]{0,127}$"));
+        var org = OrgHeader.Of(request);
+        if (org is null) return (null, OrgHeader.Invalid);
         Body? body;
         try
         {

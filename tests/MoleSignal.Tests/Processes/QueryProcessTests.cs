@@ -28,13 +28,7 @@ public sealed class QueryNodeFixture : IAsyncLifetime
         await Node.WaitHealthyAsync();
         var data = GenLogs.Generate(Records);
         var lines = Encoding.UTF8.GetString(data).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        foreach (var chunk in lines.Chunk(10_000))
-        {
-            var content = new StringContent(string.Join("\n", chunk));
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
-            using var resp = await Node.Http.PostAsync("/api/v1/ingest/bench", content);
-            Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
-        }
+        await NodeQueries.IngestAsync(Node.Http, "bench", lines, 10_000);
         // The oracle's copy, flattened the way the peers are fed.
         var psi = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(Path.GetDirectoryName(GenLogs.Script())!, "peers", "flatten.py"));

@@ -31,13 +31,7 @@ public sealed class RemoteStoreQueryTests(S3Server s3) : IClassFixture<S3Server>
         await node.WaitHealthyAsync();
         var data = GenLogs.Generate(30_000);
         var lines = Encoding.UTF8.GetString(data).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        foreach (var chunk in lines.Chunk(3_000))
-        {
-            var content = new StringContent(string.Join("\n", chunk));
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
-            using var resp = await node.Http.PostAsync("/api/v1/ingest/bench", content);
-            Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
-        }
+        await NodeQueries.IngestAsync(node.Http, "bench", lines, 3_000);
         // Files of ~1 MiB or more against a 1 MiB cache: every query must evict.
         await Poll.UntilAsync(async () => (await NodeQueries.StreamAsync(node.Http, "bench"))!.Value.GetProperty("files").GetInt64(),
             files => files >= 2, TimeSpan.FromSeconds(90), "files flushed to S3");

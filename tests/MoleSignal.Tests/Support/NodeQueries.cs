@@ -20,6 +20,18 @@ public static class NodeQueries
         return null;
     }
 
+    /// <summary>Posts NDJSON lines in bodies of <paramref name="perRequest"/> lines; every record must be accepted.</summary>
+    public static async Task IngestAsync(HttpClient http, string stream, IReadOnlyList<string> lines, int perRequest)
+    {
+        foreach (var chunk in lines.Chunk(perRequest))
+        {
+            var content = new StringContent(string.Join("\n", chunk));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-ndjson");
+            using var resp = await http.PostAsync($"/api/v1/ingest/{stream}", content);
+            Assert.Equal(System.Net.HttpStatusCode.OK, resp.StatusCode);
+        }
+    }
+
     public static async Task<long> RecordsAsync(HttpClient http, string stream, string org = "default") =>
         (await StreamAsync(http, stream, org))?.GetProperty("records").GetInt64() ?? 0;
 

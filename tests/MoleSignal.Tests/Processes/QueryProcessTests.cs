@@ -143,6 +143,20 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
         Assert.Equal([["0"]], await RowsAsync("SELECT count(*) FROM bench WHERE match_all('xyzz')"));
     }
 
+    [Fact]
+    public async Task An_id_equality_skips_files_by_their_bloom_filters()
+    {
+        var trace = (await RowsAsync("SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1"))[0][0];
+        var expected = Oracle($"SELECT _timestamp, service FROM bench WHERE trace_id = '{trace}' ORDER BY 1");
+        var (_, body) = await QueryAsync(new { sql = $"SELECT _timestamp, service FROM bench WHERE trace_id = '{trace}' ORDER BY 1" });
+        Assert.Equal(expected, body.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().Select(Normalize).ToList()).ToList());
+        var files = (await NodeQueries.FilesAsync(fx.Dir.Combine("node"), "bench")).Count;
+        Assert.True(body.GetProperty("scanned_files").GetInt64() < files, $"scanned {body.GetProperty("scanned_files")} of {files} files");
+        // An id that exists nowhere scans no file at all.
+        (_, body) = await QueryAsync(new { sql = "SELECT count(*) FROM bench WHERE request_id = 'no-such-request'" });
+        Assert.Equal(0, body.GetProperty("scanned_files").GetInt64());
+    }
+
     private static double Pruned(string metrics) =>
         double.Parse(metrics.Split('\n').First(l => l.StartsWith("tantivy_pruned_files_total ")).Split(' ')[1], CultureInfo.InvariantCulture);
 

@@ -175,8 +175,7 @@ public sealed class FlatBatchBuilder : IDisposable
             key[pos++] = (byte)'_';
         }
         ReadOnlySpan<byte> raw = r.ValueSpan;
-        byte[]? unescaped = null;
-        if (r.ValueIsEscaped) raw = unescaped = Encoding.UTF8.GetBytes(r.GetString()!);
+        if (r.ValueIsEscaped) raw = Encoding.UTF8.GetBytes(r.GetString()!); // rare: keys with escapes
         foreach (var b in raw)
         {
             if (b is >= 0x80 and < 0xC0) continue; // UTF-8 continuation: one '_' per character
@@ -193,7 +192,6 @@ public sealed class FlatBatchBuilder : IDisposable
             if (pos >= key.Length) return -1;
             key[pos++] = (byte)'_'; // an empty key still names a column
         }
-        _ = unescaped;
         return pos;
     }
 

@@ -148,7 +148,7 @@ public sealed class StreamWal : IAsyncDisposable
                 if (_active is null || _activeLength >= _settings.SegmentBytes)
                 {
                     FlushBuffer(buffer, ref offset, ref segmentStart);
-                    SyncIfDue(ops, ref done, i, ref pending, force: true);
+                    SyncAndComplete(ops, ref done, i, ref pending);
                     Roll(op.Seq);
                     segmentStart = 0;
                 }
@@ -169,11 +169,11 @@ public sealed class StreamWal : IAsyncDisposable
                 if (_settings.Strategy == FlushStrategy.EveryWrite)
                 {
                     FlushBuffer(buffer, ref offset, ref segmentStart);
-                    SyncIfDue(ops, ref done, i + 1, ref pending, force: true);
+                    SyncAndComplete(ops, ref done, i + 1, ref pending);
                 }
             }
             FlushBuffer(buffer, ref offset, ref segmentStart);
-            SyncIfDue(ops, ref done, ops.Count, ref pending, force: true);
+            SyncAndComplete(ops, ref done, ops.Count, ref pending);
         }
         catch (Exception e)
         {
@@ -193,10 +193,10 @@ public sealed class StreamWal : IAsyncDisposable
         offset = 0;
     }
 
-    /// <summary>Syncs (per strategy) and completes ops[done..upTo).</summary>
-    private void SyncIfDue(List<AppendOp> ops, ref int done, int upTo, ref int pending, bool force)
+    /// <summary>Syncs what was written since the last sync (unless the strategy is none) and completes ops[done..upTo).</summary>
+    private void SyncAndComplete(List<AppendOp> ops, ref int done, int upTo, ref int pending)
     {
-        if (pending > 0 && force && _settings.Strategy != FlushStrategy.None && _active is not null)
+        if (pending > 0 && _settings.Strategy != FlushStrategy.None && _active is not null)
         {
             var sw = Stopwatch.StartNew();
             Sync(_active, _settings.Sync);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using MoleSignal.Gateway.Errors;
 using MoleSignal.Gateway.Ingest;
+using MoleSignal.Grains.Abstractions.Jobs;
 using MoleSignal.Grains.Abstractions.Query;
 
 namespace MoleSignal.Gateway.Query;
@@ -16,15 +17,22 @@ public static class QueryEndpoints
     {
         app.MapPost("/api/v1/query", Query);
         app.MapPost("/api/v1/query/stream", Stream);
+        app.MapJobs();
         return app;
     }
 
-    private static async Task<IResult> Query(HttpRequest request, IQueryService queries, CancellationToken ct)
+    private static async Task<IResult> Query(HttpRequest request, IQueryService queries, ISearchJobs jobs, QueryRouting routing, CancellationToken ct)
     {
         var (query, error) = await ParseAsync(request, ct);
         if (error is not null) return error;
         try
         {
+            // RFC 7240: respond-async makes a job; respond-sync forbids one; otherwise large queries become jobs.
+            var prefer = request.Headers["Prefer"].ToString().ToLowerInvariant();
+            if (prefer.Contains("respond-async") ||
+                (!prefer.Contains("respond-sync") && await queries.EstimateRowsAsync(query!, ct) > routing.AutoAsyncThresholdRows))
+                return JobEndpoints.Accepted(await jobs.SubmitAsync(query!, ct));
+
             await using var cursor = await queries.OpenAsync(query!, ct);
             var rows = new List<object?[]>();
             await foreach (var row in cursor.ReadRowsAsync(ct)) rows.Add(row);

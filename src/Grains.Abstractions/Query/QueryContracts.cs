@@ -22,6 +22,9 @@ public interface IQueryService
 {
     /// <summary>Throws <see cref="QueryException"/> for anything the user should be told.</summary>
     Task<IQueryCursor> OpenAsync(QueryRequest request, CancellationToken ct);
+
+    /// <summary>Rows the query would scan (FileMeta counts after time pruning), for the auto-async threshold.</summary>
+    Task<long> EstimateRowsAsync(QueryRequest request, CancellationToken ct);
 }
 
 /// <summary>A query failure with the HTTP status and error code it maps to; the message never holds server paths.</summary>

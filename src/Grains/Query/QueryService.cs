@@ -100,6 +100,18 @@ public sealed class QueryService(
         }
     }
 
+    public async Task<long> EstimateRowsAsync(QueryRequest request, CancellationToken ct)
+    {
+        using var conn = engines.Connect(request.Org);
+        var shape = SqlInspector.Inspect(conn, request.Sql);
+        var minTs = Math.Max(request.StartTime ?? long.MinValue, shape.MinTs ?? long.MinValue);
+        var maxTs = Math.Min(request.EndTime is { } e ? e - 1 : long.MaxValue, shape.MaxTs ?? long.MaxValue);
+        long rows = 0;
+        foreach (var t in shape.Tables)
+            rows += (await meta.FilesAsync(new StreamKey(request.Org, t.Type, t.Name), minTs, maxTs, ct)).Sum(f => f.Rows);
+        return rows;
+    }
+
     private SemaphoreSlim Slots(int count)
     {
         if (_slots is null || _slotCount != count)

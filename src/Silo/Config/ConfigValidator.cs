@@ -46,6 +46,9 @@ public static class ConfigValidator
         Positive("search_jobs.workers", c.SearchJobs.Workers);
         Positive("search_jobs.idle_poll_secs", c.SearchJobs.IdlePollSecs);
         Positive("search_jobs.cleanup_interval_secs", c.SearchJobs.CleanupIntervalSecs);
+        Positive("search_jobs.lease_secs", c.SearchJobs.LeaseSecs);
+        Positive("search_jobs.max_attempts", c.SearchJobs.MaxAttempts);
+        Positive("search_jobs.retention_secs", c.SearchJobs.RetentionSecs);
         Positive("compactor.interval_secs", c.Compactor.IntervalSecs);
         NotNegative("compactor.retention_days", c.Compactor.RetentionDays);
         Positive("storage.file_meta_dump.interval_secs", c.Storage.FileMetaDump.IntervalSecs);

@@ -167,9 +167,15 @@ public sealed class QuerierSection
 
 public sealed class SearchJobsSection
 {
-    public int Workers { get; set; } = 2;
-    public int IdlePollSecs { get; set; } = 2;
-    public int CleanupIntervalSecs { get; set; } = 3600;
+    [Immutable] public int Workers { get; set; } = 2;
+    [Immutable] public int IdlePollSecs { get; set; } = 2;
+    [Immutable] public int CleanupIntervalSecs { get; set; } = 3600;
+    /// <summary>A running job's claim lapses this long after its worker's last renewal (its process died).</summary>
+    [Immutable] public int LeaseSecs { get; set; } = 60;
+    /// <summary>Claims of a job before it fails for good.</summary>
+    [Immutable] public int MaxAttempts { get; set; } = 3;
+    /// <summary>How long a job and its result are kept (7 days).</summary>
+    [Immutable] public int RetentionSecs { get; set; } = 604_800;
 }
 
 public sealed class CompactorSection

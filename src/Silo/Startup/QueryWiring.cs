@@ -1,4 +1,8 @@
+using MoleSignal.Gateway.Query;
+using MoleSignal.Grains.Abstractions.Jobs;
 using MoleSignal.Grains.Abstractions.Query;
+using MoleSignal.Grains.Jobs;
+using MoleSignal.Silo.Workers;
 using MoleSignal.Grains.Query;
 using MoleSignal.Grains.Storage;
 using MoleSignal.Silo.Config;
@@ -27,6 +31,14 @@ public static class QueryWiring
         s.AddSingleton<IndexPruner>();
         s.AddSingleton<OrgEngines>();
         s.AddSingleton<IQueryService, QueryService>();
+        s.AddSingleton(new SearchJobSettings(config.SearchJobs.Workers, TimeSpan.FromSeconds(config.SearchJobs.IdlePollSecs),
+            TimeSpan.FromSeconds(config.SearchJobs.CleanupIntervalSecs), TimeSpan.FromSeconds(config.SearchJobs.LeaseSecs),
+            config.SearchJobs.MaxAttempts, TimeSpan.FromSeconds(config.SearchJobs.RetentionSecs)));
+        s.AddSingleton<SearchJobStore>();
+        s.AddSingleton<SearchJobRunner>();
+        s.AddSingleton<ISearchJobs, SearchJobs>();
+        s.AddHostedService<SearchJobWorkers>();
+        s.AddSingleton(sp => new QueryRouting(() => sp.GetRequiredService<LiveConfig>().Current.Querier.AutoAsyncThresholdRows));
         return s;
     }
 

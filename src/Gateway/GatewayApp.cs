@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using MoleSignal.Gateway.Cluster;
 using MoleSignal.Gateway.Errors;
 using MoleSignal.Gateway.Health;
 using MoleSignal.Gateway.Ingest;
@@ -30,6 +31,7 @@ public static class GatewayApp
         http.MapIngest();
         http.MapStreams();
         http.MapQuery();
+        http.MapCluster();
         if (options.MetricsEnabled) http.MapMetrics("/metrics");
         app.MapGrpcHealthChecksService().RequireHost($"*:{options.GrpcPort}");
         return app;

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using MoleSignal.Gateway.Errors;
+using MoleSignal.Gateway.RateLimits;
 using MoleSignal.Grains.Abstractions.Ingest;
 
 namespace MoleSignal.Gateway.Ingest;
@@ -19,7 +20,7 @@ public static class IngestEndpoints
 
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/ingest/{stream}", Ingest);
+        app.MapPost("/api/v1/ingest/{stream}", Ingest).RateLimited(RouteClass.Ingest);
         return app;
     }
 

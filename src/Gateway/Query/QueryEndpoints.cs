@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using MoleSignal.Gateway.Errors;
+using MoleSignal.Gateway.RateLimits;
 using MoleSignal.Gateway.Ingest;
 using MoleSignal.Grains.Abstractions.Jobs;
 using MoleSignal.Grains.Abstractions.Query;
@@ -15,8 +16,8 @@ public static class QueryEndpoints
 {
     public static IEndpointRouteBuilder MapQuery(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/query", Query);
-        app.MapPost("/api/v1/query/stream", Stream);
+        app.MapPost("/api/v1/query", Query).RateLimited(RouteClass.Query);
+        app.MapPost("/api/v1/query/stream", Stream).RateLimited(RouteClass.Query);
         app.MapJobs();
         return app;
     }

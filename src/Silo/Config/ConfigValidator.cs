@@ -25,6 +25,8 @@ public static class ConfigValidator
         Positive("store.object.health_probe_interval_secs", c.Store.Object.HealthProbeIntervalSecs);
         Positive("cluster.heartbeat_interval_secs", c.Cluster.HeartbeatIntervalSecs);
         Positive("cluster.peer_timeout_secs", c.Cluster.PeerTimeoutSecs);
+        Positive("cluster.sweep_after_secs", c.Cluster.SweepAfterSecs);
+        Positive("cluster.sweep_interval_secs", c.Cluster.SweepIntervalSecs);
         Positive("http.max_body_mb", c.Http.MaxBodyMb);
         Positive("grpc.max_message_size_mb", c.Grpc.MaxMessageSizeMb);
         Positive("wal.segment_size_mb", c.Wal.SegmentSizeMb);

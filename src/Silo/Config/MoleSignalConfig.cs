@@ -42,6 +42,10 @@ public sealed class ClusterSection
     public int HeartbeatIntervalSecs { get; set; } = 5;
     public int PeerTimeoutSecs { get; set; } = 15;
     [Immutable] public string ClusterId { get; set; } = "molesignal";
+    /// <summary>The sweeper deletes cluster_nodes rows silent for longer than this (the spec's 5 minutes).</summary>
+    public int SweepAfterSecs { get; set; } = 300;
+    /// <summary>How often the sweeper runs (the spec's 60 s).</summary>
+    public int SweepIntervalSecs { get; set; } = 60;
     [Immutable] public int SiloPort { get; set; } = 11111;
     [Immutable] public int GatewayPort { get; set; } = 30000;
 }

@@ -1,7 +1,9 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using MoleSignal.Gateway;
+using MoleSignal.Gateway.RateLimits;
 using MoleSignal.Grains.Abstractions.Health;
+using MoleSignal.Grains.Abstractions.Cluster;
 using MoleSignal.Grains.Cluster;
 using MoleSignal.Grains.Metadata;
 using MoleSignal.Grains.Storage;
@@ -144,6 +146,16 @@ public static class SiloProgram
         s.AddSingleton<INodeHealth>(health);
         s.AddIngest(config);
         s.AddQuery(config);
+        s.AddSingleton(sp => new RateLimitSource(() =>
+        {
+            var rl = sp.GetRequiredService<LiveConfig>().Current.Router.RateLimit;
+            return (rl.IngestQps, rl.QueryQps);
+        }));
+        s.AddSingleton<OrgRateLimits>();
+        s.AddSingleton<ClusterRegistry>();
+        s.AddSingleton<ClusterHeartbeat>();
+        s.AddSingleton<IClusterDirectory>(sp => sp.GetRequiredService<ClusterHeartbeat>());
+        s.AddHostedService(sp => sp.GetRequiredService<ClusterHeartbeat>());
         s.AddHostedService<RoleHost>();
         s.AddHostedService<IngesterReplay>();
         s.AddHostedService<ObjectStoreProbeWorker>();

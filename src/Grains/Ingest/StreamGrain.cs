@@ -10,6 +10,7 @@ namespace MoleSignal.Grains.Ingest;
 /// appends share a group commit); the buffer is only touched on the grain's turns. A flush encodes a snapshot
 /// off the grain scheduler and, once FileMeta is committed, drops the snapshot and truncates the WAL behind it.
 /// </summary>
+[MoleSignal.Grains.Cluster.IngesterPlacement]
 public sealed class StreamGrain(
     IngestSettingsSource settings,
     IngestMemory memory,

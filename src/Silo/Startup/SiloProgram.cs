@@ -131,6 +131,7 @@ public static class SiloProgram
                 serviceId: config.Cluster.ClusterId, clusterId: config.Cluster.ClusterId);
             silo.UseSiloMetadata(new Dictionary<string, string> { ["roles"] = roles.MetadataValue, ["node_id"] = config.Node.Id });
             silo.Configure<SiloOptions>(o => o.SiloName = config.Node.Id);
+            silo.Services.AddMoleSignalPlacement();
         });
 
         var health = new NodeHealth(probe);

@@ -36,7 +36,7 @@ public sealed class ClusterNodesTests(PostgresServer pg) : IClassFixture<Postgre
             var view = await Poll.UntilAsync(() => NodesAsync(a.Http), v => Ids(v).Length == 2, TimeSpan.FromSeconds(30), "both nodes live");
             Assert.Equal("cluster", view.GetProperty("mode").GetString());
             var roles = view.GetProperty("nodes").EnumerateArray().ToDictionary(n => n.GetProperty("node_id").GetString()!,
-                n => n.GetProperty("roles").EnumerateArray().Select(r => r.GetString()).ToArray());
+                n => n.GetProperty("roles").EnumerateArray().Select(r => r.GetString()!).ToArray());
             Assert.Equal(["ingester", "querier"], roles["node-a"]);
             Assert.Equal(["router"], roles["node-b"]);
             Assert.Equal(["node-b"], Ids(await NodesAsync(a.Http, "router")));

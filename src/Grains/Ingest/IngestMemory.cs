@@ -1,7 +1,7 @@
 namespace MoleSignal.Grains.Ingest;
 
 /// <summary>The node-wide bound on unflushed bytes ([ingester].buffer_max_mb).</summary>
-public sealed class IngestMemory(IngestSettingsSource settings)
+public sealed class IngestMemory(LiveSettings<IngestSettings> settings)
 {
     private long _used;
 

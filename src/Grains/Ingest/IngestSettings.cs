@@ -11,12 +11,3 @@ public sealed record IngestSettings(
     long FlushThresholdBytes,
     FieldPatterns TextFields,
     FieldPatterns IdFields);
-
-public sealed class IngestSettingsSource(IngestSettings initial)
-{
-    private volatile IngestSettings _current = initial;
-
-    public IngestSettings Current => _current;
-
-    public void Update(IngestSettings next) => _current = next;
-}

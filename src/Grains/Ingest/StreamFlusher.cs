@@ -12,7 +12,7 @@ namespace MoleSignal.Grains.Ingest;
 /// per UTC day, uploaded under <c>{org}/{type}/{stream}/{date}/{file-id}</c>, then FileMeta committed. File ids
 /// derive from the WAL range, so a flush redone after a crash overwrites the same objects and rows.
 /// </summary>
-public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, IngestSettingsSource settings)
+public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, LiveSettings<IngestSettings> settings)
 {
     private const long MicrosPerDay = 86_400_000_000L;
 

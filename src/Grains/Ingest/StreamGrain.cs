@@ -12,7 +12,7 @@ namespace MoleSignal.Grains.Ingest;
 /// </summary>
 [MoleSignal.Grains.Cluster.IngesterPlacement]
 public sealed class StreamGrain(
-    IngestSettingsSource settings,
+    LiveSettings<IngestSettings> settings,
     IngestMemory memory,
     FlushScheduler scheduler,
     StreamFlusher flusher,

@@ -6,7 +6,8 @@ namespace MoleSignal.Grains.Metadata;
 public sealed record Migration(int Version, string Name, string Sql);
 
 /// <summary>
-/// Applies the embedded migrations (<c>Metadata/Migrations/{sqlite,postgres}/NNNN_name.sql</c>) that
+/// Applies the embedded migrations (<c>Metadata/Migrations/{common,sqlite,postgres}/NNNN_name.sql</c>; a dialect's
+/// own file replaces the common one of the same version) that
 /// <c>schema_migrations</c> does not record yet, each in its own transaction. On Postgres an advisory lock keeps
 /// nodes that start together from applying the same migration twice.
 /// </summary>
@@ -14,22 +15,25 @@ public static partial class MigrationRunner
 {
     private const long AdvisoryLockId = 0x4D6F6C655369676E; // "MoleSign"
 
-    [GeneratedRegex(@"^migrations/(?<dialect>sqlite|postgres)/(?<version>\d{4})_(?<name>[a-z0-9_]+)\.sql$")]
+    [GeneratedRegex(@"^migrations/(?<dialect>common|sqlite|postgres)/(?<version>\d{4})_(?<name>[a-z0-9_]+)\.sql$")]
     private static partial Regex ResourceName();
 
     public static IReadOnlyList<Migration> Embedded(MetaDialect dialect)
     {
         var asm = typeof(MigrationRunner).Assembly;
         var wanted = dialect == MetaDialect.Sqlite ? "sqlite" : "postgres";
-        var list = new List<Migration>();
-        foreach (var res in asm.GetManifestResourceNames())
+        var byVersion = new Dictionary<int, Migration>();
+        foreach (var res in asm.GetManifestResourceNames().Order())
         {
             var m = ResourceName().Match(res);
-            if (!m.Success || m.Groups["dialect"].Value != wanted) continue;
+            var folder = m.Groups["dialect"].Value;
+            if (!m.Success || (folder != wanted && folder != "common")) continue;
+            var version = int.Parse(m.Groups["version"].Value);
+            if (folder == "common" && byVersion.ContainsKey(version)) continue; // the dialect's own file wins
             using var reader = new StreamReader(asm.GetManifestResourceStream(res)!);
-            list.Add(new Migration(int.Parse(m.Groups["version"].Value), m.Groups["name"].Value, reader.ReadToEnd()));
+            byVersion[version] = new Migration(version, m.Groups["name"].Value, reader.ReadToEnd());
         }
-        return list.OrderBy(m => m.Version).ToList();
+        return byVersion.Values.OrderBy(m => m.Version).ToList();
     }
 
     /// <summary>Returns the versions applied by this call.</summary>

@@ -10,7 +10,7 @@ namespace MoleSignal.Grains.Query;
 /// concurrent queries never see each other's) and keeps the instance's Parquet metadata cache warm. A new
 /// instance costs ~8 ms; a connection to an existing one ~0.01 ms.
 /// </summary>
-public sealed class OrgEngines(QuerySettingsSource settings, ObjectFiles files) : IDisposable
+public sealed class OrgEngines(LiveSettings<QuerySettings> settings, ObjectFiles files) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Engine>> _engines = new();
 

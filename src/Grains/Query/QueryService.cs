@@ -14,7 +14,7 @@ namespace MoleSignal.Grains.Query;
 /// stream's schema; then the user's single SELECT runs in streaming mode.
 /// </summary>
 public sealed class QueryService(
-    QuerySettingsSource settings,
+    LiveSettings<QuerySettings> settings,
     StreamMetaStore meta,
     IGrainFactory grains,
     ObjectFiles files,

@@ -9,10 +9,3 @@ public sealed record QuerySettings(
     long DefaultLimit,
     /// <summary>Per-query scratch space (buffered records as NDJSON).</summary>
     string TempDir);
-
-public sealed class QuerySettingsSource(QuerySettings initial)
-{
-    private volatile QuerySettings _current = initial;
-    public QuerySettings Current => _current;
-    public void Update(QuerySettings next) => _current = next;
-}

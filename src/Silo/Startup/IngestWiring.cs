@@ -1,3 +1,4 @@
+using MoleSignal.Grains;
 using MoleSignal.Gateway.Ingest;
 using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Grains.Index;
@@ -28,7 +29,7 @@ public static class IngestWiring
 
     public static IServiceCollection AddIngest(this IServiceCollection s, MoleSignalConfig config)
     {
-        var settings = new IngestSettingsSource(Settings(config));
+        var settings = new LiveSettings<IngestSettings>(Settings(config));
         s.AddSingleton(settings);
         s.AddSingleton<IngestMemory>();
         s.AddSingleton(new FlushScheduler(config.Ingester.FlushParallelism));
@@ -43,7 +44,7 @@ public static class IngestWiring
     public static void FollowReloads(IServiceProvider sp)
     {
         var live = sp.GetRequiredService<LiveConfig>();
-        var settings = sp.GetRequiredService<IngestSettingsSource>();
+        var settings = sp.GetRequiredService<LiveSettings<IngestSettings>>();
         live.Changed += next => settings.Update(Settings(next));
     }
 }

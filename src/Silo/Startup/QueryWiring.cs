@@ -1,3 +1,4 @@
+using MoleSignal.Grains;
 using MoleSignal.Gateway.Query;
 using MoleSignal.Grains.Abstractions.Jobs;
 using MoleSignal.Grains.Abstractions.Query;
@@ -25,7 +26,7 @@ public static class QueryWiring
         // Scratch files of queries that died with the process are of no use.
         var temp = Path.GetFullPath(Settings(config).TempDir);
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        s.AddSingleton(new QuerySettingsSource(Settings(config)));
+        s.AddSingleton(new LiveSettings<QuerySettings>(Settings(config)));
         s.AddSingleton(sp => new ObjectFiles(sp.GetRequiredService<IObjectStore>(),
             Path.Combine(config.Node.DataDir, "cache", "objects"), (long)config.Querier.CacheMaxMb << 20));
         s.AddSingleton<IndexPruner>();
@@ -44,7 +45,7 @@ public static class QueryWiring
 
     public static void FollowReloads(IServiceProvider sp)
     {
-        var source = sp.GetRequiredService<QuerySettingsSource>();
+        var source = sp.GetRequiredService<LiveSettings<QuerySettings>>();
         sp.GetRequiredService<LiveConfig>().Changed += next => source.Update(Settings(next));
     }
 }

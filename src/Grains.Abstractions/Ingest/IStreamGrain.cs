@@ -17,7 +17,7 @@ public interface IStreamGrain : IGrainWithStringKey
 
     /// <summary>Acknowledged, not yet flushed batches overlapping [minTs, maxTs], for queries of fresh data.</summary>
     [AlwaysInterleave]
-    Task<IngestBatch[]> GetBuffered(long minTs, long maxTs);
+    Task<BufferedBatches> GetBuffered(long minTs, long maxTs);
 }
 
 [GenerateSerializer, Immutable]
@@ -28,4 +28,14 @@ public sealed record StreamBufferStats(
     [property: Id(3)] long MaxTimestamp,
     [property: Id(4)] long OriginalBytes,
     /// <summary>The live schema (name, type), which may be ahead of the stored one.</summary>
-    [property: Id(5)] (string Name, string Type)[] Fields);
+    [property: Id(5)] (string Name, string Type)[] Fields,
+    /// <summary>The buffer holds WAL seqs from here on: data files reaching this seq repeat buffered records.</summary>
+    [property: Id(6)] long BufferedFromSeq);
+
+/// <summary>
+/// A consistent view of the buffer for a query: its batches, and the first WAL seq it holds. A flush may commit
+/// a data file of these very records while the query binds; files with <c>wal_seq_end &gt;= FromSeq</c> are
+/// skipped so no record is counted twice, and none is lost.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record BufferedBatches([property: Id(0)] IngestBatch[] Batches, [property: Id(1)] long FromSeq);

@@ -22,8 +22,8 @@ public sealed class StreamCatalog(StreamMetaStore meta, IGrainFactory grains) : 
     private async Task<StreamInfo> Describe(StreamRecord r, CancellationToken ct)
     {
         var key = new StreamKey(r.Org, r.Type, r.Stream);
-        var totals = await meta.TotalsAsync(key, ct);
         var buffered = await grains.GetGrain<IStreamGrain>(key.GrainKey).GetBufferStats();
+        var totals = await meta.TotalsAsync(key, ct, buffered.BufferedFromSeq);
         var schema = new StreamSchema();
         schema.Load(r.Schema);
         foreach (var (name, kind) in buffered.Fields) schema.Merge([name], [StreamSchema.ParseKind(kind)]);

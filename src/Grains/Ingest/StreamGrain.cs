@@ -123,12 +123,16 @@ public sealed class StreamGrain(
             original += e.Batch.OriginalBytes;
         }
         var fields = _schema.Fields.Select(f => (f.Name, FieldKinds.Name(f.Kind))).ToArray();
-        return Task.FromResult(new StreamBufferStats(records, _bufferBytes, min, max, original, fields));
+        return Task.FromResult(new StreamBufferStats(records, _bufferBytes, min, max, original, fields, BufferedFromSeq));
     }
 
-    public Task<IngestBatch[]> GetBuffered(long minTs, long maxTs) =>
-        Task.FromResult(_buffer.Where(e => e.Committed && e.Batch.MaxTimestamp >= minTs && e.Batch.MinTimestamp <= maxTs)
-            .Select(e => e.Batch).ToArray());
+    public Task<BufferedBatches> GetBuffered(long minTs, long maxTs) =>
+        Task.FromResult(new BufferedBatches(
+            _buffer.Where(e => e.Committed && e.Batch.MaxTimestamp >= minTs && e.Batch.MinTimestamp <= maxTs).Select(e => e.Batch).ToArray(),
+            BufferedFromSeq));
+
+    /// <summary>Entries stay in seq order and leave only from the front, once their data file is committed.</summary>
+    private long BufferedFromSeq => _buffer.Count > 0 ? _buffer[0].Seq : _nextSeq;
 
     private void Add(Entry e)
     {

@@ -117,14 +117,15 @@ public sealed class StreamMetaStore(MetaStore store)
         return list;
     }
 
-    public async Task<StreamTotals> TotalsAsync(StreamKey key, CancellationToken ct = default)
+    /// <param name="beforeSeq">Only files whose WAL range ends before this seq (see BufferedBatches).</param>
+    public async Task<StreamTotals> TotalsAsync(StreamKey key, CancellationToken ct = default, long beforeSeq = long.MaxValue)
     {
         await using var conn = await store.OpenAsync(ct);
         await using var cmd = MetaStore.Command(conn, """
             SELECT COALESCE(SUM(rows), 0), COALESCE(SUM(original_bytes), 0), COALESCE(SUM(compressed_bytes + index_bytes), 0),
                    COUNT(*), MIN(min_ts), MAX(max_ts)
-            FROM file_meta WHERE org = @o AND stream_type = @t AND stream = @s
-            """, ("o", key.Org), ("t", key.Type), ("s", key.Stream));
+            FROM file_meta WHERE org = @o AND stream_type = @t AND stream = @s AND wal_seq_end < @before
+            """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("before", beforeSeq));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         await r.ReadAsync(ct);
         return new StreamTotals(Convert.ToInt64(r.GetValue(0)), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)),

@@ -128,8 +128,8 @@ public sealed class QueryService(
     private async Task<(long Rows, long Files, long Bytes)?> CountAllAsync(StreamKey key, CancellationToken ct)
     {
         if (await meta.GetAsync(key, ct) is null) return null;
-        var totals = await meta.TotalsAsync(key, ct);
         var buffered = await grains.GetGrain<IStreamGrain>(key.GrainKey).GetBufferStats();
+        var totals = await meta.TotalsAsync(key, ct, buffered.BufferedFromSeq);
         return (totals.Rows + buffered.Records, totals.Files, 0);
     }
 
@@ -147,8 +147,10 @@ public sealed class QueryService(
 
         var parts = new List<string>();
         long rows = 0, bytes = 0, fileCount = 0;
-        var buffered = await grain.GetBuffered(minTs, maxTs);
-        var candidates = await meta.FilesAsync(key, minTs, maxTs, ct);
+        // The buffer first, then the files: a flush committing in between shows up in both, and the seq
+        // boundary drops the file's copy.
+        var (buffered, fromSeq) = await grain.GetBuffered(minTs, maxTs);
+        IReadOnlyList<FileMeta> candidates = (await meta.FilesAsync(key, minTs, maxTs, ct)).Where(f => f.WalSeqEnd < fromSeq).ToList();
         if (hints.LatestN is { } n)
             candidates = Newest(candidates, n, buffered.Sum(b => (long)b.Count), buffered.Length > 0 ? buffered.Min(b => b.MinTimestamp) : long.MaxValue);
         var paths = new List<string>();

@@ -10,8 +10,8 @@ public sealed class FreshDataConsistencyTests
 {
     /// <summary>
     /// While batches are acknowledged and flushed all the time, every query counts at least what was acknowledged
-    /// before it started and at most what was acknowledged when it ended: a record is never missed while it
-    /// moves from the buffer into a file, and never counted in both.
+    /// before it started and at most what was sent when it ended: a record is never missed while it moves from
+    /// the buffer into a file, and never counted in both (a double count adds a whole flushed file, ~1,000 rows).
     /// </summary>
     [Fact]
     public async Task Counts_during_flushes_never_miss_or_double_count_a_record()
@@ -47,10 +47,12 @@ public sealed class FreshDataConsistencyTests
             if (resp.StatusCode == HttpStatusCode.BadRequest && before == 0) continue; // the stream does not exist yet
             var body = await resp.Content.ReadFromJsonAsync<JsonElement>();
             Assert.True(resp.StatusCode == HttpStatusCode.OK, body.ToString());
+            // The one batch in flight may already be visible before its 200 reaches the writer.
+            const int inFlight = 100;
             var count = body.GetProperty("rows")[0][0].GetInt64();
-            Assert.InRange(count, before, after);
+            Assert.InRange(count, before, after + inFlight);
             var totals = await NodeQueries.RecordsAsync(node.Http, "fresh");
-            Assert.InRange(totals, before, Interlocked.Read(ref acked));
+            Assert.InRange(totals, before, Interlocked.Read(ref acked) + inFlight);
             checks++;
         }
         await writer;

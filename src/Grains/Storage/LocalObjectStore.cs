@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace MoleSignal.Grains.Storage;
 
@@ -36,7 +35,7 @@ public sealed class LocalObjectStore : IObjectStore
                 fs.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);
-            FsyncDirectory(dir);
+            Fsync.Directory(dir);
         }
         catch
         {
@@ -93,17 +92,4 @@ public sealed class LocalObjectStore : IObjectStore
     {
         try { File.Delete(path); } catch (IOException) { }
     }
-
-    // .NET cannot fsync a directory; the rename is only durable once the directory entry is.
-    private static void FsyncDirectory(string dir)
-    {
-        if (!OperatingSystem.IsLinux()) return;
-        var fd = open(dir, 0 /* O_RDONLY */);
-        if (fd < 0) return;
-        try { fsync(fd); } finally { close(fd); }
-    }
-
-    [DllImport("libc", SetLastError = true)] private static extern int open([MarshalAs(UnmanagedType.LPStr)] string path, int flags);
-    [DllImport("libc", SetLastError = true)] private static extern int fsync(int fd);
-    [DllImport("libc")] private static extern int close(int fd);
 }

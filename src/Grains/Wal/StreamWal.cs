@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Win32.SafeHandles;
 using MoleSignal.Grains.Abstractions.Ingest;
+using MoleSignal.Grains.Storage;
 
 namespace MoleSignal.Grains.Wal;
 
@@ -199,7 +199,7 @@ public sealed class StreamWal : IAsyncDisposable
         if (pending > 0 && _settings.Strategy != FlushStrategy.None && _active is not null)
         {
             var sw = Stopwatch.StartNew();
-            Sync(_active, _settings.Sync);
+            Fsync.File(_active, dataOnly: _settings.Sync == SyncLevel.Data);
             WalMetrics.FsyncDuration.Observe(sw.Elapsed.TotalSeconds);
         }
         pending = 0;
@@ -230,7 +230,7 @@ public sealed class StreamWal : IAsyncDisposable
         _activePath = Path.Combine(Directory, $"{firstSeq:D20}.wal");
         _active = File.OpenHandle(_activePath, FileMode.Create, FileAccess.Write, FileShare.Read);
         _activeLength = 0;
-        SyncDirectory(Directory);
+        Fsync.Directory(Directory);
     }
 
     private void Truncate(long throughSeq)
@@ -251,25 +251,6 @@ public sealed class StreamWal : IAsyncDisposable
             _sealed.RemoveAt(i--);
         }
     }
-
-    private static void Sync(SafeFileHandle handle, SyncLevel level)
-    {
-        var fd = (int)handle.DangerousGetHandle();
-        var rc = level == SyncLevel.All ? fsync(fd) : fdatasync(fd);
-        if (rc != 0) throw new IOException($"{(level == SyncLevel.All ? "fsync" : "fdatasync")} failed: errno {Marshal.GetLastPInvokeError()}");
-    }
-
-    private static void SyncDirectory(string dir)
-    {
-        var fd = open(dir, 0);
-        if (fd < 0) return;
-        try { fsync(fd); } finally { close(fd); }
-    }
-
-    [DllImport("libc", SetLastError = true)] private static extern int fsync(int fd);
-    [DllImport("libc", SetLastError = true)] private static extern int fdatasync(int fd);
-    [DllImport("libc", SetLastError = true)] private static extern int open([MarshalAs(UnmanagedType.LPStr)] string path, int flags);
-    [DllImport("libc")] private static extern int close(int fd);
 
     public async ValueTask DisposeAsync()
     {

@@ -38,4 +38,8 @@ public sealed record StreamBufferStats(
 /// skipped so no record is counted twice, and none is lost.
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record BufferedBatches([property: Id(0)] IngestBatch[] Batches, [property: Id(1)] long FromSeq);
+public sealed record BufferedBatches(
+    [property: Id(0)] IngestBatch[] Batches,
+    [property: Id(1)] long FromSeq,
+    /// <summary>The live schema (name, type) the query types the stream's columns by.</summary>
+    [property: Id(2)] (string Name, string Type)[] Fields);

@@ -122,14 +122,16 @@ public sealed class StreamGrain(
             records += e.Batch.Count;
             original += e.Batch.OriginalBytes;
         }
-        var fields = _schema.Fields.Select(f => (f.Name, FieldKinds.Name(f.Kind))).ToArray();
-        return Task.FromResult(new StreamBufferStats(records, _bufferBytes, min, max, original, fields, BufferedFromSeq));
+        return Task.FromResult(new StreamBufferStats(records, _bufferBytes, min, max, original, SchemaFields(), BufferedFromSeq));
     }
 
     public Task<BufferedBatches> GetBuffered(long minTs, long maxTs) =>
         Task.FromResult(new BufferedBatches(
             _buffer.Where(e => e.Committed && e.Batch.MaxTimestamp >= minTs && e.Batch.MinTimestamp <= maxTs).Select(e => e.Batch).ToArray(),
-            BufferedFromSeq));
+            BufferedFromSeq,
+            SchemaFields()));
+
+    private (string Name, string Type)[] SchemaFields() => _schema.Fields.Select(f => (f.Name, FieldKinds.Name(f.Kind))).ToArray();
 
     /// <summary>Entries stay in seq order and leave only from the front, once their data file is committed.</summary>
     private long BufferedFromSeq => _buffer.Count > 0 ? _buffer[0].Seq : _nextSeq;

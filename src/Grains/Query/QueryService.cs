@@ -19,7 +19,8 @@ public sealed class QueryService(
     IGrainFactory grains,
     ObjectFiles files,
     IndexPruner pruner,
-    OrgEngines engines) : IQueryService
+    OrgEngines engines,
+    IStreamCatalog catalog) : IQueryService
 {
     private SemaphoreSlim? _slots;
     private int _slotCount;
@@ -124,14 +125,9 @@ public sealed class QueryService(
 
     private readonly record struct Bound(long Rows, long Bytes, long Files, IReadOnlyList<string> TextFields);
 
-    /// <summary><c>SELECT count(*) FROM stream</c> from FileMeta row counts and the buffer, without a scan; null when the stream is unknown.</summary>
-    private async Task<(long Rows, long Files, long Bytes)?> CountAllAsync(StreamKey key, CancellationToken ct)
-    {
-        if (await meta.GetAsync(key, ct) is null) return null;
-        var buffered = await grains.GetGrain<IStreamGrain>(key.GrainKey).GetBufferStats();
-        var totals = await meta.TotalsAsync(key, ct, buffered.BufferedFromSeq);
-        return (totals.Rows + buffered.Records, totals.Files, 0);
-    }
+    /// <summary><c>SELECT count(*) FROM stream</c>: the catalog's record count (files + buffer, no scan); null when the stream is unknown.</summary>
+    private async Task<(long Rows, long Files, long Bytes)?> CountAllAsync(StreamKey key, CancellationToken ct) =>
+        await catalog.GetAsync(key, ct) is { } info ? (info.Records, info.Files, info.CompressedBytes) : null;
 
     /// <summary>What a single-stream query lets the binder skip: files without its words or ids, or older than its newest n.</summary>
     private sealed record Pruning(IReadOnlyList<List<string>> MatchAll, IReadOnlyList<(string Column, string Value)> Equalities, long? LatestN);
@@ -139,17 +135,16 @@ public sealed class QueryService(
     private async Task<Bound?> BindAsync(DuckDBConnection conn, TableRef table, StreamKey key, long minTs, long maxTs,
         Pruning hints, DirectoryInfo scratch, List<string> pinned, CancellationToken ct)
     {
-        var record = await meta.GetAsync(key, ct);
-        if (record is null) return null; // the engine reports the unknown table
+        // An unknown stream stays unknown (the engine reports the table): no grain is activated for it.
+        if (await meta.GetAsync(key, ct) is null) return null;
         var grain = grains.GetGrain<IStreamGrain>(key.GrainKey);
-        var stats = await grain.GetBufferStats();
-        var fields = stats.Fields.Length > 0 ? stats.Fields : record.Schema.Select(f => (f.Name, f.Type)).ToArray();
 
         var parts = new List<string>();
         long rows = 0, bytes = 0, fileCount = 0;
         // The buffer first, then the files: a flush committing in between shows up in both, and the seq
         // boundary drops the file's copy.
-        var (buffered, fromSeq) = await grain.GetBuffered(minTs, maxTs);
+        // One call gives the buffered batches, their first seq and the live schema (loaded from the stored one).
+        var (buffered, fromSeq, fields) = await grain.GetBuffered(minTs, maxTs);
         IReadOnlyList<FileMeta> candidates = (await meta.FilesAsync(key, minTs, maxTs, ct)).Where(f => f.WalSeqEnd < fromSeq).ToList();
         if (hints.LatestN is { } n)
             candidates = Newest(candidates, n, buffered.Sum(b => (long)b.Count), buffered.Length > 0 ? buffered.Min(b => b.MinTimestamp) : long.MaxValue);

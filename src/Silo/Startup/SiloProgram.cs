@@ -127,8 +127,10 @@ public static class SiloProgram
 
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(config.Cluster.SiloPort, config.Cluster.GatewayPort, null,
-                serviceId: config.Cluster.ClusterId, clusterId: config.Cluster.ClusterId);
+            if (ClusterMode.IsOn(meta, roles)) UseClusterMembership(silo, config, meta);
+            else
+                silo.UseLocalhostClustering(config.Cluster.SiloPort, config.Cluster.GatewayPort, null,
+                    serviceId: config.Cluster.ClusterId, clusterId: config.Cluster.ClusterId);
             silo.UseSiloMetadata(new Dictionary<string, string> { ["roles"] = roles.MetadataValue, ["node_id"] = config.Node.Id });
             silo.Configure<SiloOptions>(o => o.SiloName = config.Node.Id);
             silo.Services.AddMoleSignalPlacement();
@@ -172,6 +174,34 @@ public static class SiloProgram
             meta.Description, config.Store.Object.Backend));
         app.MapGateway(new GatewaySettings(config.Http.Port, config.Grpc.Port, config.Telemetry.MetricsEnabled));
         return app;
+    }
+
+    /// <summary>
+    /// Cluster mode: membership in the metadata Postgres (tables from our migrations), silo and gateway ports on
+    /// the host of [cluster].advertise_addr, so peers on other machines reach this silo.
+    /// </summary>
+    private static void UseClusterMembership(ISiloBuilder silo, MoleSignalConfig config, MetaStore meta)
+    {
+        silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = "Npgsql";
+            o.DataSource = meta.DataSource;
+        });
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = config.Cluster.ClusterId;
+            o.ServiceId = config.Cluster.ClusterId;
+        });
+        silo.ConfigureEndpoints(AdvertisedAddress(config.Cluster.AdvertiseAddr), config.Cluster.SiloPort, config.Cluster.GatewayPort);
+    }
+
+    private static IPAddress AdvertisedAddress(string advertiseAddr)
+    {
+        var host = advertiseAddr;
+        var colon = advertiseAddr.LastIndexOf(':');
+        if (colon > 0 && !advertiseAddr.EndsWith(']') && advertiseAddr.IndexOf(':') == colon) host = advertiseAddr[..colon];
+        host = host.Trim('[', ']');
+        return IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
     }
 
     private static void Listen(KestrelServerOptions k, string bind, int port, HttpProtocols protocols)

@@ -16,7 +16,7 @@ public sealed class ClusterHeartbeat(ClusterRegistry registry, LiveConfig config
 {
     private readonly long _startedAt = ClusterRegistry.NowMicros;
 
-    public bool ClusterMode => meta.Dialect == MetaDialect.Postgres && !roles.IsStandalone;
+    public bool ClusterMode => Roles.ClusterMode.IsOn(meta, roles);
 
     protected override Task ExecuteAsync(CancellationToken stopping) =>
         ClusterMode ? Task.WhenAll(BeatAsync(stopping), SweepAsync(stopping)) : Task.CompletedTask;

@@ -41,7 +41,11 @@ public sealed class ClusterNodesTests(PostgresServer pg) : IClassFixture<Postgre
             Assert.Equal(["router"], roles["node-b"]);
             Assert.Equal(["node-b"], Ids(await NodesAsync(a.Http, "router")));
             Assert.Equal(["node-a"], Ids(await NodesAsync(b.Http, "querier")));
-            Assert.NotEmpty(view.GetProperty("orleans").EnumerateArray());
+            // One Orleans cluster through the Postgres membership table, not two one-silo clusters.
+            var silos = await Poll.UntilAsync(() => NodesAsync(b.Http),
+                v => v.GetProperty("orleans").GetArrayLength() == 2, TimeSpan.FromSeconds(30), "both silos in Orleans membership");
+            Assert.Equal(["node-a", "node-b"], silos.GetProperty("orleans").EnumerateArray().Select(h => h.GetProperty("name").GetString()!).Order().ToArray());
+            Assert.Equal(2L, Convert.ToInt64(await meta.ScalarAsync("SELECT COUNT(*) FROM OrleansMembershipTable WHERE Status = 3")));
             b.Process.Kill();
         }
         await Poll.UntilAsync(() => NodesAsync(a.Http), v => Ids(v).SequenceEqual(["node-a"]), TimeSpan.FromSeconds(30), "node-b left the registry");

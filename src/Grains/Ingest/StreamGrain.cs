@@ -17,6 +17,7 @@ public sealed class StreamGrain(
     FlushScheduler scheduler,
     StreamFlusher flusher,
     StreamMetaStore meta,
+    WalRecovery recovery,
     ILogger<StreamGrain> log) : Grain, IStreamGrain
 {
     private sealed class Entry(long seq, IngestBatch batch)
@@ -41,21 +42,13 @@ public sealed class StreamGrain(
     public override async Task OnActivateAsync(CancellationToken ct)
     {
         _key = StreamKey.Parse(this.GetPrimaryKeyString());
-        var record = await meta.EnsureAsync(_key, ct);
-        _schema.Load(record.Schema);
-        var flushed = record.FlushedSeq;
-        var replayClock = System.Diagnostics.Stopwatch.StartNew();
-        _wal = StreamWal.Open(settings.Current.Wal, _key, (seq, batch) =>
-        {
-            if (seq <= flushed) return; // already in a committed data file
-            memory.ForceReserve(batch.Records.Length);
-            _schema.Merge(batch.FieldNames, batch.FieldKinds);
-            Add(new Entry(seq, batch) { Committed = true });
-        }, out var report);
-        _nextSeq = Math.Max(report.LastSeq, flushed) + 1;
-        if (report.Entries > 0 || report.TornBytesCut > 0)
-            log.LogInformation("stream {Stream}: replayed {Entries} WAL entries ({Bytes} bytes, {Buffered} records unflushed) from {Segments} segments in {Ms} ms; torn tail cut: {Cut} bytes",
-                _key, report.Entries, report.Bytes, _bufferRecords, report.Segments, replayClock.ElapsedMilliseconds, report.TornBytesCut);
+        var epoch = await meta.NextWalEpochAsync(_key, ct);
+        // What an earlier activation here left in the WAL (a failed flush on deactivation) goes to files first:
+        // the buffer only ever holds this activation's entries.
+        await recovery.RecoverAsync(_key, StreamWal.DirectoryFor(settings.Current.Wal.Dir, _key), ct);
+        _schema.Load((await meta.EnsureAsync(_key, ct)).Schema);
+        _wal = StreamWal.Open(settings.Current.Wal, _key, static (_, _) => { }, out _);
+        _nextSeq = epoch << 32;
         var tick = TimeSpan.FromSeconds(Math.Clamp(settings.Current.FlushInterval.TotalSeconds / 4, 0.2, 5));
         this.RegisterGrainTimer(OnTimer, new GrainTimerCreationOptions(tick, tick) { Interleave = true });
     }

@@ -34,6 +34,33 @@ public sealed class StreamMetaStore(MetaStore store)
         return (await GetAsync(key, ct))!;
     }
 
+    /// <summary>Takes the stream's next WAL epoch (creating the stream's row if missing).</summary>
+    public async Task<long> NextWalEpochAsync(StreamKey key, CancellationToken ct = default)
+    {
+        await EnsureAsync(key, ct);
+        await using var conn = await store.OpenAsync(ct);
+        await using var cmd = MetaStore.Command(conn, """
+            UPDATE streams SET wal_epoch = wal_epoch + 1
+            WHERE org = @o AND stream_type = @t AND stream = @s
+            RETURNING wal_epoch
+            """, ("o", key.Org), ("t", key.Type), ("s", key.Stream));
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+    }
+
+    /// <summary>The WAL ranges of the stream's data files that overlap [first, last].</summary>
+    public async Task<IReadOnlyList<(long Start, long End)>> FlushedRangesAsync(StreamKey key, long first, long last, CancellationToken ct = default)
+    {
+        var ranges = new List<(long, long)>();
+        await using var conn = await store.OpenAsync(ct);
+        await using var cmd = MetaStore.Command(conn, """
+            SELECT DISTINCT wal_seq_start, wal_seq_end FROM file_meta
+            WHERE org = @o AND stream_type = @t AND stream = @s AND wal_seq_end >= @first AND wal_seq_start <= @last
+            """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("first", first), ("last", last));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) ranges.Add((Convert.ToInt64(r.GetValue(0)), Convert.ToInt64(r.GetValue(1))));
+        return ranges;
+    }
+
     /// <summary>
     /// Records flushed files, the stream's schema (a new version when it changed) and its flushed WAL seq in one
     /// transaction. Upserts by file id, so a flush redone after a crash leaves one row per file.

@@ -35,6 +35,7 @@ public static class IngestWiring
         s.AddSingleton(new FlushScheduler(config.Ingester.FlushParallelism));
         s.AddSingleton<StreamMetaStore>();
         s.AddSingleton<StreamFlusher>();
+        s.AddSingleton<WalRecovery>();
         s.AddSingleton<IStreamCatalog, StreamCatalog>();
         s.AddSingleton(sp => new IngestLimitsSource(() => Limits(sp.GetRequiredService<LiveConfig>().Current)));
         return s;

@@ -97,6 +97,7 @@ public static class SiloProgram
             return 4;
         }
 
+        IngesterReplay.SetAside(roles, config);
         var app = Build(config, root, roles, objectStore, probe, meta);
         await app.RunAsync();
         return 0;

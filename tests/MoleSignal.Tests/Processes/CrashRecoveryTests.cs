@@ -87,11 +87,12 @@ public sealed class CrashRecoveryTests
             await node.WaitHealthyAsync(TimeSpan.FromSeconds(120)); // replay done, buffers flushed
             replays += node.Process.Output.Split('\n').Count(l => l.Contains("replayed") && !l.Contains("replayed 0 "));
             Assert.True(replays > 0, "no restart found anything to replay: the kills never caught unflushed data");
+            // A client whose stream was still activating when the kill came may have no ack in a cycle.
+            Assert.True(ledgers.Sum(l => l.Acked.Count) >= Cycles * 20, "too few acknowledged batches to prove anything");
             for (var c = 0; c < Clients; c++)
             {
                 var counts = await BatchCountsAsync(dir.Path, $"crash{c}");
                 var ledger = ledgers[c];
-                Assert.NotEmpty(ledger.Acked);
                 foreach (var id in ledger.Acked)
                     Assert.True(counts.TryGetValue(id, out var n) && n == BatchSize, $"{strategy}: acknowledged batch {id} has {counts.GetValueOrDefault(id)} of {BatchSize} records");
                 foreach (var (id, n) in counts)

@@ -64,6 +64,8 @@ public static class PlacementRegistration
     public static IServiceCollection AddMoleSignalPlacement(this IServiceCollection services)
     {
         services.AddPlacementDirector<IngesterPlacement, IngesterPlacementDirector>();
+        services.AddSingleton<QuerierSilos>();
+        services.AddPlacementDirector<QuerierPlacement, QuerierPlacementDirector>();
         return services;
     }
 }

@@ -17,4 +17,7 @@ public static class QueryMetrics
     public static readonly Counter Queries = Metrics.CreateCounter("query_total", "Queries by result.", "result");
     public static readonly Histogram Duration = Metrics.CreateHistogram("query_duration_seconds", "Query time until the last row.",
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+
+    public static readonly Counter Shards = Metrics.CreateCounter("query_shards_total",
+        "Shards of distributed queries: scanned on a querier (remote) or read by the coordinator after the querier failed (local_retry).", "result");
 }

@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using System.IO.Hashing;
 using System.Text;
 using DuckDB.NET.Data;
 using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Grains.Abstractions.Query;
+using MoleSignal.Grains.Cluster;
 using MoleSignal.Grains.Ingest;
 using MoleSignal.Grains.Metadata;
 
@@ -20,7 +22,8 @@ public sealed class QueryService(
     ObjectFiles files,
     IndexPruner pruner,
     OrgEngines engines,
-    IStreamCatalog catalog) : IQueryService
+    IStreamCatalog catalog,
+    QuerierSilos? queriers = null) : IQueryService
 {
     private SemaphoreSlim? _slots;
     private int _slotCount;
@@ -62,9 +65,10 @@ public sealed class QueryService(
                 single ? shape.LatestN : null);
             long rows = 0, bytes = 0, fileCount = 0;
             var textFields = new List<string>();
+            var distribution = Distribute(conn, shape);
             foreach (var table in shape.Tables)
             {
-                var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, scratch, pinned, ct);
+                var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, distribution, scratch, pinned, ct);
                 if (bound is null) continue;
                 rows += bound.Value.Rows;
                 bytes += bound.Value.Bytes;
@@ -113,6 +117,22 @@ public sealed class QueryService(
         return rows;
     }
 
+    /// <summary>
+    /// Single-stream queries go distributed with at least two querier silos (the spec's threshold); anything
+    /// else, or fewer queriers, runs here with no network hop.
+    /// </summary>
+    private Distribution? Distribute(DuckDBConnection conn, SqlShape shape)
+    {
+        if (queriers is null || shape.Tables.Count != 1) return null;
+        var count = queriers.Active().Count;
+        if (count < 2) return null;
+        var view = SqlInspector.ViewName(shape.Tables[0]);
+        // The newest n rows overall are among each shard's newest n.
+        var latest = shape.LatestN is { } n ? $" ORDER BY _timestamp DESC LIMIT {n}" : "";
+        return new Distribution(count, fields =>
+            ScanPushdown.ShardSql(conn, WithTextFields(shape.Sql, shape.MatchAllAt, TextFields(fields)), view, fields) + latest);
+    }
+
     private SemaphoreSlim Slots(int count)
     {
         if (_slots is null || _slotCount != count)
@@ -133,13 +153,12 @@ public sealed class QueryService(
     private sealed record Pruning(IReadOnlyList<List<string>> MatchAll, IReadOnlyList<(string Column, string Value)> Equalities, long? LatestN);
 
     private async Task<Bound?> BindAsync(DuckDBConnection conn, TableRef table, StreamKey key, long minTs, long maxTs,
-        Pruning hints, DirectoryInfo scratch, List<string> pinned, CancellationToken ct)
+        Pruning hints, Distribution? distribution, DirectoryInfo scratch, List<string> pinned, CancellationToken ct)
     {
         // An unknown stream stays unknown (the engine reports the table): no grain is activated for it.
         if (await meta.GetAsync(key, ct) is null) return null;
         var grain = grains.GetGrain<IStreamGrain>(key.GrainKey);
 
-        var parts = new List<string>();
         long rows = 0, bytes = 0, fileCount = 0;
         // The buffer first, then the files: a flush committing in between shows up in both, and the seq
         // boundary drops the file's copy.
@@ -148,36 +167,25 @@ public sealed class QueryService(
         IReadOnlyList<FileMeta> candidates = (await meta.FilesAsync(key, minTs, maxTs, ct)).Where(f => f.WalSeqEnd < fromSeq).ToList();
         if (hints.LatestN is { } n)
             candidates = Newest(candidates, n, buffered.Sum(b => (long)b.Count), buffered.Length > 0 ? buffered.Min(b => b.MinTimestamp) : long.MaxValue);
-        var paths = new List<string>();
+        var scan = new List<ScanFile>();
         foreach (var f in candidates)
         {
+            // With timestamps, the index found the matching rows: only those row groups and rows are read.
             var (may, timestamps) = await pruner.MatchAsync(f, hints.MatchAll, hints.Equalities, ct);
             if (!may)
             {
                 QueryMetrics.PrunedFiles.Inc();
                 continue;
             }
-            if (timestamps is not null)
-            {
-                // The index found the matching rows: scan only the row groups holding their timestamps (the range
-                // is what the Parquet scan prunes row groups by; the list keeps only those rows).
-                var narrowedPath = await files.PathAsync(f.ObjectKey, ct);
-                pinned.Add(narrowedPath);
-                parts.Add($"SELECT * FROM read_parquet('{Escape(narrowedPath)}') " +
-                          $"WHERE _timestamp BETWEEN {timestamps[0]} AND {timestamps[^1]} AND _timestamp IN ({string.Join(", ", timestamps)})");
-                rows += f.Rows;
-                bytes += f.CompressedBytes;
-                fileCount++;
-                continue;
-            }
-            paths.Add(await files.PathAsync(f.ObjectKey, ct));
-            pinned.Add(paths[^1]);
+            scan.Add(new ScanFile(f.ObjectKey, timestamps?.ToArray()));
             rows += f.Rows;
             bytes += f.CompressedBytes;
             fileCount++;
         }
-        if (paths.Count > 0)
-            parts.Add($"SELECT * FROM read_parquet([{string.Join(", ", paths.Select(p => $"'{Escape(p)}'"))}], union_by_name = true)");
+        var view = SqlInspector.ViewName(table);
+        var parts = distribution is not null && scan.Count > 0
+            ? await ScanShardsAsync(conn, distribution, view, key.Org, fields, scan, minTs, maxTs, pinned, ct)
+            : StreamView.FileParts(await LocalFilesAsync(scan, pinned, ct));
 
         if (buffered.Length > 0)
         {
@@ -194,32 +202,89 @@ public sealed class QueryService(
             parts.Add($"SELECT * FROM read_ndjson('{Escape(path)}', columns = {{{columns}}}, format = 'newline_delimited')");
         }
 
-        // Every schema field with its current type, whatever each part has: old files may lack a field or hold
-        // it in a narrower type. The typed empty part makes every column exist in the union.
-        parts.Insert(0, $"SELECT {string.Join(", ", fields.Select(f => $"CAST(NULL AS {DuckType(f.Type)}) AS {Quote(f.Name)}"))} WHERE false");
-        var select = string.Join(", ", fields.Select(f => $"CAST({Quote(f.Name)} AS {DuckType(f.Type)}) AS {Quote(f.Name)}"));
-        var source = $"SELECT {select} FROM ({string.Join(" UNION ALL BY NAME ", parts)})";
-        var range = new List<string>();
-        if (minTs > long.MinValue) range.Add($"_timestamp >= {minTs}");
-        if (maxTs < long.MaxValue) range.Add($"_timestamp <= {maxTs}");
-        var view = Quote(SqlInspector.ViewName(table));
-        var where = range.Count > 0 ? " WHERE " + string.Join(" AND ", range) : "";
-        Exec(conn, $"CREATE TEMP VIEW {view} AS SELECT * FROM ({source}){where}");
+        var source = StreamView.Source(fields, parts);
+        var range = StreamView.Range(minTs, maxTs);
+        Exec(conn, StreamView.Create(view, source, range));
         if (hints.LatestN is { } latest && rows > latest)
         {
             // Newest n rows: find the n-th newest _timestamp from that column alone, then bound the view by it so
             // the scan of every other column skips all row groups older than it (files are sorted by _timestamp).
             using var cmd = conn.CreateCommand();
-            cmd.CommandText = $"SELECT min(_timestamp) FROM (SELECT _timestamp FROM {view} ORDER BY _timestamp DESC LIMIT {latest})";
+            cmd.CommandText = $"SELECT min(_timestamp) FROM (SELECT _timestamp FROM {Quote(view)} ORDER BY _timestamp DESC LIMIT {latest})";
             if (cmd.ExecuteScalar() is long floor)
             {
                 range.Add($"_timestamp >= {floor}");
-                Exec(conn, $"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM ({source}) WHERE {string.Join(" AND ", range)}");
+                Exec(conn, StreamView.Create(view, source, range));
             }
         }
+        return new Bound(rows, bytes, fileCount, TextFields(fields));
+    }
 
-        var text = fields.Where(f => f.Type == "utf8" && IsTextField(f.Name)).Select(f => f.Name).ToList();
-        return new Bound(rows, bytes, fileCount, text);
+    private async Task<List<(string Path, long[]? Timestamps)>> LocalFilesAsync(IEnumerable<ScanFile> scan, List<string> pinned, CancellationToken ct)
+    {
+        var local = new List<(string, long[]?)>();
+        foreach (var f in scan)
+        {
+            var path = await files.PathAsync(f.ObjectKey, ct);
+            pinned.Add(path);
+            local.Add((path, f.Timestamps));
+        }
+        return local;
+    }
+
+    /// <summary>
+    /// A distributed single-stream query: the querier count, and the SELECT each shard runs (projection and
+    /// filter of the statement, given the stream's fields).
+    /// </summary>
+    private sealed record Distribution(int Queriers, Func<IReadOnlyList<(string Name, string Type)>, string> ShardSql);
+
+    /// <summary>
+    /// Files sharded by hash(object_key) % queriers, each shard scanned by its ScanGrain on a querier silo and
+    /// loaded here as a TEMP table; a shard whose querier fails is read here instead (the query never hangs on
+    /// a dead querier and never loses its rows).
+    /// </summary>
+    private async Task<List<string>> ScanShardsAsync(DuckDBConnection conn, Distribution distribution, string view, string org,
+        (string Name, string Type)[] fields, List<ScanFile> scan, long minTs, long maxTs, List<string> pinned, CancellationToken ct)
+    {
+        var sql = distribution.ShardSql(fields);
+        var loading = new SemaphoreSlim(1); // one DuckDB connection: chunks load one at a time
+        var shards = scan.GroupBy(f => (int)(XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(f.ObjectKey)) % (ulong)distribution.Queriers));
+        var results = await Task.WhenAll(shards.Select(async shard =>
+        {
+            var table = $"__ms_shard_{shard.Key}";
+            var request = new ScanRequest(org, view, fields, shard.ToArray(), minTs, maxTs, sql);
+            try
+            {
+                var created = false;
+                var scanner = grains.GetGrain<IScanGrain>($"{distribution.Queriers}:{shard.Key}");
+                await foreach (var chunk in scanner.Scan(request, ct).WithBatchSize(1).WithCancellation(ct))
+                {
+                    await loading.WaitAsync(ct);
+                    try
+                    {
+                        ArrowImport.Append(conn, table, chunk.ArrowIpc, create: !created);
+                        created = true;
+                    }
+                    finally
+                    {
+                        loading.Release();
+                    }
+                }
+                QueryMetrics.Shards.WithLabels("remote").Inc();
+                return (Parts: created ? [$"SELECT * FROM {Quote(table)}"] : new List<string>(), Retry: (List<ScanFile>?)null);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && e is not QueryException)
+            {
+                await loading.WaitAsync(CancellationToken.None);
+                try { Exec(conn, $"DROP TABLE IF EXISTS {Quote(table)}"); } finally { loading.Release(); }
+                QueryMetrics.Shards.WithLabels("local_retry").Inc();
+                return (Parts: new List<string>(), Retry: shard.ToList());
+            }
+        }));
+        var parts = results.SelectMany(r => r.Parts).ToList();
+        var retry = results.Where(r => r.Retry is not null).SelectMany(r => r.Retry!).ToList();
+        if (retry.Count > 0) parts.AddRange(StreamView.FileParts(await LocalFilesAsync(retry, pinned, ct)));
+        return parts;
     }
 
     /// <summary>
@@ -240,6 +305,9 @@ public sealed class QueryService(
         }
         return taken;
     }
+
+    private static List<string> TextFields(IEnumerable<(string Name, string Type)> fields) =>
+        fields.Where(f => f.Type == "utf8" && IsTextField(f.Name)).Select(f => f.Name).ToList();
 
     private static bool IsTextField(string name) =>
         name is "log" or "message" or "msg" or "content" or "data" or "body" || name.StartsWith("error_", StringComparison.Ordinal);
@@ -305,7 +373,7 @@ public sealed class QueryService(
 
     public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
 
-    private static string Escape(string literal) => literal.Replace("'", "''");
+    private static string Escape(string literal) => StreamView.Escape(literal);
 
     internal static void Exec(DuckDBConnection conn, string sql)
     {

@@ -50,7 +50,7 @@ public static class SqlInspector
         return InspectOnce(conn, rewritten) with { Tables = shape.Tables, Sql = rewritten };
     }
 
-    private static string Serialize(DuckDBConnection conn, string sql)
+    internal static string Serialize(DuckDBConnection conn, string sql)
     {
         using var cmd = conn.CreateCommand();
         // The function wants a constant, not a parameter.

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Cluster benchmark (issue 6) on one box: a private PostgreSQL, the local object store shared by path, and
+# router + 2 ingesters + 2 queriers + 1 compactor as separate molesignal processes.
+#   1. N genlogs records posted to the router (C clients): time to acknowledge and to files, total CPU of all
+#      nodes; then the same into one standalone node (SQLite) -> the cost ratio.
+#   2. Q1-Q10 through the router (distributed over the 2 queriers) vs one local-engine node on the same
+#      Postgres + objects (median of 5 warm runs each) -> a ratio per query.
+#   bench/cluster.sh [records=2000000] [clients=8]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+records=${1:-2000000}; clients=${2:-8}
+shared=$(cd .. && pwd)/shared/bench
+base=${BENCH_DIR:-/tmp/molesignal-bench}
+work=$base/cluster
+mkdir -p "$base"
+logs=$base/logs-$records.ndjson
+[ -f "$logs" ] || python3 "$shared/genlogs.py" --records "$records" --seed 7 > "$logs"
+rm -rf "$work" && mkdir -p "$work/chunks"
+split -C 8M -d -a 4 "$logs" "$work/chunks/c"
+dotnet build src/Silo -c Release -v q -nologo >/dev/null
+bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# PostgreSQL from the installed binaries, private to this run.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+as_pg() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi; }
+mkdir -p "$work/pg"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pg"
+as_pg "$pgbin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 --no-sync >/dev/null
+PG=$(port)
+as_pg "$pgbin/postgres" -D "$work/pg/data" -p "$PG" -k "$work/pg" -c listen_addresses=127.0.0.1 -c max_connections=300 >"$work/pg.log" 2>&1 &
+PIDS+=($!)
+until "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$PG"; do sleep 0.1; done
+DSN="postgres://postgres@127.0.0.1:$PG/postgres"
+sql() { "$pgbin/psql" -qtA -h 127.0.0.1 -p "$PG" -U postgres -c "$1" postgres; }
+
+declare -A HTTP_OF PID_OF
+start() { # name roles [env...]
+  local name=$1 roles=$2; shift 2
+  local http=$(port) grpc=$(port)
+  mkdir -p "$work/$name"
+  (cd "$work/$name" && exec env MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$http MS_GRPC.PORT=$grpc \
+     MS_CLUSTER.SILO_PORT=$(port) MS_CLUSTER.GATEWAY_PORT=$(port) MS_CLUSTER.ADVERTISE_ADDR=127.0.0.1:$grpc \
+     MS_NODE.ID=$name MS_NODE.ROLES=$roles MS_INGESTER.FLUSH_INTERVAL_SECS=5 MS_WAL.FLUSH_STRATEGY=batch "$@" \
+     dotnet "$bin" >>"$work/$name.log" 2>&1) &
+  PID_OF[$name]=$!; HTTP_OF[$name]=$http; PIDS+=($!)
+}
+ready() { until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${HTTP_OF[$1]}/readyz")" = 200 ]; do sleep 0.1; done; }
+cpu_of() { awk '{print ($14+$15)/100}' /proc/$1/stat; } # utime + stime of the dotnet process, seconds
+post() { # url file: retries on 503; every record must be accepted
+  while :; do
+    out=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$2" "$1")
+    code=${out##* }
+    if [ "$code" = 200 ]; then case "$out" in *'"rejected":0,'*) return 0 ;; *) echo "post $2: $out" >&2; return 1 ;; esac; fi
+    [ "$code" = 503 ] && { sleep 0.2; continue; }
+    echo "post $2: HTTP $code $out" >&2; return 1
+  done
+}
+export -f post
+ingest() { # name rows-query streams: prints "ack_s all_s"; chunks go round-robin to bench_0.. (one stream lives on one ingester)
+  local url="http://127.0.0.1:${HTTP_OF[$1]}/api/v1/ingest" t0 t1
+  t0=$(date +%s.%N)
+  ls "$work"/chunks/* | awk -v u="$url" -v n="$3" '{ print u "/" (n == 1 ? "bench" : "bench_" (NR % n)), $0 }' \
+    | xargs -P "$clients" -n 2 bash -c 'post "$0" "$1"'
+  t1=$(date +%s.%N)
+  until [ "$($2)" = "$records" ]; do sleep 0.2; done
+  echo "$(echo "$t1 - $t0" | bc) $(echo "$(date +%s.%N) - $t0" | bc)"
+}
+
+# 1a. the cluster
+common=(MS_STORE.META.BACKEND=postgres MS_STORE.META.DSN=$DSN MS_STORE.OBJECT.ROOT=$work/objects)
+start router router "${common[@]}"; ready router
+for n in ingester-1 ingester-2; do start $n ingester "${common[@]}"; done
+for n in querier-1 querier-2; do start $n querier "${common[@]}"; done
+start compactor-1 compactor "${common[@]}"
+for n in ingester-1 ingester-2 querier-1 querier-2 compactor-1; do ready $n; done
+until [ "$(sql "SELECT count(*) FROM OrleansMembershipTable WHERE Status = 3")" = 6 ]; do sleep 0.2; done
+nodes=(router ingester-1 ingester-2 querier-1 querier-2 compactor-1)
+cpu0=0; for n in "${nodes[@]}"; do cpu0=$(echo "$cpu0 + $(cpu_of ${PID_OF[$n]})" | bc); done
+cluster_rows() { sql "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream LIKE 'bench_%'"; }
+read -r c_ack c_all < <(ingest router cluster_rows 4)
+cpu1=0; for n in "${nodes[@]}"; do cpu1=$(echo "$cpu1 + $(cpu_of ${PID_OF[$n]})" | bc); done
+c_cpu=$(echo "$cpu1 - $cpu0" | bc)
+streams_per_ingester=$(for n in ingester-1 ingester-2; do ls "$work/$n/data/wal/default/logs" 2>/dev/null | wc -l; done | paste -sd/)
+
+# 1b. standalone on the same box
+start solo standalone; ready solo
+solo_rows() { sqlite3 "$work/solo/data/meta.db" "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream LIKE 'bench_%'"; }
+command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
+s_cpu0=$(cpu_of ${PID_OF[solo]})
+read -r s_ack s_all < <(ingest solo solo_rows 4)
+s_cpu=$(echo "$(cpu_of ${PID_OF[solo]}) - $s_cpu0" | bc)
+kill ${PID_OF[solo]}; wait ${PID_OF[solo]} 2>/dev/null || true
+
+echo "ingest: $records records into 4 streams, $clients clients; streams per ingester (WAL dirs): $streams_per_ingester"
+printf '  %-28s %10s %10s %10s\n' "" ack_s files_s cpu_s
+printf '  %-28s %10s %10s %10s\n' "router -> 2 ingesters" "$c_ack" "$c_all" "$c_cpu"
+printf '  %-28s %10s %10s %10s\n' "standalone" "$s_ack" "$s_all" "$s_cpu"
+echo "  cost ratio cluster/standalone: time to ack $(echo "scale=2; $c_ack / $s_ack" | bc)x, time to files $(echo "scale=2; $c_all / $s_all" | bc)x, CPU $(echo "scale=2; $c_cpu / $s_cpu" | bc)x"
+
+# 2. queries: distributed through the router vs the local engine on the same metadata and objects
+cluster_bench() { sql "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream = 'bench'"; }
+ingest router cluster_bench 1 >/dev/null # the query stream (untimed)
+start local standalone "${common[@]}"; ready local
+body() { python3 -c 'import json,sys;print(json.dumps({"sql":sys.argv[1],"limit":0}))' "$1"; }
+q() { curl -s "http://127.0.0.1:${HTTP_OF[$1]}/api/v1/query" -H 'Content-Type: application/json' -d "$2"; }
+trace=$(q router "$(body "SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1")" | python3 -c 'import json,sys;print(json.load(sys.stdin)["rows"][0][0])')
+queries=(
+  "SELECT count(*) FROM bench"
+  "SELECT count(*) FROM bench WHERE level = 'ERROR'"
+  "SELECT service, count(*) AS c, avg(http_duration_ms) FROM bench GROUP BY service ORDER BY c DESC"
+  "SELECT _timestamp // 60000000 AS m, count(*) FROM bench GROUP BY m ORDER BY m"
+  "SELECT _timestamp, service, message FROM bench WHERE match_all('xyzzy3') LIMIT 100"
+  "SELECT kubernetes_pod_name, quantile_cont(http_duration_ms, 0.95) AS p95 FROM bench WHERE http_status >= 500 GROUP BY 1 ORDER BY p95 DESC LIMIT 10"
+  "SELECT level, count(*) FROM bench WHERE _timestamp >= 1767226300000000 AND _timestamp < 1767226600000000 GROUP BY level"
+  "SELECT * FROM bench ORDER BY _timestamp DESC LIMIT 100"
+  "SELECT * FROM bench WHERE trace_id = '$trace'"
+  "SELECT count(DISTINCT kubernetes_pod_name) FROM bench"
+)
+median() { # node json -> median µs of 5 warm runs; the answer must equal the other engine's
+  local ts=() s e out
+  for r in 0 1 2 3 4 5; do
+    s=$(date +%s%N); out=$(q "$1" "$2"); e=$(date +%s%N)
+    case "$out" in *'"error"'*) echo "$1 failed: $out" >&2; exit 1 ;; esac
+    [ $r -gt 0 ] && ts+=($(( (e - s) / 1000 )))
+  done
+  echo "$out" | python3 -c 'import json,sys,hashlib;r=json.load(sys.stdin)["rows"];r=[[float(f"{v:.9g}") if isinstance(v,float) else v for v in x] for x in r];print(len(r), "rows", hashlib.md5("".join(sorted(json.dumps(x) for x in r)).encode()).hexdigest()[:8])' > "$work/answer-$1"
+  printf '%s\n' "${ts[@]}" | sort -n | sed -n 3p
+}
+before=$(curl -s "http://127.0.0.1:${HTTP_OF[router]}/metrics" | awk '/^query_shards_total\{result="remote"\}/{print $2}')
+printf '%-4s %14s %12s %8s %s\n' query distributed_ms local_ms ratio same_rows
+for i in "${!queries[@]}"; do
+  json=$(body "${queries[$i]}")
+  d=$(median router "$json"); l=$(median local "$json")
+  same=$(cmp -s "$work/answer-router" "$work/answer-local" && echo yes || echo "NO ($(cat "$work/answer-router") vs $(cat "$work/answer-local"))")
+  printf '%-4s %14s %12s %8s %s\n' "Q$((i+1))" "$(echo "scale=1; $d/1000" | bc)" "$(echo "scale=1; $l/1000" | bc)" "$(echo "scale=2; $d/$l" | bc)" "$same"
+done
+after=$(curl -s "http://127.0.0.1:${HTTP_OF[router]}/metrics" | awk '/^query_shards_total\{result="remote"\}/{print $2}')
+echo "shards scanned on queriers during the queries: $(echo "${after:-0} - ${before:-0}" | bc) (Q5 has LIMIT without ORDER BY: any 100 matching rows are right)"

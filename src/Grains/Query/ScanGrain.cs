@@ -1,0 +1,93 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Apache.Arrow.Ipc;
+using MoleSignal.Grains.Abstractions.Query;
+using MoleSignal.Grains.Cluster;
+using Orleans.Concurrency;
+
+namespace MoleSignal.Grains.Query;
+
+/// <summary>
+/// One shard of distributed queries, on a querier silo: binds the shard's files as the stream's view on the
+/// org's sandboxed DuckDB instance, runs the pushed-down SELECT, and returns its rows as Arrow IPC chunks while
+/// it reads them. Reentrant: shards of concurrent queries scan at once (the work runs off the grain's turn).
+/// </summary>
+[Reentrant, QuerierPlacement]
+public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSettings<QuerySettings> settings) : Grain, IScanGrain
+{
+    /// <summary>Large enough to amortise a message, far below Orleans' 100 MiB message limit.</summary>
+    private const int ChunkBytes = 4 << 20;
+
+    public async IAsyncEnumerable<ScanChunk> Scan(ScanRequest request, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(settings.Current.Timeout);
+        var token = timeout.Token;
+        var pinned = new List<string>();
+        try
+        {
+            var local = new List<(string Path, long[]? Timestamps)>();
+            foreach (var f in request.Files)
+            {
+                var path = await files.PathAsync(f.ObjectKey, token);
+                pinned.Add(path);
+                local.Add((path, f.Timestamps));
+            }
+            // DuckDB reads ahead at most two chunks of what the caller has not taken yet.
+            var chunks = Channel.CreateBounded<ScanChunk>(2);
+            var produce = Task.Run(() => Produce(request, local, chunks.Writer, token), CancellationToken.None);
+            await foreach (var chunk in chunks.Reader.ReadAllAsync(token)) yield return chunk;
+            await produce;
+        }
+        finally
+        {
+            files.Unpin(pinned);
+        }
+    }
+
+    /// <summary>Runs on the thread pool: DuckDB blocks while it scans.</summary>
+    private async Task Produce(ScanRequest request, List<(string Path, long[]? Timestamps)> local,
+        ChannelWriter<ScanChunk> output, CancellationToken ct)
+    {
+        try
+        {
+            using var conn = engines.Connect(request.Org);
+            var source = StreamView.Source(request.Fields, StreamView.FileParts(local));
+            QueryService.Exec(conn, StreamView.Create(request.View, source, StreamView.Range(request.MinTs, request.MaxTs)));
+            using var cmd = conn.CreateCommand();
+            cmd.CommandText = request.Sql;
+            await using var cancel = ct.Register(cmd.Cancel);
+            using var stream = cmd.ExecuteArrowStream();
+            var buffer = new MemoryStream();
+            ArrowStreamWriter? writer = null;
+            long rows = 0;
+            while (await stream.ReadNextRecordBatchAsync(ct) is { } batch)
+            {
+                using (batch)
+                {
+                    writer ??= new ArrowStreamWriter(buffer, batch.Schema, leaveOpen: true);
+                    await writer.WriteRecordBatchAsync(batch, ct);
+                    rows += batch.Length;
+                }
+                if (buffer.Length < ChunkBytes) continue;
+                await writer.WriteEndAsync(ct);
+                writer.Dispose();
+                writer = null;
+                await output.WriteAsync(new ScanChunk(buffer.ToArray(), rows), ct);
+                buffer.SetLength(0);
+                rows = 0;
+            }
+            if (writer is not null)
+            {
+                await writer.WriteEndAsync(ct);
+                writer.Dispose();
+                await output.WriteAsync(new ScanChunk(buffer.ToArray(), rows), ct);
+            }
+            output.Complete();
+        }
+        catch (Exception e)
+        {
+            output.Complete(e);
+        }
+    }
+}

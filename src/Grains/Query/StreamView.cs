@@ -1,0 +1,52 @@
+namespace MoleSignal.Grains.Query;
+
+/// <summary>
+/// The SQL of a stream's view, shared by a local query and a shard of a distributed one: every schema field
+/// with its current type over the union of the parts (old files may lack a field or hold it narrower; the typed
+/// empty part makes every column exist), bounded by the time range.
+/// </summary>
+public static class StreamView
+{
+    /// <summary>A file the index narrowed reads only the row groups and rows of its timestamps; the rest one read_parquet.</summary>
+    public static List<string> FileParts(IEnumerable<(string Path, long[]? Timestamps)> files)
+    {
+        var parts = new List<string>();
+        var whole = new List<string>();
+        foreach (var (path, timestamps) in files)
+        {
+            if (timestamps is null)
+            {
+                whole.Add(path);
+                continue;
+            }
+            // The range is what the Parquet scan prunes row groups by; the list keeps only those rows.
+            parts.Add($"SELECT * FROM read_parquet('{Escape(path)}') " +
+                      $"WHERE _timestamp BETWEEN {timestamps[0]} AND {timestamps[^1]} AND _timestamp IN ({string.Join(", ", timestamps)})");
+        }
+        if (whole.Count > 0)
+            parts.Add($"SELECT * FROM read_parquet([{string.Join(", ", whole.Select(p => $"'{Escape(p)}'"))}], union_by_name = true)");
+        return parts;
+    }
+
+    /// <summary>The typed union of the parts (no time bound).</summary>
+    public static string Source(IReadOnlyList<(string Name, string Type)> fields, IEnumerable<string> parts)
+    {
+        var typedEmpty = $"SELECT {string.Join(", ", fields.Select(f => $"CAST(NULL AS {QueryService.DuckType(f.Type)}) AS {QueryService.Quote(f.Name)}"))} WHERE false";
+        var select = string.Join(", ", fields.Select(f => $"CAST({QueryService.Quote(f.Name)} AS {QueryService.DuckType(f.Type)}) AS {QueryService.Quote(f.Name)}"));
+        return $"SELECT {select} FROM ({string.Join(" UNION ALL BY NAME ", parts.Prepend(typedEmpty))})";
+    }
+
+    public static List<string> Range(long minTs, long maxTs)
+    {
+        var range = new List<string>();
+        if (minTs > long.MinValue) range.Add($"_timestamp >= {minTs}");
+        if (maxTs < long.MaxValue) range.Add($"_timestamp <= {maxTs}");
+        return range;
+    }
+
+    public static string Create(string view, string source, IReadOnlyList<string> range) =>
+        $"CREATE OR REPLACE TEMP VIEW {QueryService.Quote(view)} AS SELECT * FROM ({source})" +
+        (range.Count > 0 ? " WHERE " + string.Join(" AND ", range) : "");
+
+    public static string Escape(string literal) => literal.Replace("'", "''");
+}

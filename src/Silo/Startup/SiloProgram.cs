@@ -137,33 +137,8 @@ public static class SiloProgram
             silo.Services.AddMoleSignalPlacement();
         });
 
-        var health = new NodeHealth(probe);
-        var s = builder.Services;
-        s.AddSingleton(config);
-        s.AddSingleton(root);
-        s.AddSingleton<LiveConfig>();
-        s.AddSingleton(roles);
-        s.AddSingleton(objectStore);
-        s.AddSingleton(probe);
-        s.AddSingleton(meta);
-        s.AddSingleton(health);
-        s.AddSingleton<INodeHealth>(health);
-        s.AddIngest(config);
-        s.AddQuery(config);
-        s.AddSingleton(sp => new RateLimitSource(() =>
-        {
-            var rl = sp.GetRequiredService<LiveConfig>().Current.Router.RateLimit;
-            return (rl.IngestQps, rl.QueryQps);
-        }));
-        s.AddSingleton<OrgRateLimits>();
-        s.AddSingleton<ClusterRegistry>();
-        s.AddSingleton<ClusterHeartbeat>();
-        s.AddSingleton<IClusterDirectory>(sp => sp.GetRequiredService<ClusterHeartbeat>());
-        s.AddHostedService(sp => sp.GetRequiredService<ClusterHeartbeat>());
-        s.AddHostedService<RoleHost>();
-        s.AddHostedService<IngesterReplay>();
-        s.AddHostedService<ObjectStoreProbeWorker>();
-        s.AddGateway();
+        builder.Services.AddMoleSignalNode(config, root, roles, objectStore, probe, meta);
+        builder.Services.AddGateway();
 
         var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MoleSignal");

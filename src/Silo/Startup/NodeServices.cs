@@ -1,0 +1,51 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using MoleSignal.Gateway;
+using MoleSignal.Gateway.RateLimits;
+using MoleSignal.Grains.Abstractions.Health;
+using MoleSignal.Grains.Abstractions.Cluster;
+using MoleSignal.Grains.Cluster;
+using MoleSignal.Grains.Metadata;
+using MoleSignal.Grains.Storage;
+using MoleSignal.Silo.Config;
+using MoleSignal.Silo.Roles;
+using MoleSignal.Silo.Workers;
+using Orleans.Configuration;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace MoleSignal.Silo.Startup;
+
+/// <summary>Everything a node runs besides its listeners: one place for the binary and for in-process test silos.</summary>
+public static class NodeServices
+{
+    public static IServiceCollection AddMoleSignalNode(this IServiceCollection s, MoleSignalConfig config, IConfigurationRoot root,
+        RoleSet roles, IObjectStore objectStore, ObjectStoreProbe probe, MetaStore meta)
+    {
+        var health = new NodeHealth(probe);
+        s.AddSingleton(config);
+        s.AddSingleton(root);
+        s.AddSingleton<LiveConfig>();
+        s.AddSingleton(roles);
+        s.AddSingleton(objectStore);
+        s.AddSingleton(probe);
+        s.AddSingleton(meta);
+        s.AddSingleton(health);
+        s.AddSingleton<INodeHealth>(health);
+        s.AddIngest(config);
+        s.AddQuery(config);
+        s.AddSingleton(sp => new RateLimitSource(() =>
+        {
+            var rl = sp.GetRequiredService<LiveConfig>().Current.Router.RateLimit;
+            return (rl.IngestQps, rl.QueryQps);
+        }));
+        s.AddSingleton<OrgRateLimits>();
+        s.AddSingleton<ClusterRegistry>();
+        s.AddSingleton<ClusterHeartbeat>();
+        s.AddSingleton<IClusterDirectory>(sp => sp.GetRequiredService<ClusterHeartbeat>());
+        s.AddHostedService(sp => sp.GetRequiredService<ClusterHeartbeat>());
+        s.AddHostedService<RoleHost>();
+        s.AddHostedService<IngesterReplay>();
+        s.AddHostedService<ObjectStoreProbeWorker>();
+        return s;
+    }
+}

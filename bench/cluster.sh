@@ -5,7 +5,7 @@
 #      nodes; then the same into one standalone node (SQLite) -> the cost ratio.
 #   2. Q1-Q10 through the router (distributed over the 2 queriers) vs one local-engine node on the same
 #      Postgres + objects (median of 5 warm runs each) -> a ratio per query.
-#   bench/cluster.sh [records=2000000] [clients=8]
+#   bench/cluster.sh [records=2000000] [clients=8]        (BENCH_QUERIES=0: the ingest part only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-2000000}; clients=${2:-8}
@@ -26,11 +26,15 @@ trap cleanup EXIT
 
 # PostgreSQL from the installed binaries, private to this run.
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-as_pg() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi; }
+as_pg() { # [exec] command...: runs it as the postgres user when we are root
+  local e=; [ "$1" = exec ] && { e=exec; shift; }
+  if [ "$(id -u)" = 0 ]; then $e setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else $e "$@"; fi
+}
 mkdir -p "$work/pg"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pg"
 as_pg "$pgbin/initdb" -D "$work/pg/data" -U postgres --auth=trust -E UTF8 --no-sync >/dev/null
 PG=$(port)
-as_pg "$pgbin/postgres" -D "$work/pg/data" -p "$PG" -k "$work/pg" -c listen_addresses=127.0.0.1 -c max_connections=300 >"$work/pg.log" 2>&1 &
+# exec in the background subshell, so $! is the server itself and the cleanup stops it by PID
+(as_pg exec "$pgbin/postgres" -D "$work/pg/data" -p "$PG" -k "$work/pg" -c listen_addresses=127.0.0.1 -c max_connections=300) >"$work/pg.log" 2>&1 &
 PIDS+=($!)
 until "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$PG"; do sleep 0.1; done
 DSN="postgres://postgres@127.0.0.1:$PG/postgres"
@@ -78,11 +82,15 @@ start compactor-1 compactor "${common[@]}"
 for n in ingester-1 ingester-2 querier-1 querier-2 compactor-1; do ready $n; done
 until [ "$(sql "SELECT count(*) FROM OrleansMembershipTable WHERE Status = 3")" = 6 ]; do sleep 0.2; done
 nodes=(router ingester-1 ingester-2 querier-1 querier-2 compactor-1)
-cpu0=0; for n in "${nodes[@]}"; do cpu0=$(echo "$cpu0 + $(cpu_of ${PID_OF[$n]})" | bc); done
+declare -A CPU0; for n in "${nodes[@]}"; do CPU0[$n]=$(cpu_of ${PID_OF[$n]}); done
 cluster_rows() { sql "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream LIKE 'bench_%'"; }
-read -r c_ack c_all < <(ingest router cluster_rows 4)
-cpu1=0; for n in "${nodes[@]}"; do cpu1=$(echo "$cpu1 + $(cpu_of ${PID_OF[$n]})" | bc); done
-c_cpu=$(echo "$cpu1 - $cpu0" | bc)
+read -r c_ack c_all < <(ingest router cluster_rows 8)
+c_cpu=0; split_cpu=
+for n in "${nodes[@]}"; do
+  d=$(echo "$(cpu_of ${PID_OF[$n]}) - ${CPU0[$n]}" | bc); c_cpu=$(echo "$c_cpu + $d" | bc); split_cpu="$split_cpu $n $d"
+done
+gcs() { curl -s "http://127.0.0.1:${HTTP_OF[$1]}/metrics" | awk '/^dotnet_collection_count_total/{printf "%s/", $2}' | sed 's#/$##'; }
+cluster_gcs=$(for n in router ingester-1 ingester-2; do printf '%s %s  ' $n "$(gcs $n)"; done)
 streams_per_ingester=$(for n in ingester-1 ingester-2; do ls "$work/$n/data/wal/default/logs" 2>/dev/null | wc -l; done | paste -sd/)
 
 # 1b. standalone on the same box
@@ -90,16 +98,20 @@ start solo standalone; ready solo
 solo_rows() { sqlite3 "$work/solo/data/meta.db" "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream LIKE 'bench_%'"; }
 command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
 s_cpu0=$(cpu_of ${PID_OF[solo]})
-read -r s_ack s_all < <(ingest solo solo_rows 4)
+read -r s_ack s_all < <(ingest solo solo_rows 8)
 s_cpu=$(echo "$(cpu_of ${PID_OF[solo]}) - $s_cpu0" | bc)
+solo_gcs=$(gcs solo)
 kill ${PID_OF[solo]}; wait ${PID_OF[solo]} 2>/dev/null || true
 
-echo "ingest: $records records into 4 streams, $clients clients; streams per ingester (WAL dirs): $streams_per_ingester"
+echo "ingest: $records records into 8 streams, $clients clients; streams per ingester (WAL dirs): $streams_per_ingester"
 printf '  %-28s %10s %10s %10s\n' "" ack_s files_s cpu_s
 printf '  %-28s %10s %10s %10s\n' "router -> 2 ingesters" "$c_ack" "$c_all" "$c_cpu"
 printf '  %-28s %10s %10s %10s\n' "standalone" "$s_ack" "$s_all" "$s_cpu"
+echo "  cluster CPU by node (s):$split_cpu"
+echo "  GCs by generation (0/1/2): $cluster_gcs standalone $solo_gcs"
 echo "  cost ratio cluster/standalone: time to ack $(echo "scale=2; $c_ack / $s_ack" | bc)x, time to files $(echo "scale=2; $c_all / $s_all" | bc)x, CPU $(echo "scale=2; $c_cpu / $s_cpu" | bc)x"
 
+[ "${BENCH_QUERIES:-1}" = 1 ] || exit 0
 # 2. queries: distributed through the router vs the local engine on the same metadata and objects
 cluster_bench() { sql "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream = 'bench'"; }
 ingest router cluster_bench 1 >/dev/null # the query stream (untimed)

@@ -20,27 +20,30 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
 
     public async IAsyncEnumerable<ScanChunk> Scan(ScanRequest request, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(settings.Current.Timeout);
-        var token = timeout.Token;
+        // Stopped by the caller, by the query timeout, or by the caller walking away (the finally below).
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        stop.CancelAfter(settings.Current.Timeout);
         var pinned = new List<string>();
+        Task? produce = null;
         try
         {
             var local = new List<(string Path, long[]? Timestamps)>();
             foreach (var f in request.Files)
             {
-                var path = await files.PathAsync(f.ObjectKey, token);
+                var path = await files.PathAsync(f.ObjectKey, stop.Token);
                 pinned.Add(path);
                 local.Add((path, f.Timestamps));
             }
             // DuckDB reads ahead at most two chunks of what the caller has not taken yet.
             var chunks = Channel.CreateBounded<ScanChunk>(2);
-            var produce = Task.Run(() => Produce(request, local, chunks.Writer, token), CancellationToken.None);
-            await foreach (var chunk in chunks.Reader.ReadAllAsync(token)) yield return chunk;
-            await produce;
+            produce = Task.Run(() => Produce(request, local, chunks.Writer, stop.Token), CancellationToken.None);
+            await foreach (var chunk in chunks.Reader.ReadAllAsync(stop.Token)) yield return chunk;
         }
         finally
         {
+            // The scan must be over before its files may leave the cache.
+            stop.Cancel();
+            if (produce is not null) await produce;
             files.Unpin(pinned);
         }
     }

@@ -6,33 +6,54 @@ using DuckDB.NET.Data;
 namespace MoleSignal.Grains.Query;
 
 /// <summary>
-/// Loads Arrow IPC streams into a TEMP table of a DuckDB connection through the C data interface
-/// (<c>duckdb_arrow_scan</c>; DuckDB.NET has Arrow out but not in). The scan view DuckDB makes is one-pass, so
-/// each chunk is copied into the table at once and the view dropped.
+/// Arrow IPC streams into a DuckDB connection through the C data interface (<c>duckdb_arrow_scan</c>;
+/// DuckDB.NET has Arrow out but not in). The view DuckDB makes over a stream is one-pass: a second scan of it
+/// silently sees no rows. So a statement that reads its stream once reads the views directly (scanning Arrow is
+/// ~5x cheaper than copying it into a table first); any other statement gets the rows copied into a TEMP table.
 /// </summary>
 public static partial class ArrowImport
 {
-    private const string ScanView = "__ms_arrow_in";
-
-    /// <summary>Appends the chunk's rows to <paramref name="table"/>, creating it from the first chunk's schema.</summary>
-    public static unsafe void Append(DuckDBConnection conn, string table, byte[] arrowIpc, bool create)
+    /// <summary>A one-pass view over the chunk; dispose it (after the connection) once the last query over it is done.</summary>
+    public static unsafe IDisposable Register(DuckDBConnection conn, string view, byte[] arrowIpc)
     {
-        using var reader = new ArrowStreamReader(new MemoryStream(arrowIpc, writable: false));
+        var reader = new ArrowStreamReader(new MemoryStream(arrowIpc, writable: false));
         var stream = CArrowArrayStream.Create();
+        var handle = new Handle(reader, stream);
         try
         {
             CArrowArrayStreamExporter.ExportArrayStream(reader, stream);
-            if (duckdb_arrow_scan(conn.NativeConnection.DangerousGetHandle(), ScanView, (IntPtr)stream) != 0)
+            if (duckdb_arrow_scan(conn.NativeConnection.DangerousGetHandle(), view, (IntPtr)stream) != 0)
                 throw new InvalidOperationException("DuckDB could not scan an Arrow stream");
-            using var cmd = conn.CreateCommand();
-            cmd.CommandText = (create
-                ? $"CREATE TEMP TABLE {QueryService.Quote(table)} AS SELECT * FROM {ScanView}"
-                : $"INSERT INTO {QueryService.Quote(table)} SELECT * FROM {ScanView}") + $"; DROP VIEW {ScanView}";
-            cmd.ExecuteNonQuery();
+            return handle;
         }
-        finally
+        catch
         {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Appends the chunk's rows to <paramref name="table"/>, creating it from the first chunk's schema.</summary>
+    public static void Append(DuckDBConnection conn, string table, byte[] arrowIpc, bool create)
+    {
+        const string scan = "__ms_arrow_in";
+        using var view = Register(conn, scan, arrowIpc);
+        using var cmd = conn.CreateCommand();
+        cmd.CommandText = (create
+            ? $"CREATE TEMP TABLE {QueryService.Quote(table)} AS SELECT * FROM {scan}"
+            : $"INSERT INTO {QueryService.Quote(table)} SELECT * FROM {scan}") + $"; DROP VIEW {scan}";
+        cmd.ExecuteNonQuery();
+    }
+
+    private sealed unsafe class Handle(ArrowStreamReader reader, CArrowArrayStream* stream) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
             CArrowArrayStream.Free(stream);
+            reader.Dispose();
         }
     }
 

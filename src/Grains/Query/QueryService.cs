@@ -41,7 +41,7 @@ public sealed class QueryService(
         var clock = Stopwatch.StartNew();
         var scratch = new DirectoryInfo(Path.Combine(engines.ScratchRoot(request.Org), "q-" + Guid.NewGuid().ToString("N")));
         string[] hide = [files.OrgDirectory(request.Org), scratch.FullName];
-        var pinned = new List<string>(); // cached remote files this query reads
+        var held = new Held(files);
         DuckDBConnection? conn = null;
         try
         {
@@ -68,7 +68,7 @@ public sealed class QueryService(
             var distribution = Distribute(conn, shape);
             foreach (var table in shape.Tables)
             {
-                var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, distribution, scratch, pinned, ct);
+                var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, distribution, scratch, held, ct);
                 if (bound is null) continue;
                 rows += bound.Value.Rows;
                 bytes += bound.Value.Bytes;
@@ -79,7 +79,7 @@ public sealed class QueryService(
             var userSql = WithTextFields(shape.Sql, shape.MatchAllAt, textFields);
             var limit = request.Limit ?? s.DefaultLimit;
             var sql = limit > 0 ? $"SELECT * FROM ({userSql.TrimEnd().TrimEnd(';')}) AS __q LIMIT {limit}" : userSql;
-            var cursor = new QueryCursor(conn, sql, scratch, () => { slots.Release(); files.Unpin(pinned); }, clock,
+            var cursor = new QueryCursor(conn, sql, scratch, () => { slots.Release(); held.Release(); }, clock,
                 new QueryStats(rows, bytes, fileCount, 0), s.Timeout, hide, ct);
             conn = null; // owned by the cursor now: disposing it frees the slot, the connection and the scratch files
             try
@@ -98,7 +98,7 @@ public sealed class QueryService(
             conn?.Dispose();
             TryDelete(scratch.FullName);
             slots.Release();
-            files.Unpin(pinned);
+            held.Release();
             QueryMetrics.Running.Dec();
             if (e is QueryException) throw;
             throw QueryErrors.Map(e, hide, timedOut: false);
@@ -129,8 +129,10 @@ public sealed class QueryService(
         var view = SqlInspector.ViewName(shape.Tables[0]);
         // The newest n rows overall are among each shard's newest n.
         var latest = shape.LatestN is { } n ? $" ORDER BY _timestamp DESC LIMIT {n}" : "";
+        // Newest-n binding reads the view twice (its _timestamp floor, then the statement).
+        var singlePass = shape.LatestN is null && ScanPushdown.ReadsStreamOnce(conn, shape.Sql);
         return new Distribution(count, fields =>
-            ScanPushdown.ShardSql(conn, WithTextFields(shape.Sql, shape.MatchAllAt, TextFields(fields)), view, fields) + latest);
+            ScanPushdown.ShardSql(conn, WithTextFields(shape.Sql, shape.MatchAllAt, TextFields(fields)), view, fields) + latest, singlePass);
     }
 
     private SemaphoreSlim Slots(int count)
@@ -153,7 +155,7 @@ public sealed class QueryService(
     private sealed record Pruning(IReadOnlyList<List<string>> MatchAll, IReadOnlyList<(string Column, string Value)> Equalities, long? LatestN);
 
     private async Task<Bound?> BindAsync(DuckDBConnection conn, TableRef table, StreamKey key, long minTs, long maxTs,
-        Pruning hints, Distribution? distribution, DirectoryInfo scratch, List<string> pinned, CancellationToken ct)
+        Pruning hints, Distribution? distribution, DirectoryInfo scratch, Held held, CancellationToken ct)
     {
         // An unknown stream stays unknown (the engine reports the table): no grain is activated for it.
         if (await meta.GetAsync(key, ct) is null) return null;
@@ -184,8 +186,8 @@ public sealed class QueryService(
         }
         var view = SqlInspector.ViewName(table);
         var parts = distribution is not null && scan.Count > 0
-            ? await ScanShardsAsync(conn, distribution, view, key.Org, fields, scan, minTs, maxTs, pinned, ct)
-            : StreamView.FileParts(await LocalFilesAsync(scan, pinned, ct));
+            ? await ScanShardsAsync(conn, distribution, view, key.Org, fields, scan, minTs, maxTs, held, ct)
+            : StreamView.FileParts(await LocalFilesAsync(scan, held, ct));
 
         if (buffered.Length > 0)
         {
@@ -220,31 +222,45 @@ public sealed class QueryService(
         return new Bound(rows, bytes, fileCount, TextFields(fields));
     }
 
-    private async Task<List<(string Path, long[]? Timestamps)>> LocalFilesAsync(IEnumerable<ScanFile> scan, List<string> pinned, CancellationToken ct)
+    /// <summary>What a query holds until its cursor is gone (after its connection): cached files it reads, Arrow streams its views scan.</summary>
+    private sealed class Held(ObjectFiles files)
+    {
+        public List<string> Pinned { get; } = [];
+        public List<IDisposable> ArrowViews { get; } = [];
+
+        public void Release()
+        {
+            foreach (var v in ArrowViews) v.Dispose();
+            files.Unpin(Pinned);
+        }
+    }
+
+    private async Task<List<(string Path, long[]? Timestamps)>> LocalFilesAsync(IEnumerable<ScanFile> scan, Held held, CancellationToken ct)
     {
         var local = new List<(string, long[]?)>();
         foreach (var f in scan)
         {
             var path = await files.PathAsync(f.ObjectKey, ct);
-            pinned.Add(path);
+            held.Pinned.Add(path);
             local.Add((path, f.Timestamps));
         }
         return local;
     }
 
     /// <summary>
-    /// A distributed single-stream query: the querier count, and the SELECT each shard runs (projection and
-    /// filter of the statement, given the stream's fields).
+    /// A distributed single-stream query: the querier count, the SELECT each shard runs (projection and filter of
+    /// the statement, given the stream's fields), and whether the statement reads its stream only once (then the
+    /// shards' Arrow chunks are scanned in place instead of copied into tables).
     /// </summary>
-    private sealed record Distribution(int Queriers, Func<IReadOnlyList<(string Name, string Type)>, string> ShardSql);
+    private sealed record Distribution(int Queriers, Func<IReadOnlyList<(string Name, string Type)>, string> ShardSql, bool SinglePass);
 
     /// <summary>
     /// Files sharded by hash(object_key) % queriers, each shard scanned by its ScanGrain on a querier silo and
-    /// loaded here as a TEMP table; a shard whose querier fails is read here instead (the query never hangs on
-    /// a dead querier and never loses its rows).
+    /// its Arrow chunks bound here; a shard whose querier fails is read here instead (the query never hangs on a
+    /// dead querier and never loses its rows).
     /// </summary>
     private async Task<List<string>> ScanShardsAsync(DuckDBConnection conn, Distribution distribution, string view, string org,
-        (string Name, string Type)[] fields, List<ScanFile> scan, long minTs, long maxTs, List<string> pinned, CancellationToken ct)
+        (string Name, string Type)[] fields, List<ScanFile> scan, long minTs, long maxTs, Held held, CancellationToken ct)
     {
         var sql = distribution.ShardSql(fields);
         var loading = new SemaphoreSlim(1); // one DuckDB connection: chunks load one at a time
@@ -253,17 +269,22 @@ public sealed class QueryService(
         {
             var table = $"__ms_shard_{shard.Key}";
             var request = new ScanRequest(org, view, fields, shard.ToArray(), minTs, maxTs, sql);
+            var chunks = new List<byte[]>();
+            var appended = 0;
             try
             {
-                var created = false;
                 var scanner = grains.GetGrain<IScanGrain>($"{distribution.Queriers}:{shard.Key}");
                 await foreach (var chunk in scanner.Scan(request, ct).WithBatchSize(1).WithCancellation(ct))
                 {
+                    if (distribution.SinglePass)
+                    {
+                        chunks.Add(chunk.ArrowIpc); // bound once every shard is in
+                        continue;
+                    }
                     await loading.WaitAsync(ct);
                     try
                     {
-                        ArrowImport.Append(conn, table, chunk.ArrowIpc, create: !created);
-                        created = true;
+                        ArrowImport.Append(conn, table, chunk.ArrowIpc, create: appended++ == 0);
                     }
                     finally
                     {
@@ -271,19 +292,33 @@ public sealed class QueryService(
                     }
                 }
                 QueryMetrics.Shards.WithLabels("remote").Inc();
-                return (Parts: created ? [$"SELECT * FROM {Quote(table)}"] : new List<string>(), Retry: (List<ScanFile>?)null);
+                return (Shard: shard.Key, Chunks: chunks, Appended: appended, Retry: (List<ScanFile>?)null);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && e is not QueryException)
             {
                 await loading.WaitAsync(CancellationToken.None);
                 try { Exec(conn, $"DROP TABLE IF EXISTS {Quote(table)}"); } finally { loading.Release(); }
                 QueryMetrics.Shards.WithLabels("local_retry").Inc();
-                return (Parts: new List<string>(), Retry: shard.ToList());
+                return (Shard: shard.Key, Chunks: new List<byte[]>(), Appended: 0, Retry: shard.ToList());
             }
         }));
-        var parts = results.SelectMany(r => r.Parts).ToList();
-        var retry = results.Where(r => r.Retry is not null).SelectMany(r => r.Retry!).ToList();
-        if (retry.Count > 0) parts.AddRange(StreamView.FileParts(await LocalFilesAsync(retry, pinned, ct)));
+        var parts = new List<string>();
+        foreach (var (shard, chunks, appended, retry) in results)
+        {
+            if (retry is not null)
+                parts.AddRange(StreamView.FileParts(await LocalFilesAsync(retry, held, ct)));
+            else if (!distribution.SinglePass)
+            {
+                if (appended > 0) parts.Add($"SELECT * FROM {Quote($"__ms_shard_{shard}")}");
+            }
+            else
+                for (var i = 0; i < chunks.Count; i++)
+                {
+                    var name = $"__ms_shard_{shard}_{i}";
+                    held.ArrowViews.Add(ArrowImport.Register(conn, name, chunks[i]));
+                    parts.Add($"SELECT * FROM {Quote(name)}");
+                }
+        }
         return parts;
     }
 

@@ -30,28 +30,48 @@ public static class ScanPushdown
         return $"SELECT {select} FROM ({filtered}) AS __shard";
     }
 
+    /// <summary>
+    /// One table reference, no subquery, no CTE: the engine scans the stream once (a one-pass Arrow view is
+    /// then safe to read in place).
+    /// </summary>
+    public static bool ReadsStreamOnce(DuckDBConnection conn, string sql)
+    {
+        var root = JsonNode.Parse(SqlInspector.Serialize(conn, sql))!;
+        var tables = 0;
+        var other = false;
+        Visit(root, o =>
+        {
+            if (Str(o["type"]) == "BASE_TABLE") tables++;
+            if (Str(o["class"]) == "SUBQUERY" || Str(o["type"]) == "SUBQUERY" || o["cte_map"]?["map"] is JsonArray { Count: > 0 }) other = true;
+        });
+        return tables == 1 && !other;
+    }
+
     /// <summary>Only a plain one-table SELECT's WHERE without subqueries or windows runs the same on any subset of rows.</summary>
     private static bool FilterPushable(JsonObject node) =>
-        (string?)node["type"] == "SELECT_NODE"
+        Str(node["type"]) == "SELECT_NODE"
         && node["cte_map"]?["map"] is not JsonArray { Count: > 0 }
-        && (string?)node["from_table"]?["type"] == "BASE_TABLE"
+        && Str(node["from_table"]?["type"]) == "BASE_TABLE"
         && node["where_clause"] is JsonObject where
-        && !Contains(where, o => (string?)o["class"] is "SUBQUERY" or "WINDOW");
+        && !Contains(where, o => Str(o["class"]) is "SUBQUERY" or "WINDOW");
 
     /// <summary>Schema fields the statement names; null when it needs them all (a star anywhere, or a name it cannot place).</summary>
     private static List<string>? Projection(JsonObject node, IReadOnlyList<(string Name, string Type)> fields)
     {
-        if (Contains(node, o => (string?)o["class"] == "STAR")) return null;
+        if (Contains(node, o => Str(o["class"]) == "STAR")) return null;
         var byName = fields.ToDictionary(f => f.Name, f => f.Name, StringComparer.OrdinalIgnoreCase);
         var wanted = new SortedSet<string>(StringComparer.Ordinal);
         Visit(node, o =>
         {
-            if ((string?)o["class"] != "COLUMN_REF" || o["column_names"] is not JsonArray { Count: > 0 } names) return;
-            if (byName.TryGetValue((string)names[^1]!, out var field)) wanted.Add(field);
-            else if (names.Count > 1 && byName.TryGetValue((string)names[0]!, out var first)) wanted.Add(first); // struct access
+            if (Str(o["class"]) != "COLUMN_REF" || o["column_names"] is not JsonArray { Count: > 0 } names) return;
+            if (byName.TryGetValue(Str(names[^1]) ?? "", out var field)) wanted.Add(field);
+            else if (names.Count > 1 && byName.TryGetValue(Str(names[0]) ?? "", out var first)) wanted.Add(first); // struct access
         });
         return wanted.ToList();
     }
+
+    /// <summary>A string property; null when absent or not a string (a property name can mean an object elsewhere in the tree).</summary>
+    private static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     private static bool Contains(JsonNode node, Func<JsonObject, bool> test)
     {

@@ -30,18 +30,8 @@ files=$(sqlite3 "$work/qnode/data/meta.db" "SELECT COUNT(*) FROM file_meta WHERE
 body() { python3 -c 'import json,sys;print(json.dumps({"sql":sys.argv[1],"limit":0}))' "$1"; }
 q() { curl -s "http://127.0.0.1:$HTTP/api/v1/query" -H 'Content-Type: application/json' -d "$1"; }
 trace=$(q "$(body "SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1")" | python3 -c 'import json,sys;print(json.load(sys.stdin)["rows"][0][0])')
-queries=(
-  "SELECT count(*) FROM bench"
-  "SELECT count(*) FROM bench WHERE level = 'ERROR'"
-  "SELECT service, count(*) AS c, avg(http_duration_ms) FROM bench GROUP BY service ORDER BY c DESC"
-  "SELECT _timestamp // 60000000 AS m, count(*) FROM bench GROUP BY m ORDER BY m"
-  "SELECT _timestamp, service, message FROM bench WHERE match_all('xyzzy3') LIMIT 100"
-  "SELECT kubernetes_pod_name, quantile_cont(http_duration_ms, 0.95) AS p95 FROM bench WHERE http_status >= 500 GROUP BY 1 ORDER BY p95 DESC LIMIT 10"
-  "SELECT level, count(*) FROM bench WHERE _timestamp >= 1767226300000000 AND _timestamp < 1767226600000000 GROUP BY level"
-  "SELECT * FROM bench ORDER BY _timestamp DESC LIMIT 100"
-  "SELECT * FROM bench WHERE trace_id = '$trace'"
-  "SELECT count(DISTINCT kubernetes_pod_name) FROM bench"
-)
+source bench/q1-q10.sh && bench_queries "$trace"
+queries=("${QUERIES[@]}")
 echo "MoleSignal: $records records in $files files; Q9 trace_id $trace"
 declare -A ours
 for i in "${!queries[@]}"; do

@@ -1,6 +1,3 @@
-using System.Net;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using MoleSignal.Gateway;
 using MoleSignal.Gateway.RateLimits;
 using MoleSignal.Grains.Abstractions.Health;
 using MoleSignal.Grains.Abstractions.Cluster;
@@ -10,8 +7,6 @@ using MoleSignal.Grains.Storage;
 using MoleSignal.Silo.Config;
 using MoleSignal.Silo.Roles;
 using MoleSignal.Silo.Workers;
-using Orleans.Configuration;
-using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace MoleSignal.Silo.Startup;
 

@@ -1,15 +1,11 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using MoleSignal.Gateway;
-using MoleSignal.Gateway.RateLimits;
-using MoleSignal.Grains.Abstractions.Health;
-using MoleSignal.Grains.Abstractions.Cluster;
 using MoleSignal.Grains.Cluster;
 using MoleSignal.Grains.Metadata;
 using MoleSignal.Grains.Storage;
 using MoleSignal.Silo.Config;
 using MoleSignal.Silo.Roles;
-using MoleSignal.Silo.Workers;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 

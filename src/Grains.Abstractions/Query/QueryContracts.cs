@@ -27,9 +27,13 @@ public interface IQueryService
     Task<long> EstimateRowsAsync(QueryRequest request, CancellationToken ct);
 }
 
-/// <summary>A query failure with the HTTP status and error code it maps to; the message never holds server paths.</summary>
+/// <summary>
+/// A query failure with the HTTP status and error code it maps to; the message never holds server paths.
+/// Serializable: a shard's refusal reaches the coordinator whole.
+/// </summary>
+[GenerateSerializer]
 public sealed class QueryException(int status, string code, string message) : Exception(message)
 {
-    public int Status { get; } = status;
-    public string Code { get; } = code;
+    [Id(0)] public int Status { get; } = status;
+    [Id(1)] public string Code { get; } = code;
 }

@@ -55,6 +55,9 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
         try
         {
             using var conn = engines.Connect(request.Org);
+            // Scan RPC inside the cluster is unauthenticated (as the spec's): the shard's SELECT passes the same
+            // gate as a user's, on the same locked per-org engine.
+            SqlInspector.Inspect(conn, request.Sql);
             var source = StreamView.Source(request.Fields, StreamView.FileParts(local));
             QueryService.Exec(conn, StreamView.Create(request.View, source, StreamView.Range(request.MinTs, request.MaxTs)));
             using var cmd = conn.CreateCommand();

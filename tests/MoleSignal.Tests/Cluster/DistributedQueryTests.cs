@@ -108,6 +108,20 @@ public sealed class DistributedQueryTests : IAsyncLifetime
         Assert.Equal(retriesBefore, QueryMetrics.Shards.WithLabels("local_retry").Value);
     }
 
+    [Fact]
+    public async Task A_scan_request_passes_the_same_sql_gate_as_a_user_query()
+    {
+        await Poll.UntilAsync(() => Task.FromResult(_cluster.GetSiloServiceProvider(_cluster.Silos[0].SiloAddress).GetRequiredService<QuerierSilos>().Active().Count),
+            n => n == 2, TimeSpan.FromSeconds(30), "two querier silos known");
+        var request = new ScanRequest("default", "dist", [("_timestamp", "int64")], [], long.MinValue, long.MaxValue,
+            "SELECT * FROM read_text('/etc/passwd')");
+        var e = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await foreach (var _ in _cluster.Client.GetGrain<IScanGrain>("2:0").Scan(request)) { }
+        });
+        Assert.Contains("not allowed", e.Message);
+    }
+
     /// <summary>
     /// Rows as JSON strings, floats to 9 significant digits (sums in another order differ in the last bits), sorted
     /// (rows that tie on the ORDER BY may come in either order).

@@ -79,4 +79,5 @@ grep -o 'wal replay done.*' "$work/node.log" | sed 's/^/wal replay (read + flush
 # 3. the peer
 if [ "$peer" != "--no-peer" ]; then
   "$shared/peers/clickhouse-peer.sh" load "$logs"
+  source bench/peer-stop.sh && stop_peer "$shared"
 fi

@@ -48,7 +48,7 @@ kill $PID; wait $PID 2>/dev/null || true
 if [ "$peer" != "--no-peer" ]; then
   "$shared/peers/clickhouse-peer.sh" load "$logs" >/dev/null
   mapfile -t ch < <("$shared/peers/clickhouse-peer.sh" queries "$trace")
-  "$shared/peers/clickhouse-peer.sh" stop
+  source bench/peer-stop.sh && stop_peer "$shared"
 fi
 printf '%-4s %12s %12s %8s\n' query molesignal_ms clickhouse_ms ratio
 logsum=0

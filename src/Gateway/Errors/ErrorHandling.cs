@@ -19,8 +19,13 @@ public static class ErrorHandling
                 BadHttpRequestException b => (b.StatusCode, b.StatusCode == 413 ? "payload_too_large" : "bad_request", b.Message),
                 JsonException => (400, "bad_request", "request body is not valid JSON"),
                 OperationCanceledException => (499, "cancelled", "the request was cancelled"),
+                // A silo the call needed is gone or not answering (an ingester restarting, a failover under way):
+                // nothing was acknowledged, and the same request will succeed once membership settles.
+                Orleans.Runtime.OrleansMessageRejectionException or TimeoutException =>
+                    (503, "cluster_unavailable", "a node this request needs cannot be reached right now; retry shortly"),
                 _ => (500, "internal", "internal error; see the server log"),
             };
+            if (status == 503) ctx.Response.Headers.RetryAfter = "2";
             if (status == 500 && ctx.RequestServices.GetService(typeof(ILoggerFactory)) is ILoggerFactory lf)
                 lf.CreateLogger("MoleSignal.Gateway").LogError(ex, "unhandled error on {Path}", ctx.Request.Path);
             await WriteAsync(ctx, status, code, message);

@@ -74,6 +74,7 @@ public sealed class ClusterProcessTests(PostgresServer pg) : IClassFixture<Postg
             var lines = Encoding.UTF8.GetString(GenLogs.Generate(12_000)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
             var ledgers = Enumerable.Range(0, Streams).Select(_ => new Ledger()).ToArray();
             var acks = 0;
+            var failures = new System.Collections.Concurrent.ConcurrentBag<string>(); // status codes or exception types
             using var stop = new CancellationTokenSource();
             var clients = Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
             {
@@ -96,9 +97,11 @@ public sealed class ClusterProcessTests(PostgresServer pg) : IClassFixture<Postg
                             Interlocked.Increment(ref acks);
                             continue;
                         }
+                        failures.Add($"{(int)resp.StatusCode}{(resp.Headers.RetryAfter is null ? "" : "+retry-after")}");
                     }
-                    catch (Exception) when (!stop.IsCancellationRequested)
+                    catch (Exception e) when (!stop.IsCancellationRequested)
                     {
+                        failures.Add(e.GetType().Name);
                     }
                     // Not acknowledged: it may or may not have reached a WAL.
                     lock (ledgers[stream]) ledgers[stream].Uncertain.Add(batch);
@@ -116,6 +119,9 @@ public sealed class ClusterProcessTests(PostgresServer pg) : IClassFixture<Postg
             await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref acks)), n => n >= acksAtRestart + 30, TimeSpan.FromSeconds(180), "ingest after the restart");
             stop.Cancel();
             await Task.WhenAll(clients);
+            // While ingester-1 was gone, its streams' requests were refused as retryable, never as server errors.
+            Assert.NotEmpty(failures);
+            Assert.All(failures, f => Assert.Equal("503+retry-after", f));
             Assert.Contains(restarted.Process.Output.Split('\n'), l => l.Contains("replayed") && l.Contains("into data files"));
 
             // Every acknowledged batch exactly once, nothing partial or duplicated, through the router.

@@ -67,6 +67,7 @@ public static class ScanPushdown
             if (byName.TryGetValue(Str(names[^1]) ?? "", out var field)) wanted.Add(field);
             else if (names.Count > 1 && byName.TryGetValue(Str(names[0]) ?? "", out var first)) wanted.Add(first); // struct access
         });
+        if (wanted.Count == 0) wanted.Add("_timestamp"); // count(*) and the like: rows, any one column
         return wanted.ToList();
     }
 

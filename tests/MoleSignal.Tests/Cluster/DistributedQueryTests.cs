@@ -83,6 +83,7 @@ public sealed class DistributedQueryTests : IAsyncLifetime
         string[] queries =
         [
             "SELECT count(*) FROM dist WHERE level IS NOT NULL OR level IS NULL",
+            "SELECT count(*), 42 AS answer FROM dist WHERE 1 = 1",
             "SELECT count(*) FROM dist WHERE level = 'ERROR'",
             "SELECT service, count(*) AS c, avg(http_duration_ms) FROM dist GROUP BY service ORDER BY c DESC",
             "SELECT _timestamp // 60000000 AS m, count(*) FROM dist GROUP BY m ORDER BY m",

@@ -28,9 +28,10 @@ public static class GatewayApp
         app.UseJsonErrors();
         var http = app.MapGroup("").RequireHost($"*:{options.HttpPort}");
         http.MapHealth();
-        http.MapIngest();
-        http.MapStreams();
-        http.MapQuery();
+        var orgScoped = http.MapOrgScoped();
+        orgScoped.MapIngest();
+        orgScoped.MapStreams();
+        orgScoped.MapQuery();
         http.MapCluster();
         if (options.MetricsEnabled) http.MapMetrics("/metrics");
         app.MapGrpcHealthChecksService().RequireHost($"*:{options.GrpcPort}");

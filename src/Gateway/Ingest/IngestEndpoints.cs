@@ -26,8 +26,7 @@ public static class IngestEndpoints
 
     private static async Task<IResult> Ingest(string stream, HttpRequest request, IGrainFactory grains, IngestLimitsSource limitsSource, CancellationToken ct)
     {
-        var org = OrgHeader.Of(request);
-        if (org is null) return OrgHeader.Invalid;
+        var org = OrgHeader.Current(request);
         var name = NameRules.Normalize(stream);
         if (name is null)
             return ApiError.Result(400, "invalid_stream", "stream name must match ^[a-z0-9][a-z0-9_-]{0,127}$ (after lowercasing)");

@@ -48,22 +48,19 @@ public static class JobEndpoints
 
     private static async Task<IResult> List(HttpRequest request, ISearchJobs jobs, CancellationToken ct)
     {
-        var org = OrgHeader.Of(request);
-        if (org is null) return OrgHeader.Invalid;
+        var org = OrgHeader.Current(request);
         return Results.Json(new { jobs = (await jobs.ListAsync(org, ct)).Select(Describe) }, GatewayJson.Options);
     }
 
     private static async Task<IResult> Get(string id, HttpRequest request, ISearchJobs jobs, CancellationToken ct)
     {
-        var org = OrgHeader.Of(request);
-        if (org is null) return OrgHeader.Invalid;
+        var org = OrgHeader.Current(request);
         return await jobs.GetAsync(org, id, ct) is { } job ? Results.Json(Describe(job), GatewayJson.Options) : NotFound(id);
     }
 
     private static async Task<IResult> Result(string id, HttpRequest request, ISearchJobs jobs, CancellationToken ct)
     {
-        var org = OrgHeader.Of(request);
-        if (org is null) return OrgHeader.Invalid;
+        var org = OrgHeader.Current(request);
         var job = await jobs.GetAsync(org, id, ct);
         if (job is null) return NotFound(id);
         if (job.State != SearchJobStates.Done)
@@ -75,8 +72,7 @@ public static class JobEndpoints
 
     private static async Task<IResult> Cancel(string id, HttpRequest request, ISearchJobs jobs, CancellationToken ct)
     {
-        var org = OrgHeader.Of(request);
-        if (org is null) return OrgHeader.Invalid;
+        var org = OrgHeader.Current(request);
         var job = await jobs.GetAsync(org, id, ct);
         if (job is null) return NotFound(id);
         if (!await jobs.CancelAsync(org, id, ct))

@@ -119,8 +119,7 @@ public static class QueryEndpoints
 
     private static async Task<(QueryRequest?, IResult?)> ParseAsync(HttpRequest request, CancellationToken ct)
     {
-        var org = OrgHeader.Of(request);
-        if (org is null) return (null, OrgHeader.Invalid);
+        var org = OrgHeader.Current(request);
         Body? body;
         try
         {

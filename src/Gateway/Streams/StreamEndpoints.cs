@@ -18,16 +18,14 @@ public static class StreamEndpoints
 
     private static async Task<IResult> List(HttpRequest request, IStreamCatalog catalog, CancellationToken ct)
     {
-        var org = OrgHeader.Of(request);
-        if (org is null) return OrgHeader.Invalid;
+        var org = OrgHeader.Current(request);
         var streams = await catalog.ListAsync(org, ct);
         return Results.Json(new { streams = streams.Select(Describe) }, GatewayJson.Options);
     }
 
     private static async Task<IResult> Schema(string stream, HttpRequest request, IStreamCatalog catalog, CancellationToken ct)
     {
-        var org = OrgHeader.Of(request);
-        if (org is null) return OrgHeader.Invalid;
+        var org = OrgHeader.Current(request);
         var name = NameRules.Normalize(stream);
         var type = request.Query.TryGetValue("type", out var t) && t.Count > 0 ? t[0]!.ToLowerInvariant() : "logs";
         if (name is null || !StreamKey.Types.Contains(type))

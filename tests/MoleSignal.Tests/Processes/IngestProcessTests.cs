@@ -120,6 +120,18 @@ public sealed class IngestProcessTests
         await Expect(HttpStatusCode.BadRequest, "invalid_stream", "/api/v1/ingest/_x", Body("{\"m\":1}"u8.ToArray()));
         await Expect(HttpStatusCode.BadRequest, "invalid_stream", "/api/v1/ingest/" + new string('a', 129), Body("{\"m\":1}"u8.ToArray()));
         await Expect(HttpStatusCode.BadRequest, "invalid_org", "/api/v1/ingest/app", Body("{\"m\":1}"u8.ToArray()), "../etc");
+        // Every org-scoped endpoint refuses a bad org the same way.
+        foreach (var (method, path) in new[] { ("GET", "/api/v1/streams"), ("GET", "/api/v1/streams/app/schema"), ("POST", "/api/v1/query"),
+                     ("POST", "/api/v1/query/stream"), ("GET", "/api/v1/query/jobs"), ("GET", "/api/v1/query/jobs/x"),
+                     ("GET", "/api/v1/query/jobs/x/result"), ("DELETE", "/api/v1/query/jobs/x") })
+        {
+            using var req = new HttpRequestMessage(new HttpMethod(method), path);
+            if (method == "POST") req.Content = new StringContent("{\"sql\":\"SELECT 1\"}", Encoding.UTF8, "application/json");
+            req.Headers.Add("X-Org-Id", "../etc");
+            using var resp = await node.Http.SendAsync(req);
+            Assert.Equal(HttpStatusCode.BadRequest, resp.StatusCode);
+            Assert.Contains("\"invalid_org\"", await resp.Content.ReadAsStringAsync());
+        }
         await Expect(HttpStatusCode.BadRequest, "invalid_type", "/api/v1/ingest/app?type=events", Body("{\"m\":1}"u8.ToArray()));
         await Expect(HttpStatusCode.NotFound, "not_found", "/api/v1/ingest/", Body("{\"m\":1}"u8.ToArray()));
 

@@ -143,7 +143,9 @@ public sealed class SearchJobTests(PostgresServer pg) : IClassFixture<PostgresSe
             await a.WaitHealthyAsync();
             await b.WaitHealthyAsync();
             var ids = new List<string>();
-            for (var i = 0; i < 50; i++) ids.Add(await SubmitAsync(i % 2 == 0 ? a.Http : b.Http, $"SELECT {i} AS n"));
+            // Each job scans a while, so one node's workers cannot drain all 50 before the other's next poll.
+            for (var i = 0; i < 50; i++)
+                ids.Add(await SubmitAsync(i % 2 == 0 ? a.Http : b.Http, $"SELECT {i} AS n FROM (SELECT count(*) FROM range(20000000)) AS t"));
             foreach (var id in ids)
             {
                 var job = await WaitStateAsync(a.Http, id, "done");

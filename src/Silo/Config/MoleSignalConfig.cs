@@ -38,7 +38,7 @@ public sealed class NodeSection
 
 public sealed class ClusterSection
 {
-    public string AdvertiseAddr { get; set; } = "127.0.0.1:5082";
+    [Immutable] public string AdvertiseAddr { get; set; } = "127.0.0.1:5082";
     public int HeartbeatIntervalSecs { get; set; } = 5;
     public int PeerTimeoutSecs { get; set; } = 15;
     [Immutable] public string ClusterId { get; set; } = "molesignal";

@@ -20,4 +20,7 @@ public static class QueryMetrics
 
     public static readonly Counter Shards = Metrics.CreateCounter("query_shards_total",
         "Shards of distributed queries: scanned on a querier (remote) or read by the coordinator after the querier failed (local_retry).", "result");
+
+    public static readonly Gauge ShardScansRunning = Metrics.CreateGauge("query_shard_scans_running",
+        "Shards of distributed queries this querier is scanning now.");
 }

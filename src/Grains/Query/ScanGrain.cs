@@ -25,6 +25,7 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
         stop.CancelAfter(settings.Current.Timeout);
         var pinned = new List<string>();
         Task? produce = null;
+        QueryMetrics.ShardScansRunning.Inc();
         try
         {
             var local = new List<(string Path, long[]? Timestamps)>();
@@ -45,6 +46,7 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
             stop.Cancel();
             if (produce is not null) await produce;
             files.Unpin(pinned);
+            QueryMetrics.ShardScansRunning.Dec();
         }
     }
 

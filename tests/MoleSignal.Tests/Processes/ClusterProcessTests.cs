@@ -143,10 +143,24 @@ public sealed class ClusterProcessTests(PostgresServer pg) : IClassFixture<Postg
             Assert.All(new[] { "ingester-1", "ingester-2" }, id =>
                 Assert.True(Directory.Exists(Path.Combine(nodes[id].Dir.Path, "data", "wal", "default", "logs")), $"{id} never owned a stream"));
 
-            // A querier dying mid-cluster: queries still answer, correctly (its shards are read by the coordinator).
-            var expected = await Count(router.Http, "s0");
-            running["querier-2"].Process.Kill();
-            Assert.Equal(expected, await Count(router.Http, "s0"));
+            // A querier killed while it scans a shard: the query still answers, correctly (the coordinator reads that
+            // shard itself), and does not hang. The stream with the most files gives both queriers work; the
+            // filter (pushed down to the shards) makes each shard's scan take a while.
+            await using var meta = MoleSignal.Grains.Metadata.MetaStore.Postgres(pg.Dsn(db), 2);
+            var busiest = (string)(await meta.ScalarAsync("SELECT stream FROM file_meta GROUP BY stream ORDER BY count(*) DESC, stream LIMIT 1"))!;
+            var expected = await Count(router.Http, busiest);
+            var slow = Task.Run(() => Rows(router.Http,
+                $"SELECT count(*) FROM {busiest} WHERE levenshtein(repeat(coalesce(message, 'x'), 3), reverse(repeat(coalesce(message, 'x'), 3))) >= 0"));
+            var scanning = await Poll.UntilAsync(async () =>
+            {
+                foreach (var id in new[] { "querier-1", "querier-2" })
+                    if (await Metric(running[id].Http, "query_shard_scans_running") >= 1) return id;
+                return null;
+            }, id => id is not null || slow.IsCompleted, TimeSpan.FromSeconds(60), "a querier scanning a shard");
+            Assert.NotNull(scanning);
+            running[scanning!].Process.Kill();
+            Assert.Equal(expected, (await slow.WaitAsync(TimeSpan.FromSeconds(120)))[0][0].GetInt64());
+            Assert.True(await Metric(router.Http, "query_shards_total{result=\"local_retry\"}") >= 1, "the killed querier's shard was not read again");
 
             // Past the query rate limit: 429 with Retry-After, for that org only.
             var floods = await Task.WhenAll(Enumerable.Range(0, 60).Select(_ => Query(router.Http, "SELECT 1", org: "flood")));
@@ -158,7 +172,6 @@ public sealed class ClusterProcessTests(PostgresServer pg) : IClassFixture<Postg
             // A stopped node leaves the registry after peer_timeout_secs and cluster_nodes after the sweep window.
             running["compactor-1"].Process.Stop();
             await Poll.UntilAsync(() => Nodes(router.Http), v => !Ids(v).Contains("compactor-1"), TimeSpan.FromSeconds(30), "compactor-1 left the registry");
-            await using var meta = MoleSignal.Grains.Metadata.MetaStore.Postgres(pg.Dsn(db), 2);
             await Poll.UntilAsync(async () => Convert.ToInt64(await meta.ScalarAsync("SELECT COUNT(*) FROM cluster_nodes WHERE node_id = 'compactor-1'")),
                 n => n == 0, TimeSpan.FromSeconds(30), "compactor-1 swept from cluster_nodes");
         }

@@ -50,7 +50,7 @@ public static class QueryEndpoints
         }
         catch (QueryException e)
         {
-            return ApiError.Result(e.Status, e.Code, e.Message);
+            return Failed(request.HttpContext.Response, e);
         }
     }
 
@@ -70,7 +70,7 @@ public static class QueryEndpoints
         }
         catch (QueryException e)
         {
-            await ApiError.Result(e.Status, e.Code, e.Message).ExecuteAsync(context);
+            await Failed(context.Response, e).ExecuteAsync(context);
             return;
         }
         await using (cursor)
@@ -113,6 +113,13 @@ public static class QueryEndpoints
             }
             await body.FlushAsync(ct);
         }
+    }
+
+    /// <summary>The query's error; a refusal for load (429 too_many_queries) says when to come back.</summary>
+    private static IResult Failed(HttpResponse response, QueryException e)
+    {
+        if (e.Status is 429 or 503) response.Headers.RetryAfter = "1";
+        return ApiError.Result(e.Status, e.Code, e.Message);
     }
 
     private sealed record Body(string? Sql, JsonElement? StartTime, JsonElement? EndTime, long? Limit);

@@ -53,7 +53,7 @@ public static class IndexSidecar
                 RAMBufferSizeMB = 32, // several flushes run at once; a small buffer bounds their memory
                 // Doc ids must stay row numbers: merge only adjacent segments.
                 MergePolicy = new LogDocMergePolicy(),
-                UseCompoundFile = true,
+                UseCompoundFile = false, // the files are packed into the sidecar anyway
             };
             using (var writer = new IndexWriter(dir, config))
             {
@@ -81,7 +81,8 @@ public static class IndexSidecar
                     ts.SetInt64Value(set.Timestamps[order[i]]);
                     writer.AddDocument(doc);
                 }
-                writer.ForceMerge(1);
+                // No ForceMerge: segments hold consecutive doc ids (the reader adds each one's doc base), so
+                // merging them would only rewrite the postings.
                 writer.Commit();
             }
             foreach (var name in dir.ListAll())

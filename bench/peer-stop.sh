@@ -3,7 +3,9 @@
 # command line) is then stopped by PID.
 stop_peer() {
   "$1/peers/clickhouse-peer.sh" stop
-  local pids
+  local pids p
   pids=$(pgrep -f -- '--pid-file=/tmp/clickhouse-peer.pid' || true)
-  [ -n "$pids" ] && kill $pids 2>/dev/null || true
+  # the match is the `su` wrapper; the server is its child
+  for p in $pids; do pids="$pids $(pgrep -P "$p" || true)"; done
+  [ -n "${pids// /}" ] && kill $pids 2>/dev/null || true
 }

@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using MoleSignal.Grains.Cluster;
+using Orleans.Runtime;
 
 namespace MoleSignal.Tests.Processes;
 
@@ -74,6 +76,14 @@ public sealed class ClusterProcessTests(PostgresServer pg) : IClassFixture<Postg
             // ingesters own some; ingester-1 is killed with -9 mid-ingest and started again.
             var lines = Encoding.UTF8.GetString(GenLogs.Generate(12_000)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
             var ledgers = Enumerable.Range(0, Streams).Select(_ => new Ledger()).ToArray();
+            // Streams chosen so each ingester owns half of them (the placement hash over their silo endpoints), so
+            // the kill always hits some streams and leaves others running.
+            var ingesters = new[] { "ingester-1", "ingester-2" }
+                .Select(id => SiloAddress.New(new IPEndPoint(IPAddress.Loopback, int.Parse(nodes[id].Env["MS_CLUSTER.SILO_PORT"])), 0)).ToArray();
+            var names = Enumerable.Range(0, 200).Select(i => $"s{i}")
+                .GroupBy(name => IngesterPlacementDirector.Owner($"default|logs|{name}", ingesters).Endpoint.Port)
+                .SelectMany(g => g.Take(Streams / 2)).ToArray();
+            Assert.Equal(Streams, names.Length);
             var acks = 0;
             var failures = new System.Collections.Concurrent.ConcurrentBag<string>(); // status codes or exception types
             using var stop = new CancellationTokenSource();
@@ -91,7 +101,7 @@ public sealed class ClusterProcessTests(PostgresServer pg) : IClassFixture<Postg
                     content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
                     try
                     {
-                        using var resp = await http.PostAsync($"/api/v1/ingest/s{stream}", content);
+                        using var resp = await http.PostAsync($"/api/v1/ingest/{names[stream]}", content);
                         if (resp.StatusCode == HttpStatusCode.OK)
                         {
                             lock (ledgers[stream]) ledgers[stream].Acked.Add(batch);
@@ -128,20 +138,25 @@ public sealed class ClusterProcessTests(PostgresServer pg) : IClassFixture<Postg
             // Every acknowledged batch exactly once, nothing partial or duplicated, through the router.
             for (var s = 0; s < Streams; s++)
             {
-                var counts = await BatchCounts(router.Http, $"s{s}");
+                var counts = await BatchCounts(router.Http, names[s]);
                 foreach (var id in ledgers[s].Acked)
-                    Assert.True(counts.TryGetValue(id, out var n) && n == BatchSize, $"s{s}: acknowledged batch {id} has {counts.GetValueOrDefault(id)} of {BatchSize} records");
+                    Assert.True(counts.TryGetValue(id, out var n) && n == BatchSize, $"{names[s]}: acknowledged batch {id} has {counts.GetValueOrDefault(id)} of {BatchSize} records");
                 foreach (var (id, n) in counts)
                 {
-                    Assert.True(ledgers[s].Acked.Contains(id) || ledgers[s].Uncertain.Contains(id), $"s{s}: batch {id} was never sent");
+                    Assert.True(ledgers[s].Acked.Contains(id) || ledgers[s].Uncertain.Contains(id), $"{names[s]}: batch {id} was never sent");
                     Assert.Equal(BatchSize, n);
                 }
             }
             // The queries ran distributed: the router's shards went to the queriers.
             Assert.True(await Metric(router.Http, "query_shards_total{result=\"remote\"}") > 0, "no shard was scanned on a querier");
-            // Both ingesters held streams (WAL directories under each one's own data dir).
-            Assert.All(new[] { "ingester-1", "ingester-2" }, id =>
-                Assert.True(Directory.Exists(Path.Combine(nodes[id].Dir.Path, "data", "wal", "default", "logs")), $"{id} never owned a stream"));
+            // Placement across processes is the hash's: ingester-1 (the one killed, whose streams moved away and came
+            // back) only ever held its own streams, and each ingester held some (WAL directories under its data dir).
+            string[] WalStreams(string id) => Directory.GetDirectories(Path.Combine(nodes[id].Dir.Path, "data", "wal", "default", "logs"))
+                .Select(Path.GetFileName).ToArray()!;
+            var ownedBy1 = names.Where(n => IngesterPlacementDirector.Owner($"default|logs|{n}", ingesters) == ingesters[0]).ToHashSet();
+            Assert.Subset(ownedBy1, WalStreams("ingester-1").ToHashSet());
+            Assert.NotEmpty(WalStreams("ingester-1"));
+            Assert.NotEmpty(WalStreams("ingester-2"));
 
             // A querier killed while it scans a shard: the query still answers, correctly (the coordinator reads that
             // shard itself), and does not hang. The stream with the most files gives both queriers work; the

@@ -18,6 +18,7 @@ logs=$base/logs-$records.ndjson
 rm -rf "$work" && mkdir -p "$work/chunks"
 split -C 8M -d -a 4 "$logs" "$work/chunks/c"
 dotnet build src/Silo -c Release -v q -nologo >/dev/null
+dotnet build bench/MoleSignal.Bench -c Release -v q -nologo >/dev/null
 bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 PIDS=()
@@ -40,13 +41,14 @@ until "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$PG"; do sleep 0.1; done
 DSN="postgres://postgres@127.0.0.1:$PG/postgres"
 sql() { "$pgbin/psql" -qtA -h 127.0.0.1 -p "$PG" -U postgres -c "$1" postgres; }
 
-declare -A HTTP_OF PID_OF
+declare -A HTTP_OF PID_OF SILO_OF
 start() { # name roles [env...]
   local name=$1 roles=$2; shift 2
-  local http=$(port) grpc=$(port)
+  local http=$(port) grpc=$(port) silo=$(port)
   mkdir -p "$work/$name"
+  SILO_OF[$name]=$silo
   (cd "$work/$name" && exec env MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$http MS_GRPC.PORT=$grpc \
-     MS_CLUSTER.SILO_PORT=$(port) MS_CLUSTER.GATEWAY_PORT=$(port) MS_CLUSTER.ADVERTISE_ADDR=127.0.0.1:$grpc \
+     MS_CLUSTER.SILO_PORT=$silo MS_CLUSTER.GATEWAY_PORT=$(port) MS_CLUSTER.ADVERTISE_ADDR=127.0.0.1:$grpc \
      MS_NODE.ID=$name MS_NODE.ROLES=$roles MS_INGESTER.FLUSH_INTERVAL_SECS=5 MS_WAL.FLUSH_STRATEGY=batch "$@" \
      dotnet "$bin" >>"$work/$name.log" 2>&1) &
   PID_OF[$name]=$!; HTTP_OF[$name]=$http; PIDS+=($!)
@@ -63,10 +65,10 @@ post() { # url file: retries on 503; every record must be accepted
   done
 }
 export -f post
-ingest() { # name rows-query streams: prints "ack_s all_s"; chunks go round-robin to bench_0.. (one stream lives on one ingester)
+ingest() { # name rows-query "stream names": prints "ack_s all_s"; chunks go round-robin over the streams
   local url="http://127.0.0.1:${HTTP_OF[$1]}/api/v1/ingest" t0 t1
   t0=$(date +%s.%N)
-  ls "$work"/chunks/* | awk -v u="$url" -v n="$3" '{ print u "/" (n == 1 ? "bench" : "bench_" (NR % n)), $0 }' \
+  ls "$work"/chunks/* | awk -v u="$url" -v s="$3" 'BEGIN { n = split(s, names, " ") } { print u "/" names[NR % n + 1], $0 }' \
     | xargs -P "$clients" -n 2 bash -c 'post "$0" "$1"'
   t1=$(date +%s.%N)
   until [ "$($2)" = "$records" ]; do sleep 0.2; done
@@ -81,10 +83,14 @@ for n in querier-1 querier-2; do start $n querier "${common[@]}"; done
 start compactor-1 compactor "${common[@]}"
 for n in ingester-1 ingester-2 querier-1 querier-2 compactor-1; do ready $n; done
 until [ "$(sql "SELECT count(*) FROM OrleansMembershipTable WHERE Status = 3")" = 6 ]; do sleep 0.2; done
+# One stream lives on one ingester: 8 streams the placement hash gives 4 to each ingester (names depend on the
+# ingesters' silo endpoints), the same names for the standalone run.
+streams=$(dotnet run -c Release --no-build --project bench/MoleSignal.Bench -- balanced-streams default bench_ 8 \
+  127.0.0.1:${SILO_OF[ingester-1]} 127.0.0.1:${SILO_OF[ingester-2]})
 nodes=(router ingester-1 ingester-2 querier-1 querier-2 compactor-1)
 declare -A CPU0; for n in "${nodes[@]}"; do CPU0[$n]=$(cpu_of ${PID_OF[$n]}); done
 cluster_rows() { sql "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream LIKE 'bench_%'"; }
-read -r c_ack c_all < <(ingest router cluster_rows 8)
+read -r c_ack c_all < <(ingest router cluster_rows "$streams")
 c_cpu=0; split_cpu=
 for n in "${nodes[@]}"; do
   d=$(echo "$(cpu_of ${PID_OF[$n]}) - ${CPU0[$n]}" | bc); c_cpu=$(echo "$c_cpu + $d" | bc); split_cpu="$split_cpu $n $d"
@@ -98,12 +104,12 @@ start solo standalone; ready solo
 solo_rows() { sqlite3 "$work/solo/data/meta.db" "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream LIKE 'bench_%'"; }
 command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
 s_cpu0=$(cpu_of ${PID_OF[solo]})
-read -r s_ack s_all < <(ingest solo solo_rows 8)
+read -r s_ack s_all < <(ingest solo solo_rows "$streams")
 s_cpu=$(echo "$(cpu_of ${PID_OF[solo]}) - $s_cpu0" | bc)
 solo_gcs=$(gcs solo)
 kill ${PID_OF[solo]}; wait ${PID_OF[solo]} 2>/dev/null || true
 
-echo "ingest: $records records into 8 streams, $clients clients; streams per ingester (WAL dirs): $streams_per_ingester"
+echo "ingest: $records records into 8 streams ($streams), $clients clients; streams per ingester (WAL dirs): $streams_per_ingester"
 printf '  %-28s %10s %10s %10s\n' "" ack_s files_s cpu_s
 printf '  %-28s %10s %10s %10s\n' "router -> 2 ingesters" "$c_ack" "$c_all" "$c_cpu"
 printf '  %-28s %10s %10s %10s\n' "standalone" "$s_ack" "$s_all" "$s_cpu"
@@ -114,7 +120,7 @@ echo "  cost ratio cluster/standalone: time to ack $(echo "scale=2; $c_ack / $s_
 [ "${BENCH_QUERIES:-1}" = 1 ] || exit 0
 # 2. queries: distributed through the router vs the local engine on the same metadata and objects
 cluster_bench() { sql "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream = 'bench'"; }
-ingest router cluster_bench 1 >/dev/null # the query stream (untimed)
+ingest router cluster_bench bench >/dev/null # the query stream (untimed)
 start local standalone "${common[@]}"; ready local
 body() { python3 -c 'import json,sys;print(json.dumps({"sql":sys.argv[1],"limit":0}))' "$1"; }
 q() { curl -s "http://127.0.0.1:${HTTP_OF[$1]}/api/v1/query" -H 'Content-Type: application/json' -d "$2"; }

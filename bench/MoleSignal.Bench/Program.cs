@@ -27,9 +27,22 @@ if (args.Length >= 3 && args[0] == "duckdb")
     Console.WriteLine($"median {times.Skip(1).Order().ElementAt((runs - 1) / 2):F1} ms  ({string.Join(" ", times.Select(t => t.ToString("F1")))})");
     return 0;
 }
+if (args.Length >= 4 && args[0] == "balanced-streams")
+{
+    // Stream names the placement hash spreads evenly over the given ingester silo endpoints (host:port), so a
+    // cluster benchmark loads every ingester alike: MoleSignal.Bench balanced-streams ORG PREFIX COUNT HOST:PORT...
+    var silos = args[4..].Select(e => Orleans.Runtime.SiloAddress.New(System.Net.IPEndPoint.Parse(e), 0)).ToArray();
+    var count = int.Parse(args[3]);
+    var names = Enumerable.Range(0, 100_000).Select(i => $"{args[2]}{i}")
+        .GroupBy(n => MoleSignal.Grains.Cluster.IngesterPlacementDirector.Owner($"{args[1]}|logs|{n}", silos))
+        .SelectMany(g => g.Take(count / silos.Length))
+        .Take(count);
+    Console.WriteLine(string.Join(' ', names));
+    return 0;
+}
 if (args.Length < 2 || args[0] != "flush")
 {
-    Console.Error.WriteLine("usage: MoleSignal.Bench flush FILE.ndjson [rows] | duckdb GLOB SQL [runs]");
+    Console.Error.WriteLine("usage: MoleSignal.Bench flush FILE.ndjson [rows] | duckdb GLOB SQL [runs] | balanced-streams ORG PREFIX COUNT HOST:PORT...");
     return 2;
 }
 var bytes = File.ReadAllBytes(args[1]);

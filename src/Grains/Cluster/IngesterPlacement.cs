@@ -25,10 +25,7 @@ public sealed class IngesterPlacementAttribute() : PlacementAttribute(IngesterPl
 /// </summary>
 public sealed class IngesterPlacementDirector(ISiloMetadataCache metadata) : IPlacementDirector
 {
-    public const string RolesKey = "roles";
-
-    public static bool IsIngester(SiloMetadata? m) =>
-        m is not null && m.Metadata.TryGetValue(RolesKey, out var roles) && roles.Split(',') is var r && (r.Contains("ingester") || r.Contains("standalone"));
+    public static bool IsIngester(SiloMetadata? m) => SiloRoles.Has(m, "ingester", "standalone");
 
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {

@@ -18,8 +18,7 @@ public sealed class QuerierPlacementAttribute() : PlacementAttribute(QuerierPlac
 /// <summary>The active querier silos, as every silo sees them (membership + role metadata), sorted by endpoint.</summary>
 public sealed class QuerierSilos(IClusterMembershipService membership, ISiloMetadataCache metadata)
 {
-    public static bool IsQuerier(SiloMetadata? m) =>
-        m is not null && m.Metadata.TryGetValue(IngesterPlacementDirector.RolesKey, out var roles) && roles.Split(',').Contains("querier");
+    public static bool IsQuerier(SiloMetadata? m) => SiloRoles.Has(m, "querier");
 
     public IReadOnlyList<SiloAddress> Active(IEnumerable<SiloAddress>? among = null) =>
         (among ?? membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress))

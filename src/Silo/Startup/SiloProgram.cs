@@ -128,7 +128,7 @@ public static class SiloProgram
             else
                 silo.UseLocalhostClustering(config.Cluster.SiloPort, config.Cluster.GatewayPort, null,
                     serviceId: config.Cluster.ClusterId, clusterId: config.Cluster.ClusterId);
-            silo.UseSiloMetadata(new Dictionary<string, string> { ["roles"] = roles.MetadataValue, ["node_id"] = config.Node.Id });
+            silo.UseSiloMetadata(new Dictionary<string, string> { [SiloRoles.MetadataKey] = roles.MetadataValue, ["node_id"] = config.Node.Id });
             silo.Configure<SiloOptions>(o => o.SiloName = config.Node.Id);
             silo.Services.AddMoleSignalPlacement();
         });

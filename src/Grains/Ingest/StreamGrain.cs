@@ -46,7 +46,7 @@ public sealed class StreamGrain(
         // What an earlier activation here left in the WAL (a failed flush on deactivation) goes to files first:
         // the buffer only ever holds this activation's entries.
         await recovery.RecoverAsync(_key, StreamWal.DirectoryFor(settings.Current.Wal.Dir, _key), ct);
-        _schema.Load((await meta.EnsureAsync(_key, ct)).Schema);
+        _schema.Load((await meta.GetAsync(_key, ct))!.Schema); // the row exists: taking the epoch made it
         _wal = StreamWal.Open(settings.Current.Wal, _key, static (_, _) => { }, out _);
         _nextSeq = epoch << 32;
         var tick = TimeSpan.FromSeconds(Math.Clamp(settings.Current.FlushInterval.TotalSeconds / 4, 0.2, 5));

@@ -34,16 +34,17 @@ public sealed class StreamMetaStore(MetaStore store)
         return (await GetAsync(key, ct))!;
     }
 
-    /// <summary>Takes the stream's next WAL epoch (creating the stream's row if missing).</summary>
+    /// <summary>Takes the stream's next WAL epoch, creating the stream's row (epoch 1) if missing; one statement.</summary>
     public async Task<long> NextWalEpochAsync(StreamKey key, CancellationToken ct = default)
     {
-        await EnsureAsync(key, ct);
+        var now = NowMicros;
         await using var conn = await store.OpenAsync(ct);
         await using var cmd = MetaStore.Command(conn, """
-            UPDATE streams SET wal_epoch = wal_epoch + 1
-            WHERE org = @o AND stream_type = @t AND stream = @s
+            INSERT INTO streams (org, stream_type, stream, schema_json, schema_version, flushed_seq, created_at_micros, updated_at_micros, wal_epoch)
+            VALUES (@o, @t, @s, '[]', 0, 0, @n, @n, 1)
+            ON CONFLICT (org, stream_type, stream) DO UPDATE SET wal_epoch = streams.wal_epoch + 1
             RETURNING wal_epoch
-            """, ("o", key.Org), ("t", key.Type), ("s", key.Stream));
+            """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("n", now));
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
     }
 

@@ -130,7 +130,7 @@ public sealed class QueryService(
         // The newest n rows overall are among each shard's newest n.
         var latest = shape.LatestN is { } n ? $" ORDER BY _timestamp DESC LIMIT {n}" : "";
         // Newest-n binding reads the view twice (its _timestamp floor, then the statement).
-        var singlePass = shape.LatestN is null && ScanPushdown.ReadsStreamOnce(conn, shape.Sql);
+        var singlePass = shape.LatestN is null && shape.ReadsStreamOnce;
         return new Distribution(count, fields =>
             ScanPushdown.ShardSql(conn, WithTextFields(shape.Sql, shape.MatchAllAt, TextFields(fields)), view, fields) + latest, singlePass);
     }
@@ -200,8 +200,8 @@ public sealed class QueryService(
                     rows += b.Count;
                     bytes += b.Records.Length;
                 }
-            var columns = string.Join(", ", fields.Select(f => $"'{Escape(f.Name)}': '{DuckType(f.Type)}'"));
-            parts.Add($"SELECT * FROM read_ndjson('{Escape(path)}', columns = {{{columns}}}, format = 'newline_delimited')");
+            var columns = string.Join(", ", fields.Select(f => $"'{StreamView.Escape(f.Name)}': '{DuckType(f.Type)}'"));
+            parts.Add($"SELECT * FROM read_ndjson('{StreamView.Escape(path)}', columns = {{{columns}}}, format = 'newline_delimited')");
         }
 
         var source = StreamView.Source(fields, parts);
@@ -408,7 +408,6 @@ public sealed class QueryService(
 
     public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
 
-    private static string Escape(string literal) => StreamView.Escape(literal);
 
     internal static void Exec(DuckDBConnection conn, string sql)
     {

@@ -30,23 +30,6 @@ public static class ScanPushdown
         return $"SELECT {select} FROM ({filtered}) AS __shard";
     }
 
-    /// <summary>
-    /// One table reference, no subquery, no CTE: the engine scans the stream once (a one-pass Arrow view is
-    /// then safe to read in place).
-    /// </summary>
-    public static bool ReadsStreamOnce(DuckDBConnection conn, string sql)
-    {
-        var root = JsonNode.Parse(SqlInspector.Serialize(conn, sql))!;
-        var tables = 0;
-        var other = false;
-        Visit(root, o =>
-        {
-            if (Str(o["type"]) == "BASE_TABLE") tables++;
-            if (Str(o["class"]) == "SUBQUERY" || Str(o["type"]) == "SUBQUERY" || o["cte_map"]?["map"] is JsonArray { Count: > 0 }) other = true;
-        });
-        return tables == 1 && !other;
-    }
-
     /// <summary>Only a plain one-table SELECT's WHERE without subqueries or windows runs the same on any subset of rows.</summary>
     private static bool FilterPushable(JsonObject node) =>
         Str(node["type"]) == "SELECT_NODE"

@@ -21,6 +21,12 @@ public sealed record SqlShape(IReadOnlyList<TableRef> Tables, IReadOnlyList<stri
     /// narrowing the rows: only the newest files can hold the answer.</summary>
     public long? LatestN { get; init; }
 
+    /// <summary>
+    /// One table reference, no subquery, no CTE: the engine scans the stream once (so a one-pass view over it,
+    /// such as an Arrow stream, is safe to read in place).
+    /// </summary>
+    public bool ReadsStreamOnce { get; init; }
+
     /// <summary>The SQL with schema-qualified stream names replaced by the names of their views.</summary>
     public string Sql { get; init; } = "";
 
@@ -109,8 +115,13 @@ public static class SqlInspector
             throw new QueryException(400, "invalid_sql", "exactly one SELECT statement is allowed");
         var tables = new List<TableRef>();
         var matchAllAt = new List<int>();
-        Walk(statements[0], tables, matchAllAt);
-        var shape = new SqlShape(tables.Distinct().ToList(), [], [], null, null) { MatchAllAt = matchAllAt };
+        var nested = false;
+        Walk(statements[0], tables, matchAllAt, ref nested);
+        var shape = new SqlShape(tables.Distinct().ToList(), [], [], null, null)
+        {
+            MatchAllAt = matchAllAt,
+            ReadsStreamOnce = tables.Count == 1 && !nested,
+        };
         var node = statements[0].GetProperty("node");
         // The shortcuts below assume the one table is a stream, not a CTE of the same name.
         var hasCte = node.TryGetProperty("cte_map", out var ctes) && ctes.GetProperty("map").GetArrayLength() > 0;
@@ -227,12 +238,13 @@ public static class SqlInspector
         e.GetProperty("class").GetString() == "CONSTANT" && e.GetProperty("value") is var v && !v.GetProperty("is_null").GetBoolean()
             && v.TryGetProperty("value", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt64(out var l) ? l : null;
 
-    private static void Walk(JsonElement e, List<TableRef> tables, List<int> matchAllAt)
+    /// <param name="nested">Set when the statement holds a subquery or a CTE.</param>
+    private static void Walk(JsonElement e, List<TableRef> tables, List<int> matchAllAt, ref bool nested)
     {
         switch (e.ValueKind)
         {
             case JsonValueKind.Array:
-                foreach (var item in e.EnumerateArray()) Walk(item, tables, matchAllAt);
+                foreach (var item in e.EnumerateArray()) Walk(item, tables, matchAllAt, ref nested);
                 return;
             case JsonValueKind.Object:
                 break;
@@ -254,6 +266,9 @@ public static class SqlInspector
                         throw new QueryException(400, "invalid_sql", $"'{schema}.{name}': the schemas are logs, metrics and traces");
                     tables.Add(new TableRef(schema, name));
                     break;
+                case "SUBQUERY":
+                    nested = true;
+                    break;
                 case "TABLE_FUNCTION":
                     var fn = e.GetProperty("function").GetProperty("function_name").GetString()!;
                     if (!AllowedTableFunctions.Contains(fn))
@@ -261,12 +276,15 @@ public static class SqlInspector
                     break;
             }
         }
-        if (e.TryGetProperty("class", out var cls) && cls.GetString() == "FUNCTION" && e.TryGetProperty("function_name", out var f))
+        if (e.TryGetProperty("cte_map", out var ctes) && ctes.ValueKind == JsonValueKind.Object && ctes.TryGetProperty("map", out var map) && map.GetArrayLength() > 0) nested = true;
+        var cls = e.TryGetProperty("class", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        if (cls == "SUBQUERY") nested = true;
+        if (cls == "FUNCTION" && e.TryGetProperty("function_name", out var f))
         {
             if (DeniedFunctions.Contains(f.GetString()!)) throw new QueryException(400, "forbidden", $"function '{f.GetString()}' is not allowed");
             if (f.GetString() == "match_all" && e.TryGetProperty("query_location", out var at) && at.TryGetInt32(out var offset))
                 matchAllAt.Add(offset);
         }
-        foreach (var p in e.EnumerateObject()) Walk(p.Value, tables, matchAllAt);
+        foreach (var p in e.EnumerateObject()) Walk(p.Value, tables, matchAllAt, ref nested);
     }
 }

@@ -20,7 +20,7 @@ split -C 8M -d -a 4 "$logs" "$work/chunks/c"
 dotnet build src/Silo -c Release -v q -nologo >/dev/null
 dotnet build bench/MoleSignal.Bench -c Release -v q -nologo >/dev/null
 bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+source bench/lib.sh
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -55,16 +55,6 @@ start() { # name roles [env...]
 }
 ready() { until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${HTTP_OF[$1]}/readyz")" = 200 ]; do sleep 0.1; done; }
 cpu_of() { awk '{print ($14+$15)/100}' /proc/$1/stat; } # utime + stime of the dotnet process, seconds
-post() { # url file: retries on 503; every record must be accepted
-  while :; do
-    out=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$2" "$1")
-    code=${out##* }
-    if [ "$code" = 200 ]; then case "$out" in *'"rejected":0,'*) return 0 ;; *) echo "post $2: $out" >&2; return 1 ;; esac; fi
-    [ "$code" = 503 ] && { sleep 0.2; continue; }
-    echo "post $2: HTTP $code $out" >&2; return 1
-  done
-}
-export -f post
 ingest() { # name rows-query "stream names": prints "ack_s all_s"; chunks go round-robin over the streams
   local url="http://127.0.0.1:${HTTP_OF[$1]}/api/v1/ingest" t0 t1
   t0=$(date +%s.%N)
@@ -122,10 +112,9 @@ echo "  cost ratio cluster/standalone: time to ack $(echo "scale=2; $c_ack / $s_
 cluster_bench() { sql "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream = 'bench'"; }
 ingest router cluster_bench bench >/dev/null # the query stream (untimed)
 start local standalone "${common[@]}"; ready local
-body() { python3 -c 'import json,sys;print(json.dumps({"sql":sys.argv[1],"limit":0}))' "$1"; }
 q() { curl -s "http://127.0.0.1:${HTTP_OF[$1]}/api/v1/query" -H 'Content-Type: application/json' -d "$2"; }
-trace=$(q router "$(body "SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1")" | python3 -c 'import json,sys;print(json.load(sys.stdin)["rows"][0][0])')
-source bench/q1-q10.sh && bench_queries "$trace"
+trace=$(q router "$(query_body "SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1")" | python3 -c 'import json,sys;print(json.load(sys.stdin)["rows"][0][0])')
+bench_queries "$trace"
 queries=("${QUERIES[@]}")
 median() { # node json -> median µs of 5 warm runs; the answer must equal the other engine's
   local ts=() s e out
@@ -140,7 +129,7 @@ median() { # node json -> median µs of 5 warm runs; the answer must equal the o
 before=$(curl -s "http://127.0.0.1:${HTTP_OF[router]}/metrics" | awk '/^query_shards_total\{result="remote"\}/{print $2}')
 printf '%-4s %14s %12s %8s %s\n' query distributed_ms local_ms ratio same_rows
 for i in "${!queries[@]}"; do
-  json=$(body "${queries[$i]}")
+  json=$(query_body "${queries[$i]}")
   d=$(median router "$json"); l=$(median local "$json")
   same=$(cmp -s "$work/answer-router" "$work/answer-local" && echo yes || echo "NO ($(cat "$work/answer-router") vs $(cat "$work/answer-local"))")
   printf '%-4s %14s %12s %8s %s\n' "Q$((i+1))" "$(echo "scale=1; $d/1000" | bc)" "$(echo "scale=1; $l/1000" | bc)" "$(echo "scale=2; $d/$l" | bc)" "$same"

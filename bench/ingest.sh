@@ -16,7 +16,7 @@ rm -rf "$work/chunks" && mkdir -p "$work/chunks" && split -C 8M -d -a 4 "$logs" 
 
 dotnet build src/Silo -c Release -v q -nologo >/dev/null
 bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+source bench/lib.sh
 HTTP=$(port)
 start() { # env... ; starts the node in $work/node, sets PID
   (cd "$work/node" && exec env MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$HTTP MS_GRPC.PORT=$(port) \
@@ -24,18 +24,7 @@ start() { # env... ; starts the node in $work/node, sets PID
   PID=$!
   until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP/readyz")" = 200 ]; do sleep 0.05; done
 }
-post() { # retries on 503 (backpressure); every record must be accepted
-  while :; do
-    out=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$1" "http://127.0.0.1:$HTTP/api/v1/ingest/bench")
-    code=${out##* }
-    if [ "$code" = 200 ]; then
-      case "$out" in *'"rejected":0,'*) return 0 ;; *) echo "post $1: $out" >&2; return 1 ;; esac
-    fi
-    [ "$code" = 503 ] && { sleep 0.2; continue; }
-    echo "post $1: HTTP $code" >&2; return 1
-  done
-}
-export -f post; export HTTP
+url="http://127.0.0.1:$HTTP/api/v1/ingest/bench"
 flushed_rows() { sqlite3 "$work/node/data/meta.db" "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream='bench'" 2>/dev/null || echo 0; }
 command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
 
@@ -43,7 +32,7 @@ command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
 rm -rf "$work/node" "$work/node.log" && mkdir -p "$work/node"
 start MS_WAL.FLUSH_STRATEGY=batch MS_INGESTER.FLUSH_INTERVAL_SECS=5 ${BENCH_ENV:-}
 t0=$(date +%s.%N)
-ls "$work"/chunks/* | xargs -P "$clients" -I{} bash -c 'post {}'
+ls "$work"/chunks/* | xargs -P "$clients" -I{} bash -c 'post "$0" "$1"' "$url" {}
 t1=$(date +%s.%N)
 deadline=$(( $(date +%s) + 600 ))
 until [ "$(flushed_rows)" = "$records" ]; do
@@ -68,7 +57,7 @@ echo "  peak RSS: $((rss / 1024)) MiB; server CPU ${cpu}s ($(echo "scale=1; $cpu
 # 2. WAL replay: ingest a quarter without flushing, kill -9, time the replay on restart
 rm -rf "$work/node" && mkdir -p "$work/node"
 start MS_INGESTER.FLUSH_INTERVAL_SECS=3600 MS_INGESTER.FLUSH_THRESHOLD_MB=100000 MS_INGESTER.BUFFER_MAX_MB=4096
-ls "$work"/chunks/* | head -n $(( $(ls "$work/chunks" | wc -l) / 4 )) | xargs -P "$clients" -I{} bash -c 'post {}'
+ls "$work"/chunks/* | head -n $(( $(ls "$work/chunks" | wc -l) / 4 )) | xargs -P "$clients" -I{} bash -c 'post "$0" "$1"' "$url" {}
 kill -9 $PID; wait $PID 2>/dev/null || true
 : > "$work/node.log"
 start MS_INGESTER.FLUSH_INTERVAL_SECS=3600
@@ -79,5 +68,5 @@ grep -o 'wal replay done.*' "$work/node.log" | sed 's/^/wal replay (read + flush
 # 3. the peer
 if [ "$peer" != "--no-peer" ]; then
   "$shared/peers/clickhouse-peer.sh" load "$logs"
-  source bench/peer-stop.sh && stop_peer "$shared"
+  stop_peer "$shared"
 fi

@@ -13,7 +13,7 @@ logs=$work/logs-$records.ndjson
 rm -rf "$work/chunks" && mkdir -p "$work/chunks" && split -C 8M -d -a 4 "$logs" "$work/chunks/c"
 dotnet build src/Silo -c Release -v q -nologo >/dev/null
 bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+source bench/lib.sh
 HTTP=$(port)
 rm -rf "$work/qnode" && mkdir -p "$work/qnode"
 (cd "$work/qnode" && exec env MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$HTTP MS_GRPC.PORT=$(port) \
@@ -21,22 +21,19 @@ rm -rf "$work/qnode" && mkdir -p "$work/qnode"
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP/readyz")" = 200 ]; do sleep 0.05; done
-post() { while :; do c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$1" "http://127.0.0.1:$HTTP/api/v1/ingest/bench"); [ "$c" = 200 ] && return; [ "$c" = 503 ] && { sleep 0.2; continue; }; echo "HTTP $c" >&2; return 1; done; }
-export -f post; export HTTP
-ls "$work"/chunks/* | xargs -P 8 -I{} bash -c 'post {}'
+ls "$work"/chunks/* | xargs -P 8 -I{} bash -c 'post "$0" "$1"' "http://127.0.0.1:$HTTP/api/v1/ingest/bench" {}
 command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
 until [ "$(sqlite3 "$work/qnode/data/meta.db" "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream='bench'")" = "$records" ]; do sleep 0.5; done
 files=$(sqlite3 "$work/qnode/data/meta.db" "SELECT COUNT(*) FROM file_meta WHERE stream='bench'")
-body() { python3 -c 'import json,sys;print(json.dumps({"sql":sys.argv[1],"limit":0}))' "$1"; }
 q() { curl -s "http://127.0.0.1:$HTTP/api/v1/query" -H 'Content-Type: application/json' -d "$1"; }
-trace=$(q "$(body "SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1")" | python3 -c 'import json,sys;print(json.load(sys.stdin)["rows"][0][0])')
-source bench/q1-q10.sh && bench_queries "$trace"
+trace=$(q "$(query_body "SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1")" | python3 -c 'import json,sys;print(json.load(sys.stdin)["rows"][0][0])')
+bench_queries "$trace"
 queries=("${QUERIES[@]}")
 echo "MoleSignal: $records records in $files files; Q9 trace_id $trace"
 declare -A ours
 for i in "${!queries[@]}"; do
   ts=()
-  json=$(body "${queries[$i]}") # built before the clock starts
+  json=$(query_body "${queries[$i]}") # built before the clock starts
   for r in 0 1 2 3 4 5; do
     s=$(date +%s%N); out=$(q "$json"); e=$(date +%s%N)
     case "$out" in *'"error"'*) echo "Q$((i+1)) failed: $out" >&2; exit 1 ;; esac
@@ -48,7 +45,7 @@ kill $PID; wait $PID 2>/dev/null || true
 if [ "$peer" != "--no-peer" ]; then
   "$shared/peers/clickhouse-peer.sh" load "$logs" >/dev/null
   mapfile -t ch < <("$shared/peers/clickhouse-peer.sh" queries "$trace")
-  source bench/peer-stop.sh && stop_peer "$shared"
+  stop_peer "$shared"
 fi
 printf '%-4s %12s %12s %8s\n' query molesignal_ms clickhouse_ms ratio
 logsum=0

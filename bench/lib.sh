@@ -1,0 +1,48 @@
+# Shared by the benchmark scripts (sourced from the repository root).
+
+# A free loopback port.
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+# post URL FILE: posts an NDJSON chunk, retrying while the node answers 503 (backpressure, failover); every
+# record must be accepted. Exported, so `xargs ... bash -c 'post "$0" "$1"' URL FILE` can run it.
+post() {
+  while :; do
+    out=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$2" "$1")
+    code=${out##* }
+    if [ "$code" = 200 ]; then case "$out" in *'"rejected":0,'*) return 0 ;; *) echo "post $2: $out" >&2; return 1 ;; esac; fi
+    [ "$code" = 503 ] && { sleep 0.2; continue; }
+    echo "post $2: HTTP $code $out" >&2; return 1
+  done
+}
+export -f post
+
+# query_body SQL: the JSON body of POST /api/v1/query, without the default row limit.
+query_body() { python3 -c 'import json,sys;print(json.dumps({"sql":sys.argv[1],"limit":0}))' "$1"; }
+
+# bench_queries TRACE_ID: fills QUERIES with Q1-Q10 of shared/bench/queries.md over the stream `bench`
+# (Q9 looks up that trace).
+bench_queries() {
+  QUERIES=(
+    "SELECT count(*) FROM bench"
+    "SELECT count(*) FROM bench WHERE level = 'ERROR'"
+    "SELECT service, count(*) AS c, avg(http_duration_ms) FROM bench GROUP BY service ORDER BY c DESC"
+    "SELECT _timestamp // 60000000 AS m, count(*) FROM bench GROUP BY m ORDER BY m"
+    "SELECT _timestamp, service, message FROM bench WHERE match_all('xyzzy3') LIMIT 100"
+    "SELECT kubernetes_pod_name, quantile_cont(http_duration_ms, 0.95) AS p95 FROM bench WHERE http_status >= 500 GROUP BY 1 ORDER BY p95 DESC LIMIT 10"
+    "SELECT level, count(*) FROM bench WHERE _timestamp >= 1767226300000000 AND _timestamp < 1767226600000000 GROUP BY level"
+    "SELECT * FROM bench ORDER BY _timestamp DESC LIMIT 100"
+    "SELECT * FROM bench WHERE trace_id = '$1'"
+    "SELECT count(DISTINCT kubernetes_pod_name) FROM bench"
+  )
+}
+
+# stop_peer SHARED_BENCH_DIR: stops the ClickHouse peer. `clickhouse-peer.sh stop` looks for a pid file that
+# ClickHouse 18.16 does not leave here, so the server it started (its `su` wrapper carries that pid-file
+# argument; the server is the wrapper's child) is then stopped by PID.
+stop_peer() {
+  "$1/peers/clickhouse-peer.sh" stop
+  local pids p
+  pids=$(pgrep -f -- '--pid-file=/tmp/clickhouse-peer.pid' || true)
+  for p in $pids; do pids="$pids $(pgrep -P "$p" || true)"; done
+  [ -n "${pids// /}" ] && kill $pids 2>/dev/null || true
+}

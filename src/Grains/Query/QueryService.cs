@@ -268,23 +268,27 @@ public sealed class QueryService(
         var results = await Task.WhenAll(shards.Select(async shard =>
         {
             var table = $"__ms_shard_{shard.Key}";
+            var parts = new List<string>();
             var request = new ScanRequest(org, view, fields, shard.ToArray(), minTs, maxTs, sql);
-            var chunks = new List<byte[]>();
-            var appended = 0;
             try
             {
                 var scanner = grains.GetGrain<IScanGrain>($"{distribution.Queriers}:{shard.Key}");
                 await foreach (var chunk in scanner.Scan(request, ct).WithBatchSize(1).WithCancellation(ct))
                 {
-                    if (distribution.SinglePass)
-                    {
-                        chunks.Add(chunk.ArrowIpc); // bound once every shard is in
-                        continue;
-                    }
                     await loading.WaitAsync(ct);
                     try
                     {
-                        ArrowImport.Append(conn, table, chunk.ArrowIpc, create: appended++ == 0);
+                        if (distribution.SinglePass)
+                        {
+                            var name = $"{table}_{parts.Count}";
+                            held.ArrowViews.Add(ArrowImport.Register(conn, name, chunk.ArrowIpc));
+                            parts.Add($"SELECT * FROM {Quote(name)}");
+                        }
+                        else
+                        {
+                            ArrowImport.Append(conn, table, chunk.ArrowIpc, create: parts.Count == 0);
+                            if (parts.Count == 0) parts.Add($"SELECT * FROM {Quote(table)}");
+                        }
                     }
                     finally
                     {
@@ -292,33 +296,20 @@ public sealed class QueryService(
                     }
                 }
                 QueryMetrics.Shards.WithLabels("remote").Inc();
-                return (Shard: shard.Key, Chunks: chunks, Appended: appended, Retry: (List<ScanFile>?)null);
+                return (Parts: parts, Retry: (List<ScanFile>?)null);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && e is not QueryException)
             {
+                // What arrived of the shard is dropped (its views are never named): all its files are read here.
                 await loading.WaitAsync(CancellationToken.None);
                 try { Exec(conn, $"DROP TABLE IF EXISTS {Quote(table)}"); } finally { loading.Release(); }
                 QueryMetrics.Shards.WithLabels("local_retry").Inc();
-                return (Shard: shard.Key, Chunks: new List<byte[]>(), Appended: 0, Retry: shard.ToList());
+                return (Parts: new List<string>(), Retry: shard.ToList());
             }
         }));
-        var parts = new List<string>();
-        foreach (var (shard, chunks, appended, retry) in results)
-        {
-            if (retry is not null)
-                parts.AddRange(StreamView.FileParts(await LocalFilesAsync(retry, held, ct)));
-            else if (!distribution.SinglePass)
-            {
-                if (appended > 0) parts.Add($"SELECT * FROM {Quote($"__ms_shard_{shard}")}");
-            }
-            else
-                for (var i = 0; i < chunks.Count; i++)
-                {
-                    var name = $"__ms_shard_{shard}_{i}";
-                    held.ArrowViews.Add(ArrowImport.Register(conn, name, chunks[i]));
-                    parts.Add($"SELECT * FROM {Quote(name)}");
-                }
-        }
+        var parts = results.SelectMany(r => r.Parts).ToList();
+        var retry = results.Where(r => r.Retry is not null).SelectMany(r => r.Retry!).ToList();
+        if (retry.Count > 0) parts.AddRange(StreamView.FileParts(await LocalFilesAsync(retry, held, ct)));
         return parts;
     }
 

@@ -167,13 +167,13 @@ public static class SiloProgram
         silo.ConfigureEndpoints(AdvertisedAddress(config.Cluster.AdvertiseAddr), config.Cluster.SiloPort, config.Cluster.GatewayPort);
     }
 
+    /// <summary>The IP of <c>host:port</c> ("10.0.1.21:5082", "[::1]:5082", or a name such as "ingester-0.ms:5082").</summary>
     private static IPAddress AdvertisedAddress(string advertiseAddr)
     {
-        var host = advertiseAddr;
+        if (IPEndPoint.TryParse(advertiseAddr, out var endpoint)) return endpoint.Address;
         var colon = advertiseAddr.LastIndexOf(':');
-        if (colon > 0 && !advertiseAddr.EndsWith(']') && advertiseAddr.IndexOf(':') == colon) host = advertiseAddr[..colon];
-        host = host.Trim('[', ']');
-        return IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+        var host = colon > 0 ? advertiseAddr[..colon] : advertiseAddr;
+        return Dns.GetHostAddresses(host).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
     }
 
     private static void Listen(KestrelServerOptions k, string bind, int port, HttpProtocols protocols)

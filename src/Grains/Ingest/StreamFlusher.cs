@@ -12,7 +12,7 @@ namespace MoleSignal.Grains.Ingest;
 /// per UTC day, uploaded under <c>{org}/{type}/{stream}/{date}/{file-id}</c>, then FileMeta committed. File ids
 /// derive from the WAL range, so a flush redone after a crash overwrites the same objects and rows.
 /// </summary>
-public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, LiveSettings<IngestSettings> settings)
+public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, LiveSettings<IngestSettings> settings, ParquetEncoder parquet)
 {
     private const long MicrosPerDay = 86_400_000_000L;
 
@@ -35,14 +35,14 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
             var fileId = $"{seqStart:D12}-{seqEnd:D12}-{part}";
             var date = DateTimeOffset.FromUnixTimeMilliseconds(day * 86_400_000L).ToString("yyyy-MM-dd");
             var prefix = $"{key.Org}/{key.Type}/{key.Stream}/{date}/{fileId}";
-            var parquet = await ParquetEncoder.EncodeAsync(set, order, from, to, ct);
+            var data = await parquet.EncodeAsync(set, order, from, to, ct);
             var sidecar = IndexSidecar.Build(set, order, from, to, s.TextFields, s.IdFields);
             await store.PutAsync(prefix + ".idx", sidecar, ct);
-            await store.PutAsync(prefix + ".parquet", parquet, ct);
+            await store.PutAsync(prefix + ".parquet", data, ct);
             var rows = to - from;
             files.Add(new FileMeta(fileId, prefix + ".parquet", prefix + ".idx",
                 set.Timestamps[order[from]], set.Timestamps[order[to - 1]], rows,
-                originalTotal * rows / Math.Max(1, order.Length), parquet.Length, sidecar.Length, seqStart, seqEnd));
+                originalTotal * rows / Math.Max(1, order.Length), data.Length, sidecar.Length, seqStart, seqEnd));
             from = to;
         }
         await meta.CommitFlushAsync(key, files, schema.Select(f => new SchemaField(f.Name, FieldKinds.Name(f.Kind))).ToList(), seqEnd, ct);

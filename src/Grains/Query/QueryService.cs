@@ -5,6 +5,7 @@ using DuckDB.NET.Data;
 using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Grains.Abstractions.Query;
 using MoleSignal.Grains.Cluster;
+using MoleSignal.Grains.Columnar;
 using MoleSignal.Grains.Ingest;
 using MoleSignal.Grains.Metadata;
 

@@ -1,6 +1,7 @@
 using MoleSignal.Grains;
 using MoleSignal.Gateway.Ingest;
 using MoleSignal.Grains.Abstractions.Ingest;
+using MoleSignal.Grains.Columnar;
 using MoleSignal.Grains.Index;
 using MoleSignal.Grains.Ingest;
 using MoleSignal.Grains.Metadata;
@@ -34,6 +35,7 @@ public static class IngestWiring
         s.AddSingleton<IngestMemory>();
         s.AddSingleton(new FlushScheduler(config.Ingester.FlushParallelism));
         s.AddSingleton<StreamMetaStore>();
+        s.AddSingleton(new ParquetEncoder(Path.Combine(config.Node.DataDir, "flush-tmp")));
         s.AddSingleton<StreamFlusher>();
         s.AddSingleton<WalRecovery>();
         s.AddSingleton<IStreamCatalog, StreamCatalog>();

@@ -5,6 +5,7 @@ using Lucene.Net.Store;
 using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Grains.Columnar;
 using MoleSignal.Grains.Index;
+using MoleSignal.Tests.Support;
 using Parquet;
 
 namespace MoleSignal.Tests.Columnar;
@@ -41,13 +42,16 @@ public sealed class FlushEncodingTests
     {
         var set = Sample();
         var order = set.SortedOrder();
-        var bytes = await ParquetEncoder.EncodeAsync(set, order, 0, set.Rows);
+        using var dir = new TempDir();
+        using var encoder = new ParquetEncoder(dir.Path);
+        var bytes = await encoder.EncodeAsync(set, order, 0, set.Rows);
+        Assert.Empty(System.IO.Directory.GetFiles(dir.Path)); // the file DuckDB wrote is read back and removed
         await using var reader = await ParquetReader.CreateAsync(new MemoryStream(bytes));
         Assert.Equal(3, reader.Metadata!.NumRows);
         var fields = reader.Schema.DataFields;
         Assert.Equal(Schema.Select(s => s.Item1), fields.Select(f => f.Name));
         using var rg = reader.OpenRowGroupReader(0);
-        var ts = new long[3];
+        var ts = new long?[3]; // DuckDB declares every column optional
         await rg.ReadAsync<long>(fields[0], ts);
         var n = new long?[3];
         await rg.ReadAsync<long>(fields[1], n);
@@ -58,6 +62,7 @@ public sealed class FlushEncodingTests
         var b = new bool?[3];
         await rg.ReadAsync<bool>(fields[4], b);
         Assert.Equal([10L, 20, 30], ts);
+        Assert.True(rg.RowCount == 3 && reader.RowGroupCount == 1);
         Assert.Equal([1L, null, 3], n);
         Assert.Equal([1.5, null, 3.0], f);
         Assert.Equal(["1", "true", "three"], s);

@@ -30,11 +30,10 @@ public static class QueryEndpoints
         {
             // RFC 7240: respond-async makes a job; respond-sync forbids one; otherwise large queries become jobs.
             var prefer = request.Headers["Prefer"].ToString().ToLowerInvariant();
-            if (prefer.Contains("respond-async") ||
-                (!prefer.Contains("respond-sync") && await queries.EstimateRowsAsync(query!, ct) > routing.AutoAsyncThresholdRows))
-                return JobEndpoints.Accepted(await jobs.SubmitAsync(query!, ct));
-
-            await using var cursor = await queries.OpenAsync(query!, ct);
+            if (prefer.Contains("respond-async")) return JobEndpoints.Accepted(await jobs.SubmitAsync(query!, ct));
+            var inlineRows = prefer.Contains("respond-sync") ? long.MaxValue : routing.AutoAsyncThresholdRows;
+            await using var cursor = await queries.OpenUnlessLargerAsync(query!, inlineRows, ct);
+            if (cursor is null) return JobEndpoints.Accepted(await jobs.SubmitAsync(query!, ct));
             var rows = new List<object?[]>();
             await foreach (var row in cursor.ReadRowsAsync(ct)) rows.Add(row);
             var stats = cursor.Stats;

@@ -23,8 +23,11 @@ public interface IQueryService
     /// <summary>Throws <see cref="QueryException"/> for anything the user should be told.</summary>
     Task<IQueryCursor> OpenAsync(QueryRequest request, CancellationToken ct);
 
-    /// <summary>Rows the query would scan (FileMeta counts after time pruning), for the auto-async threshold.</summary>
-    Task<long> EstimateRowsAsync(QueryRequest request, CancellationToken ct);
+    /// <summary>
+    /// As <see cref="OpenAsync"/>, but null when the query would scan more than <paramref name="maxRows"/> rows
+    /// (FileMeta counts after time pruning; the auto-async threshold): then it should run as a search job.
+    /// </summary>
+    Task<IQueryCursor?> OpenUnlessLargerAsync(QueryRequest request, long maxRows, CancellationToken ct);
 }
 
 /// <summary>

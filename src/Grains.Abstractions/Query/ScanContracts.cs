@@ -2,9 +2,9 @@ using Orleans.Concurrency;
 
 namespace MoleSignal.Grains.Abstractions.Query;
 
-/// <summary>One data file of a shard; with <see cref="Timestamps"/>, only the rows the full-text index found.</summary>
+/// <summary>One data file of a shard; with <see cref="Rows"/>, only those row numbers (the rows the full-text index found).</summary>
 [GenerateSerializer, Immutable]
-public sealed record ScanFile([property: Id(0)] string ObjectKey, [property: Id(1)] long[]? Timestamps);
+public sealed record ScanFile([property: Id(0)] string ObjectKey, [property: Id(1)] long[]? Rows);
 
 /// <summary>
 /// A shard of a distributed query: the files to read as the stream's view (typed by <see cref="Fields"/>, bounded

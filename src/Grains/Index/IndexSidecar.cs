@@ -18,9 +18,6 @@ namespace MoleSignal.Grains.Index;
 public static class IndexSidecar
 {
     public const string AllField = "_all";
-
-    /// <summary>Each row's <c>_timestamp</c> as a doc value, so a search can narrow the Parquet scan to its rows.</summary>
-    public const string TimestampField = "_ts";
     private static ReadOnlySpan<byte> Magic => "MSIX"u8;
 
     public sealed record Blob(string Name, long Offset, int Length);
@@ -68,8 +65,7 @@ public static class IndexSidecar
                 type.Freeze();
                 var reader = new SlicesReader();
                 var field = new Field(AllField, reader, type);
-                var ts = new NumericDocValuesField(TimestampField, 0);
-                var doc = new Document { field, ts };
+                var doc = new Document { field };
                 var slices = new List<ReadOnlyMemory<char>>(text.Length);
                 for (var i = from; i < to; i++)
                 {
@@ -78,7 +74,6 @@ public static class IndexSidecar
                         if (c.Strings![order[i]] is { } v) slices.Add(v);
                     reader.Reset(slices);
                     field.SetReaderValue(reader);
-                    ts.SetInt64Value(set.Timestamps[order[i]]);
                     writer.AddDocument(doc);
                 }
                 // No ForceMerge: segments hold consecutive doc ids (the reader adds each one's doc base), so

@@ -24,12 +24,16 @@ public sealed class QueryService(
     IndexPruner pruner,
     OrgEngines engines,
     IStreamCatalog catalog,
+    LiveSettings<IngestSettings> ingest,
     QuerierSilos? queriers = null) : IQueryService
 {
     private SemaphoreSlim? _slots;
     private int _slotCount;
 
-    public async Task<IQueryCursor> OpenAsync(QueryRequest request, CancellationToken ct)
+    public async Task<IQueryCursor> OpenAsync(QueryRequest request, CancellationToken ct) =>
+        (await OpenUnlessLargerAsync(request, long.MaxValue, ct))!;
+
+    public async Task<IQueryCursor?> OpenUnlessLargerAsync(QueryRequest request, long maxRows, CancellationToken ct)
     {
         var s = settings.Current;
         var slots = Slots(s.MaxConcurrent);
@@ -64,20 +68,35 @@ public sealed class QueryService(
                 single ? shape.MatchAll.Select(IndexPruner.Tokens).ToList() : [],
                 single ? shape.Equalities : [],
                 single ? shape.LatestN : null);
-            long rows = 0, bytes = 0, fileCount = 0;
+            long rows = 0, bytes = 0, fileCount = 0, estimated = 0;
             var textFields = new List<string>();
+            var matchedByIndex = false;
             var distribution = Distribute(conn, shape);
             foreach (var table in shape.Tables)
             {
                 var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, distribution, scratch, held, ct);
                 if (bound is null) continue;
                 rows += bound.Value.Rows;
+                estimated += bound.Value.Estimated;
                 bytes += bound.Value.Bytes;
                 fileCount += bound.Value.Files;
                 if (textFields.Count == 0) textFields.AddRange(bound.Value.TextFields);
+                matchedByIndex = bound.Value.MatchedByIndex;
             }
 
-            var userSql = WithTextFields(shape.Sql, shape.MatchAllAt, textFields);
+            if (estimated > maxRows)
+            {
+                conn.Dispose();
+                conn = null;
+                TryDelete(scratch.FullName);
+                slots.Release();
+                held.Release();
+                QueryMetrics.Running.Dec();
+                return null;
+            }
+
+            // Every row the view holds is one the index found for the WHERE clause's match_all terms: they hold.
+            var userSql = WithTextFields(shape.Sql, shape.MatchAllAt, textFields, matchedByIndex ? shape.MatchAllConjunctAt : []);
             var limit = request.Limit ?? s.DefaultLimit;
             var sql = limit > 0 ? $"SELECT * FROM ({userSql.TrimEnd().TrimEnd(';')}) AS __q LIMIT {limit}" : userSql;
             var cursor = new QueryCursor(conn, sql, scratch, () => { slots.Release(); held.Release(); }, clock,
@@ -106,18 +125,6 @@ public sealed class QueryService(
         }
     }
 
-    public async Task<long> EstimateRowsAsync(QueryRequest request, CancellationToken ct)
-    {
-        using var conn = engines.Connect(request.Org);
-        var shape = SqlInspector.Inspect(conn, request.Sql);
-        var minTs = Math.Max(request.StartTime ?? long.MinValue, shape.MinTs ?? long.MinValue);
-        var maxTs = Math.Min(request.EndTime is { } e ? e - 1 : long.MaxValue, shape.MaxTs ?? long.MaxValue);
-        long rows = 0;
-        foreach (var t in shape.Tables)
-            rows += (await meta.FilesAsync(new StreamKey(request.Org, t.Type, t.Name), minTs, maxTs, ct)).Sum(f => f.Rows);
-        return rows;
-    }
-
     /// <summary>
     /// Single-stream queries go distributed with at least two querier silos (the spec's threshold); anything
     /// else, or fewer queriers, runs here with no network hop.
@@ -133,7 +140,7 @@ public sealed class QueryService(
         // Newest-n binding reads the view twice (its _timestamp floor, then the statement).
         var singlePass = shape.LatestN is null && shape.ReadsStreamOnce;
         return new Distribution(count, fields =>
-            ScanPushdown.ShardSql(conn, WithTextFields(shape.Sql, shape.MatchAllAt, TextFields(fields)), view, fields) + latest, singlePass);
+            ScanPushdown.ShardSql(conn, WithTextFields(shape.Sql, shape.MatchAllAt, TextFields(fields), []), view, fields) + latest, singlePass);
     }
 
     private SemaphoreSlim Slots(int count)
@@ -146,7 +153,9 @@ public sealed class QueryService(
         return _slots;
     }
 
-    private readonly record struct Bound(long Rows, long Bytes, long Files, IReadOnlyList<string> TextFields);
+    /// <param name="Estimated">FileMeta rows in the time range (before the index prunes), for the auto-async threshold.</param>
+    /// <param name="MatchedByIndex">The statement has match_all terms and the view holds only rows the index found for them.</param>
+    private readonly record struct Bound(long Rows, long Bytes, long Files, long Estimated, IReadOnlyList<string> TextFields, bool MatchedByIndex);
 
     /// <summary><c>SELECT count(*) FROM stream</c>: the catalog's record count (files + buffer, no scan); null when the stream is unknown.</summary>
     private async Task<(long Rows, long Files, long Bytes)?> CountAllAsync(StreamKey key, CancellationToken ct) =>
@@ -171,17 +180,20 @@ public sealed class QueryService(
         if (hints.LatestN is { } n)
             candidates = Newest(candidates, n, buffered.Sum(b => (long)b.Count), buffered.Length > 0 ? buffered.Min(b => b.MinTimestamp) : long.MaxValue);
         var scan = new List<ScanFile>();
+        var textFields = TextFields(fields);
+        var matchedByIndex = hints.MatchAll.Count > 0 && buffered.Length == 0;
         foreach (var f in candidates)
         {
-            // With timestamps, the index found the matching rows: only those row groups and rows are read.
-            var (may, timestamps) = await pruner.MatchAsync(f, hints.MatchAll, hints.Equalities, ct);
-            if (!may)
+            // With row numbers, the index found the matching rows: only those rows (and their row groups) are read.
+            var match = await pruner.MatchAsync(f, hints.MatchAll, hints.Equalities, ct);
+            if (!match.May)
             {
                 QueryMetrics.PrunedFiles.Inc();
                 continue;
             }
-            scan.Add(new ScanFile(f.ObjectKey, timestamps?.ToArray()));
-            rows += f.Rows;
+            if (match.Rows is null || !textFields.All(match.TextFields.Contains)) matchedByIndex = false;
+            scan.Add(new ScanFile(f.ObjectKey, match.Rows));
+            rows += match.Rows?.Length ?? f.Rows;
             bytes += f.CompressedBytes;
             fileCount++;
         }
@@ -220,7 +232,7 @@ public sealed class QueryService(
                 Exec(conn, StreamView.Create(view, source, range));
             }
         }
-        return new Bound(rows, bytes, fileCount, TextFields(fields));
+        return new Bound(rows, bytes, fileCount, candidates.Sum(f => f.Rows), textFields, matchedByIndex);
     }
 
     /// <summary>What a query holds until its cursor is gone (after its connection): cached files it reads, Arrow streams its views scan.</summary>
@@ -236,14 +248,14 @@ public sealed class QueryService(
         }
     }
 
-    private async Task<List<(string Path, long[]? Timestamps)>> LocalFilesAsync(IEnumerable<ScanFile> scan, Held held, CancellationToken ct)
+    private async Task<List<(string Path, long[]? Rows)>> LocalFilesAsync(IEnumerable<ScanFile> scan, Held held, CancellationToken ct)
     {
         var local = new List<(string, long[]?)>();
         foreach (var f in scan)
         {
             var path = await files.PathAsync(f.ObjectKey, ct);
             held.Pinned.Add(path);
-            local.Add((path, f.Timestamps));
+            local.Add((path, f.Rows));
         }
         return local;
     }
@@ -333,19 +345,20 @@ public sealed class QueryService(
         return taken;
     }
 
-    private static List<string> TextFields(IEnumerable<(string Name, string Type)> fields) =>
-        fields.Where(f => f.Type == "utf8" && IsTextField(f.Name)).Select(f => f.Name).ToList();
-
-    private static bool IsTextField(string name) =>
-        name is "log" or "message" or "msg" or "content" or "data" or "body" || name.StartsWith("error_", StringComparison.Ordinal);
+    /// <summary>The stream's full-text fields: its text fields the sidecars index (<c>[ingester].text_fields</c>).</summary>
+    private List<string> TextFields(IEnumerable<(string Name, string Type)> fields)
+    {
+        var patterns = ingest.Current.TextFields;
+        return fields.Where(f => f.Type == "utf8" && patterns.Matches(f.Name)).Select(f => f.Name).ToList();
+    }
 
     /// <summary>
     /// <c>match_all('q')</c> is rewritten in place (at the offsets the parser reported; macros cannot name
     /// columns) into a test over the stream's full-text fields: every token of q must occur as a whole token,
     /// case-insensitively. With q a literal, each token becomes a constant pattern (compiled once); otherwise the
-    /// <c>__ms_match_all</c> macro does the same per row.
+    /// <c>__ms_match_all</c> macro does the same per row. The calls at <paramref name="holdsAt"/> become <c>true</c>.
     /// </summary>
-    private static string WithTextFields(string sql, IReadOnlyList<int> at, List<string> textFields)
+    private static string WithTextFields(string sql, IReadOnlyList<int> at, List<string> textFields, IReadOnlyList<int> holdsAt)
     {
         if (at.Count == 0) return sql;
         var text = textFields.Count == 0 ? "CAST(NULL AS VARCHAR)" : $"concat_ws(chr(10), {string.Join(", ", textFields.Select(Quote))})";
@@ -357,12 +370,8 @@ public sealed class QueryService(
             if (paren < 0) continue;
             if (LiteralCall(bytes, paren) is var (literal, end) && literal is not null)
             {
-                var tokens = IndexPruner.Tokens(literal);
-                // Each token in some field: no per-row concatenation, and ILIKE rules most rows out before the regex.
-                var test = tokens.Count == 0 ? "false" : "(" + string.Join(" AND ", tokens.Select(t => "(" + string.Join(" OR ", fields.Select(f =>
-                    $@"({f} ILIKE '%{t}%' AND regexp_matches({f}, '(?i)(^|[^\p{{L}}\p{{N}}]){t}([^\p{{L}}\p{{N}}]|$)'))")) + ")")) + ")";
                 bytes.RemoveRange(offset, end + 1 - offset);
-                bytes.InsertRange(offset, Encoding.UTF8.GetBytes(test));
+                bytes.InsertRange(offset, Encoding.UTF8.GetBytes(holdsAt.Contains(offset) ? "true" : TokenTest(IndexPruner.Tokens(literal), fields, text)));
             }
             else
             {
@@ -372,6 +381,15 @@ public sealed class QueryService(
         }
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
+
+    /// <summary>
+    /// Each token in some field: ILIKE (pushed into the scan) rules most rows out, then one whole-token regex per
+    /// token over the fields joined. A Unicode class costs DuckDB ~1 ms to compile per pattern and thread, so one
+    /// pattern per token, not per token and field.
+    /// </summary>
+    private static string TokenTest(List<string> tokens, List<string> fields, string text) =>
+        tokens.Count == 0 ? "false" : "(" + string.Join(" AND ", tokens.Select(t =>
+            $@"(({string.Join(" OR ", fields.Select(f => $"{f} ILIKE '%{t}%'"))}) AND regexp_matches({(fields.Count == 1 ? fields[0] : text)}, '(?i)(^|[^\p{{L}}\p{{N}}]){t}([^\p{{L}}\p{{N}}]|$)'))")) + ")";
 
     /// <summary>At "(": a single string literal argument and the offset of the closing ")".</summary>
     private static (string? Literal, int End) LiteralCall(List<byte> sql, int paren)

@@ -28,12 +28,12 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
         QueryMetrics.ShardScansRunning.Inc();
         try
         {
-            var local = new List<(string Path, long[]? Timestamps)>();
+            var local = new List<(string Path, long[]? Rows)>();
             foreach (var f in request.Files)
             {
                 var path = await files.PathAsync(f.ObjectKey, stop.Token);
                 pinned.Add(path);
-                local.Add((path, f.Timestamps));
+                local.Add((path, f.Rows));
             }
             // DuckDB reads ahead at most two chunks of what the caller has not taken yet.
             var chunks = Channel.CreateBounded<ScanChunk>(2);
@@ -51,7 +51,7 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
     }
 
     /// <summary>Runs on the thread pool: DuckDB blocks while it scans.</summary>
-    private async Task Produce(ScanRequest request, List<(string Path, long[]? Timestamps)> local,
+    private async Task Produce(ScanRequest request, List<(string Path, long[]? Rows)> local,
         ChannelWriter<ScanChunk> output, CancellationToken ct)
     {
         try

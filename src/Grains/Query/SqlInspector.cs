@@ -8,14 +8,18 @@ namespace MoleSignal.Grains.Query;
 public sealed record TableRef(string Type, string Name);
 
 /// <summary>
-/// What the SQL reads, and what a single-stream query's WHERE clause requires of every row through top-level
-/// AND terms (safe to prune files by): match_all() texts, id equalities and <c>_timestamp</c> bounds.
+/// What the SQL reads, and what the WHERE clause of a statement that reads one stream once requires of every row
+/// through top-level AND terms (safe to prune its files by): match_all() texts, id equalities and <c>_timestamp</c>
+/// bounds. With a subquery or CTE these stay empty: the stream's view would be narrowed for every reference to it.
 /// </summary>
 public sealed record SqlShape(IReadOnlyList<TableRef> Tables, IReadOnlyList<string> MatchAll,
     IReadOnlyList<(string Column, string Value)> Equalities, long? MinTs, long? MaxTs)
 {
     /// <summary>UTF-8 byte offsets of every match_all call in the SQL (to pass it the stream's text fields).</summary>
     public IReadOnlyList<int> MatchAllAt { get; init; } = [];
+
+    /// <summary>Offsets of the match_all calls that are top-level AND terms of the WHERE clause (<see cref="MatchAll"/>'s).</summary>
+    public IReadOnlyList<int> MatchAllConjunctAt { get; init; } = [];
 
     /// <summary>n when the query is <c>... FROM stream ORDER BY _timestamp DESC LIMIT n</c> with nothing else
     /// narrowing the rows: only the newest files can hold the answer.</summary>
@@ -51,9 +55,10 @@ public static class SqlInspector
 
     public static SqlShape Inspect(DuckDBConnection conn, string sql)
     {
-        var shape = InspectOnce(conn, sql);
-        if (!QualifiedNames(conn, sql, out var rewritten)) return shape with { Sql = sql };
-        return InspectOnce(conn, rewritten) with { Tables = shape.Tables, Sql = rewritten };
+        var (shape, json, qualified) = InspectOnce(conn, sql);
+        if (!qualified) return shape with { Sql = sql };
+        var rewritten = WithViewNames(conn, json);
+        return InspectOnce(conn, rewritten).Shape with { Tables = shape.Tables, Sql = rewritten };
     }
 
     internal static string Serialize(DuckDBConnection conn, string sql)
@@ -65,11 +70,9 @@ public static class SqlInspector
     }
 
     /// <summary>Views are TEMP and cannot live in schemas: <c>metrics.cpu</c> becomes <c>"metrics.cpu"</c>, <c>logs.app</c> becomes <c>app</c>.</summary>
-    private static bool QualifiedNames(DuckDBConnection conn, string sql, out string rewritten)
+    private static string WithViewNames(DuckDBConnection conn, string json)
     {
-        rewritten = sql;
-        var root = System.Text.Json.Nodes.JsonNode.Parse(Serialize(conn, sql))!;
-        var changed = false;
+        var root = System.Text.Json.Nodes.JsonNode.Parse(json)!;
         void Visit(System.Text.Json.Nodes.JsonNode? n)
         {
             switch (n)
@@ -83,21 +86,19 @@ public static class SqlInspector
                     {
                         o["table_name"] = ViewName(new TableRef(schema, (string)o["table_name"]!));
                         o["schema_name"] = "";
-                        changed = true;
                     }
                     foreach (var p in o.ToList()) Visit(p.Value);
                     break;
             }
         }
         Visit(root);
-        if (!changed) return false;
         using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT json_deserialize_sql('" + root.ToJsonString().Replace("'", "''") + "')";
-        rewritten = (string)cmd.ExecuteScalar()!;
-        return true;
+        return (string)cmd.ExecuteScalar()!;
     }
 
-    private static SqlShape InspectOnce(DuckDBConnection conn, string sql)
+    /// <returns>The shape, the statement's AST as JSON, and whether it names a stream with its schema (<c>metrics.cpu</c>).</returns>
+    private static (SqlShape Shape, string Json, bool Qualified) InspectOnce(DuckDBConnection conn, string sql)
     {
         var json = Serialize(conn, sql);
         using var doc = JsonDocument.Parse(json);
@@ -113,26 +114,23 @@ public static class SqlInspector
         var statements = root.GetProperty("statements");
         if (statements.GetArrayLength() != 1)
             throw new QueryException(400, "invalid_sql", "exactly one SELECT statement is allowed");
-        var tables = new List<TableRef>();
-        var matchAllAt = new List<int>();
-        var nested = false;
-        Walk(statements[0], tables, matchAllAt, ref nested);
-        var shape = new SqlShape(tables.Distinct().ToList(), [], [], null, null)
+        var walked = new Walked();
+        Walk(statements[0], walked);
+        var shape = new SqlShape(walked.Tables.Distinct().ToList(), [], [], null, null)
         {
-            MatchAllAt = matchAllAt,
-            ReadsStreamOnce = tables.Count == 1 && !nested,
+            MatchAllAt = walked.MatchAllAt,
+            ReadsStreamOnce = walked.Tables.Count == 1 && !walked.Nested,
         };
         var node = statements[0].GetProperty("node");
-        // The shortcuts below assume the one table is a stream, not a CTE of the same name.
-        var hasCte = node.TryGetProperty("cte_map", out var ctes) && ctes.GetProperty("map").GetArrayLength() > 0;
-        if (!hasCte && node.GetProperty("type").GetString() == "SELECT_NODE" && node.GetProperty("from_table").GetProperty("type").GetString() == "BASE_TABLE")
+        // The shortcuts below narrow the stream's view, so they need its only reference (not a CTE of the same name).
+        if (shape.ReadsStreamOnce && node.GetProperty("type").GetString() == "SELECT_NODE" && node.GetProperty("from_table").GetProperty("type").GetString() == "BASE_TABLE")
         {
             if (node.GetProperty("where_clause") is { ValueKind: JsonValueKind.Object } where)
                 shape = Conjuncts(where, shape);
             else
                 shape = shape with { LatestN = LatestN(node), CountAll = CountAll(node) };
         }
-        return shape;
+        return (shape, json, walked.Qualified);
     }
 
     private static string? CountAll(JsonElement node)
@@ -190,7 +188,12 @@ public static class SqlInspector
         if (cls == "FUNCTION" && e.GetProperty("function_name").GetString() == "match_all"
             && e.GetProperty("children") is { ValueKind: JsonValueKind.Array } args && args.GetArrayLength() == 1
             && StringConstant(args[0]) is { } text)
-            return shape with { MatchAll = [.. shape.MatchAll, text] };
+            return shape with
+            {
+                MatchAll = [.. shape.MatchAll, text],
+                MatchAllConjunctAt = e.TryGetProperty("query_location", out var at) && at.TryGetInt32(out var offset)
+                    ? [.. shape.MatchAllConjunctAt, offset] : shape.MatchAllConjunctAt,
+            };
         if (cls != "COMPARISON") return shape;
         var (left, right, op) = (e.GetProperty("left"), e.GetProperty("right"), type);
         if (Column(left) is null && Column(right) is not null)
@@ -238,13 +241,23 @@ public static class SqlInspector
         e.GetProperty("class").GetString() == "CONSTANT" && e.GetProperty("value") is var v && !v.GetProperty("is_null").GetBoolean()
             && v.TryGetProperty("value", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt64(out var l) ? l : null;
 
-    /// <param name="nested">Set when the statement holds a subquery or a CTE.</param>
-    private static void Walk(JsonElement e, List<TableRef> tables, List<int> matchAllAt, ref bool nested)
+    /// <summary>What a walk over the AST found.</summary>
+    private sealed class Walked
+    {
+        public List<TableRef> Tables { get; } = [];
+        public List<int> MatchAllAt { get; } = [];
+        /// <summary>The statement holds a subquery or a CTE.</summary>
+        public bool Nested { get; set; }
+        /// <summary>A stream is named with its schema (<c>logs.app</c>, <c>metrics.cpu</c>).</summary>
+        public bool Qualified { get; set; }
+    }
+
+    private static void Walk(JsonElement e, Walked walked)
     {
         switch (e.ValueKind)
         {
             case JsonValueKind.Array:
-                foreach (var item in e.EnumerateArray()) Walk(item, tables, matchAllAt, ref nested);
+                foreach (var item in e.EnumerateArray()) Walk(item, walked);
                 return;
             case JsonValueKind.Object:
                 break;
@@ -261,13 +274,14 @@ public static class SqlInspector
                     var name = e.GetProperty("table_name").GetString()!;
                     if (!string.IsNullOrEmpty(catalog))
                         throw new QueryException(400, "invalid_sql", $"'{catalog}.{schema}.{name}': tables are the org's streams; catalogs cannot be named");
+                    if (StreamSchemas.Contains(schema)) walked.Qualified = true;
                     if (schema is "" or "main") schema = "logs";
                     if (!StreamSchemas.Contains(schema))
                         throw new QueryException(400, "invalid_sql", $"'{schema}.{name}': the schemas are logs, metrics and traces");
-                    tables.Add(new TableRef(schema, name));
+                    walked.Tables.Add(new TableRef(schema, name));
                     break;
                 case "SUBQUERY":
-                    nested = true;
+                    walked.Nested = true;
                     break;
                 case "TABLE_FUNCTION":
                     var fn = e.GetProperty("function").GetProperty("function_name").GetString()!;
@@ -276,15 +290,15 @@ public static class SqlInspector
                     break;
             }
         }
-        if (e.TryGetProperty("cte_map", out var ctes) && ctes.ValueKind == JsonValueKind.Object && ctes.TryGetProperty("map", out var map) && map.GetArrayLength() > 0) nested = true;
+        if (e.TryGetProperty("cte_map", out var ctes) && ctes.ValueKind == JsonValueKind.Object && ctes.TryGetProperty("map", out var map) && map.GetArrayLength() > 0) walked.Nested = true;
         var cls = e.TryGetProperty("class", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        if (cls == "SUBQUERY") nested = true;
+        if (cls == "SUBQUERY") walked.Nested = true;
         if (cls == "FUNCTION" && e.TryGetProperty("function_name", out var f))
         {
             if (DeniedFunctions.Contains(f.GetString()!)) throw new QueryException(400, "forbidden", $"function '{f.GetString()}' is not allowed");
             if (f.GetString() == "match_all" && e.TryGetProperty("query_location", out var at) && at.TryGetInt32(out var offset))
-                matchAllAt.Add(offset);
+                walked.MatchAllAt.Add(offset);
         }
-        foreach (var p in e.EnumerateObject()) Walk(p.Value, tables, matchAllAt, ref nested);
+        foreach (var p in e.EnumerateObject()) Walk(p.Value, walked);
     }
 }

@@ -7,21 +7,24 @@ namespace MoleSignal.Grains.Query;
 /// </summary>
 public static class StreamView
 {
-    /// <summary>A file the index narrowed reads only the row groups and rows of its timestamps; the rest one read_parquet.</summary>
-    public static List<string> FileParts(IEnumerable<(string Path, long[]? Timestamps)> files)
+    /// <summary>
+    /// A file the index narrowed reads only its matching rows (by <c>file_row_number</c>, which prunes row groups
+    /// too); the rest one read_parquet. <c>OFFSET 0</c> keeps the statement's own filters above the row filter:
+    /// pushed into the scan, a text filter would run over every row of the row group first.
+    /// </summary>
+    public static List<string> FileParts(IEnumerable<(string Path, long[]? Rows)> files)
     {
         var parts = new List<string>();
         var whole = new List<string>();
-        foreach (var (path, timestamps) in files)
+        foreach (var (path, rows) in files)
         {
-            if (timestamps is null)
+            if (rows is null)
             {
                 whole.Add(path);
                 continue;
             }
-            // The range is what the Parquet scan prunes row groups by; the list keeps only those rows.
-            parts.Add($"SELECT * FROM read_parquet('{Escape(path)}') " +
-                      $"WHERE _timestamp BETWEEN {timestamps[0]} AND {timestamps[^1]} AND _timestamp IN ({string.Join(", ", timestamps)})");
+            parts.Add($"SELECT * EXCLUDE (file_row_number) FROM (SELECT * FROM read_parquet('{Escape(path)}', file_row_number = true) " +
+                      $"WHERE file_row_number IN ({string.Join(", ", rows)}) OFFSET 0)");
         }
         if (whole.Count > 0)
             parts.Add($"SELECT * FROM read_parquet([{string.Join(", ", whole.Select(p => $"'{Escape(p)}'"))}], union_by_name = true)");

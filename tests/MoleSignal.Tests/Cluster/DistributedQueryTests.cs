@@ -79,7 +79,8 @@ public sealed class DistributedQueryTests : IAsyncLifetime
         var distributed = coordinator.GetRequiredService<IQueryService>();
         var local = new QueryService(coordinator.GetRequiredService<LiveSettings<QuerySettings>>(), coordinator.GetRequiredService<StreamMetaStore>(),
             coordinator.GetRequiredService<IGrainFactory>(), coordinator.GetRequiredService<ObjectFiles>(), coordinator.GetRequiredService<IndexPruner>(),
-            coordinator.GetRequiredService<OrgEngines>(), coordinator.GetRequiredService<IStreamCatalog>(), queriers: null);
+            coordinator.GetRequiredService<OrgEngines>(), coordinator.GetRequiredService<IStreamCatalog>(),
+            coordinator.GetRequiredService<LiveSettings<IngestSettings>>(), queriers: null);
         string[] queries =
         [
             "SELECT count(*) FROM dist WHERE level IS NOT NULL OR level IS NULL",

@@ -144,6 +144,29 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
     }
 
     [Fact]
+    public async Task Rows_the_index_found_are_all_that_is_read_and_other_terms_still_hold()
+    {
+        // Before the first file ends, every row is in a file (the buffer holds the tail): the index answers.
+        var end = (await NodeQueries.FilesAsync(fx.Dir.Combine("node"), "bench")).Min(f => f.MaxTs);
+        const string needle = "(^|[^a-z0-9])xyzzy3([^a-z0-9]|$)";
+        var sql = $"SELECT _timestamp, message FROM bench WHERE match_all('xyzzy3') AND _timestamp <= {end} ORDER BY 1";
+        var expected = Oracle($"SELECT _timestamp, message FROM bench WHERE regexp_matches(lower(message), '{needle}') AND _timestamp <= {end} ORDER BY 1");
+        Assert.NotEmpty(expected);
+        var (_, body) = await QueryAsync(new { sql });
+        Assert.Equal(expected, body.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().Select(Normalize).ToList()).ToList());
+        Assert.Equal(expected.Count, body.GetProperty("scanned_rows").GetInt64());
+
+        // A match_all that is not a WHERE term is still evaluated per row.
+        Assert.Equal([["false", expected.Count.ToString(CultureInfo.InvariantCulture)]],
+            await RowsAsync($"SELECT match_all('nosuchwordanywhere') AS m, count(*) FROM bench WHERE match_all('xyzzy3') AND _timestamp <= {end} GROUP BY 1"));
+
+        // A subquery reads the whole stream: the outer terms must not narrow what it sees.
+        var all = Oracle($"SELECT count(*) FROM bench WHERE _timestamp <= {end}")[0][0];
+        Assert.Equal([[expected.Count.ToString(CultureInfo.InvariantCulture), all]],
+            await RowsAsync($"SELECT count(*), (SELECT count(*) FROM bench WHERE _timestamp <= {end}) FROM bench WHERE match_all('xyzzy3') AND _timestamp <= {end}"));
+    }
+
+    [Fact]
     public async Task An_id_equality_skips_files_by_their_bloom_filters()
     {
         var trace = (await RowsAsync("SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1"))[0][0];

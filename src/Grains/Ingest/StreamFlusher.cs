@@ -35,8 +35,10 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
             var fileId = $"{seqStart:D12}-{seqEnd:D12}-{part}";
             var date = DateTimeOffset.FromUnixTimeMilliseconds(day * 86_400_000L).ToString("yyyy-MM-dd");
             var prefix = $"{key.Org}/{key.Type}/{key.Stream}/{date}/{fileId}";
-            var data = await parquet.EncodeAsync(set, order, from, to, ct);
+            // DuckDB encodes on its threads while this one builds the index: both only read the columns.
+            var encoding = parquet.EncodeAsync(set, order, from, to, ct);
             var sidecar = IndexSidecar.Build(set, order, from, to, s.TextFields, s.IdFields);
+            var data = await encoding;
             await store.PutAsync(prefix + ".idx", sidecar, ct);
             await store.PutAsync(prefix + ".parquet", data, ct);
             var rows = to - from;

@@ -7,8 +7,10 @@ namespace MoleSignal.Grains.Ingest;
 
 /// <summary>
 /// Owns one stream's WAL and unflushed buffer. Appends interleave (each awaits its own WAL commit, so concurrent
-/// appends share a group commit); the buffer is only touched on the grain's turns. A flush encodes a snapshot
-/// off the grain scheduler and, once FileMeta is committed, drops the snapshot and truncates the WAL behind it.
+/// appends share a group commit); the buffer is only touched on the grain's turns. A flush encodes a snapshot (a
+/// run of consecutive entries) off the grain scheduler; up to <see cref="MaxFlushesPerStream"/> run at once on
+/// disjoint runs. Entries leave the buffer only from the front, once their data file is committed, and the WAL is
+/// truncated behind them; a run flushed ahead of an earlier one waits in the buffer (queries count it there once).
 /// </summary>
 [MoleSignal.Grains.Cluster.IngesterPlacement]
 public sealed class StreamGrain(
@@ -20,11 +22,19 @@ public sealed class StreamGrain(
     WalRecovery recovery,
     ILogger<StreamGrain> log) : Grain, IStreamGrain
 {
+    /// <summary>A hot stream keeps both cores of a small node busy encoding; more would only hold more memory.</summary>
+    private const int MaxFlushesPerStream = 2;
+
+    private enum EntryState { Buffered, Flushing, Flushed }
+
     private sealed class Entry(long seq, IngestBatch batch)
     {
         public long Seq { get; } = seq;
         public IngestBatch Batch { get; } = batch;
+        public DateTime AddedAt { get; } = DateTime.UtcNow;
         public bool Committed { get; set; }
+        public EntryState State { get; set; }
+        public bool Flushable => Committed && State == EntryState.Buffered;
     }
 
     private readonly List<Entry> _buffer = [];
@@ -34,8 +44,7 @@ public sealed class StreamGrain(
     private long _nextSeq;
     private long _bufferBytes;
     private long _bufferRecords;
-    private DateTime _oldestEntryAt = DateTime.MaxValue;
-    private Task? _flushing;
+    private readonly List<Task<bool>> _flushes = [];
     private DateTime _retryFlushAfter = DateTime.MinValue;
     private int _failedFlushes;
 
@@ -75,7 +84,7 @@ public sealed class StreamGrain(
         else if (!memory.TryReserve(size))
         {
             IngestMetrics.Records.WithLabels("backpressure").Inc(batch.Count);
-            StartFlush();
+            StartFlush(force: true);
             return new AppendResult(AppendStatus.Backpressure, _failedFlushes > 0 ? 5 : 1,
                 $"the ingester buffer is full ({memory.Used >> 20} of {memory.Limit >> 20} MiB unflushed); retry later");
         }
@@ -98,7 +107,7 @@ public sealed class StreamGrain(
         entry.Committed = true;
         IngestMetrics.Records.WithLabels("accepted").Inc(batch.Count);
         IngestMetrics.Bytes.Inc(size);
-        if (_bufferBytes >= settings.Current.FlushThresholdBytes || memory.UnderPressure) StartFlush();
+        StartFlush(force: false);
         return AppendResult.Ok;
     }
 
@@ -131,7 +140,6 @@ public sealed class StreamGrain(
 
     private void Add(Entry e)
     {
-        if (_buffer.Count == 0) _oldestEntryAt = DateTime.UtcNow;
         _buffer.Add(e);
         _bufferBytes += e.Batch.Records.Length;
         _bufferRecords += e.Batch.Count;
@@ -139,42 +147,61 @@ public sealed class StreamGrain(
 
     private Task OnTimer(CancellationToken ct)
     {
-        var s = settings.Current;
-        if (_buffer.Count > 0 && (DateTime.UtcNow - _oldestEntryAt >= s.FlushInterval || memory.UnderPressure))
-            StartFlush();
+        var first = _buffer.Find(e => e.Flushable);
+        if (first is not null && DateTime.UtcNow - first.AddedAt >= settings.Current.FlushInterval) StartFlush(force: true);
+        else StartFlush(force: false);
         return Task.CompletedTask;
     }
 
-    /// <summary>Starts a flush unless one runs or a failed one is backing off.</summary>
-    private void StartFlush()
+    /// <summary>
+    /// Starts a flush of the next run of buffered entries when a slot is free, no failed flush is backing off, and
+    /// the run is due: <paramref name="force"/>d, a file's worth of bytes, or memory under pressure.
+    /// </summary>
+    private void StartFlush(bool force)
     {
-        if (_flushing is null && DateTime.UtcNow >= _retryFlushAfter) _ = RunFlush();
+        if (Running() >= MaxFlushesPerStream || DateTime.UtcNow < _retryFlushAfter) return;
+        var threshold = settings.Current.FlushThresholdBytes;
+        if (!force && !memory.UnderPressure && FlushableBytes() < threshold) return;
+        var run = NextRun(threshold);
+        if (run.Count > 0) Launch(run);
     }
 
-    /// <summary>The only way a flush starts, so two never work on the same snapshot.</summary>
-    private Task RunFlush()
+    private long FlushableBytes()
     {
-        var flush = FlushOnce();
-        _flushing = flush.ContinueWith(t =>
+        long bytes = 0;
+        foreach (var e in _buffer)
+            if (e.Flushable) bytes += e.Batch.Records.Length;
+        return bytes;
+    }
+
+    /// <summary>The first run of consecutive committed, unflushed entries, up to about <paramref name="maxBytes"/>.</summary>
+    private List<Entry> NextRun(long maxBytes)
+    {
+        var run = new List<Entry>();
+        var start = _buffer.FindIndex(e => e.State == EntryState.Buffered);
+        if (start < 0) return run;
+        long bytes = 0;
+        for (var i = start; i < _buffer.Count && _buffer[i].Flushable && bytes < maxBytes; i++)
         {
-            _flushing = null;
-            if (t.Exception is { } e)
-            {
-                _failedFlushes++;
-                IngestMetrics.FlushErrors.Inc();
-                var backoff = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(_failedFlushes, 5))));
-                _retryFlushAfter = DateTime.UtcNow + backoff;
-                log.LogWarning("stream {Stream}: flush failed ({Failures} in a row), retrying in {Backoff}s: {Error}",
-                    _key, _failedFlushes, backoff.TotalSeconds, e.GetBaseException().Message);
-            }
-            else
-            {
-                _failedFlushes = 0;
-                // Appends that arrived during the flush may already fill another file.
-                if (_bufferBytes >= settings.Current.FlushThresholdBytes || memory.UnderPressure) StartFlush();
-            }
-        }, TaskScheduler.Current);
+            run.Add(_buffer[i]);
+            bytes += _buffer[i].Batch.Records.Length;
+        }
+        return run;
+    }
+
+    /// <summary>The only way a flush starts, so no entry is ever in two flushes.</summary>
+    private Task<bool> Launch(List<Entry> run)
+    {
+        foreach (var e in run) e.State = EntryState.Flushing;
+        var flush = FlushRun(run);
+        _flushes.Add(flush);
         return flush;
+    }
+
+    private int Running()
+    {
+        _flushes.RemoveAll(t => t.IsCompleted);
+        return _flushes.Count;
     }
 
     /// <summary>Flushes until everything committed before the call is in data files; throws if a flush fails.</summary>
@@ -183,35 +210,67 @@ public sealed class StreamGrain(
         var target = _nextSeq - 1;
         while (true)
         {
-            if (_flushing is not null)
+            if (Running() > 0)
             {
-                await _flushing;
+                await Task.WhenAll(_flushes.ToArray());
                 continue;
             }
             if (_buffer.Count == 0 || _buffer[0].Seq > target || !_buffer[0].Committed) return;
-            await RunFlush();
+            if (!await Launch(NextRun(long.MaxValue)))
+                throw new IOException($"stream {_key}: flush failed; the WAL keeps the data");
         }
     }
 
-    private async Task FlushOnce()
+    /// <summary>Encodes and commits one run; false (after logging and backing off) when that failed.</summary>
+    private async Task<bool> FlushRun(List<Entry> run)
+    {
+        var schema = _schema.Fields.ToList();
+        var batches = run.Select(e => e.Batch).ToList();
+        try
+        {
+            await scheduler.RunAsync(() => flusher.FlushAsync(_key, batches, schema, run[0].Seq, run[^1].Seq));
+        }
+        catch (Exception e)
+        {
+            // Back on the grain's turn: the run is buffered again, for the next flush after the backoff.
+            foreach (var entry in run) entry.State = EntryState.Buffered;
+            _failedFlushes++;
+            IngestMetrics.FlushErrors.Inc();
+            var backoff = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(_failedFlushes, 5))));
+            _retryFlushAfter = DateTime.UtcNow + backoff;
+            log.LogWarning("stream {Stream}: flush failed ({Failures} in a row), retrying in {Backoff}s: {Error}",
+                _key, _failedFlushes, backoff.TotalSeconds, e.GetBaseException().Message);
+            return false;
+        }
+        foreach (var entry in run) entry.State = EntryState.Flushed;
+        _failedFlushes = 0;
+        DropFlushedFront();
+        _ = StartNextFlush();
+        return true;
+    }
+
+    /// <summary>Appends that arrived during a flush may already fill another file: checked once that flush is done.</summary>
+    private async Task StartNextFlush()
+    {
+        await Task.Yield();
+        StartFlush(force: false);
+    }
+
+    private void DropFlushedFront()
     {
         var n = 0;
-        while (n < _buffer.Count && _buffer[n].Committed) n++;
+        long bytes = 0, records = 0;
+        for (; n < _buffer.Count && _buffer[n].State == EntryState.Flushed; n++)
+        {
+            bytes += _buffer[n].Batch.Records.Length;
+            records += _buffer[n].Batch.Count;
+        }
         if (n == 0) return;
-        var snapshot = _buffer.GetRange(0, n);
-        var schema = _schema.Fields.ToList();
-        var batches = snapshot.Select(e => e.Batch).ToList();
-        var seqStart = snapshot[0].Seq;
-        var seqEnd = snapshot[^1].Seq;
-        await scheduler.RunAsync(() => flusher.FlushAsync(_key, batches, schema, seqStart, seqEnd));
-
-        // Back on the grain's turn: appends since the snapshot sit after it in the buffer.
+        var through = _buffer[n - 1].Seq;
         _buffer.RemoveRange(0, n);
-        var bytes = batches.Sum(b => (long)b.Records.Length);
         _bufferBytes -= bytes;
-        _bufferRecords -= batches.Sum(b => (long)b.Count);
+        _bufferRecords -= records;
         memory.Release(bytes);
-        _oldestEntryAt = _buffer.Count > 0 ? DateTime.UtcNow : DateTime.MaxValue;
-        _wal.TruncateThrough(seqEnd);
+        _wal.TruncateThrough(through);
     }
 }

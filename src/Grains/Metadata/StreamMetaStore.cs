@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Text.Json;
 using MoleSignal.Grains.Abstractions.Ingest;
+using MoleSignal.Grains.Ingest;
 
 namespace MoleSignal.Grains.Metadata;
 
@@ -100,6 +101,14 @@ public sealed class StreamMetaStore(MetaStore store)
                 currentJson = r.GetString(0);
                 version = Convert.ToInt32(r.GetValue(1));
             }
+        }
+        // A stream flushes several runs at once and they may commit out of order: the stored schema only widens.
+        if (currentJson is not null)
+        {
+            var merged = new StreamSchema();
+            merged.Load(ParseSchema(currentJson));
+            merged.Load(schema);
+            schema = merged.ToStored();
         }
         var json = SchemaJson(schema);
         if (currentJson is null)

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
-using Lucene.Net.Analysis;
+using Lucene.Net.Analysis.Core;
 using Lucene.Net.Documents;
 using Lucene.Net.Index;
 using Lucene.Net.Store;
@@ -24,8 +24,6 @@ public static class IndexSidecar
 
     public sealed record Header(int Rows, string[] TextFields, Blob[] Blooms, Blob[] Lucene);
 
-    public static Analyzer NewAnalyzer() => new TokenAnalyzer();
-
     public static byte[] Build(ColumnSet set, int[] order, int from, int to, FieldPatterns textFields, FieldPatterns idFields)
     {
         var text = set.Columns.Where(c => c.Kind == FieldKind.Utf8 && textFields.Matches(c.Name)).ToArray();
@@ -44,7 +42,8 @@ public static class IndexSidecar
         if (text.Length > 0)
         {
             using var dir = new RAMDirectory();
-            var config = new IndexWriterConfig(LuceneVersion.LUCENE_48, NewAnalyzer())
+            // Fields arrive tokenized (TextTokens); the analyzer is never asked.
+            var config = new IndexWriterConfig(LuceneVersion.LUCENE_48, new KeywordAnalyzer())
             {
                 OpenMode = OpenMode.CREATE,
                 RAMBufferSizeMB = 32, // several flushes run at once; a small buffer bounds their memory
@@ -63,17 +62,16 @@ public static class IndexSidecar
                     IndexOptions = IndexOptions.DOCS_ONLY,
                 };
                 type.Freeze();
-                var reader = new SlicesReader();
-                var field = new Field(AllField, reader, type);
+                var tokens = new TextTokens.RowTokens();
+                var stream = new TextTokens.Stream();
+                var field = new Field(AllField, stream, type);
                 var doc = new Document { field };
-                var slices = new List<ReadOnlyMemory<char>>(text.Length);
                 for (var i = from; i < to; i++)
                 {
-                    slices.Clear();
+                    tokens.Clear();
                     foreach (var c in text)
-                        if (c.Strings![order[i]] is { } v) slices.Add(v);
-                    reader.Reset(slices);
-                    field.SetReaderValue(reader);
+                        if (c.Strings![order[i]] is { } v) tokens.Add(v.Span);
+                    stream.Reset(tokens);
                     writer.AddDocument(doc);
                 }
                 // No ForceMerge: segments hold consecutive doc ids (the reader adds each one's doc base), so

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Lucene.Net.Analysis.TokenAttributes;
 using Lucene.Net.Index;
 using Lucene.Net.Search;
 using Lucene.Net.Store;
@@ -26,18 +25,8 @@ public sealed class IndexPruner(ObjectFiles files)
         public Dictionary<string, BloomFilter> Blooms { get; } = blooms;
     }
 
-    /// <summary>The lowercased tokens of a match_all() text, as the sidecar's analyzer makes them.</summary>
-    public static List<string> Tokens(string text)
-    {
-        var tokens = new List<string>();
-        using var analyzer = IndexSidecar.NewAnalyzer();
-        using var stream = analyzer.GetTokenStream(IndexSidecar.AllField, text);
-        var term = stream.AddAttribute<ICharTermAttribute>();
-        stream.Reset();
-        while (stream.IncrementToken()) tokens.Add(term.ToString());
-        stream.End();
-        return tokens;
-    }
+    /// <summary>The lowercased tokens of a match_all() text, as the sidecars hold them.</summary>
+    public static List<string> Tokens(string text) => TextTokens.Of(text);
 
     /// <summary>Up to this many matching rows, a file is read at those rows only.</summary>
     public const int MaxNarrowedRows = 4096;

@@ -74,10 +74,12 @@ public sealed class QueryService(
             var distribution = Distribute(conn, shape);
             foreach (var table in shape.Tables)
             {
-                var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, distribution, scratch, held, ct);
+                var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, distribution,
+                    maxRows - estimated, scratch, held, ct);
                 if (bound is null) continue;
-                rows += bound.Value.Rows;
                 estimated += bound.Value.Estimated;
+                if (estimated > maxRows) break;
+                rows += bound.Value.Rows;
                 bytes += bound.Value.Bytes;
                 fileCount += bound.Value.Files;
                 if (textFields.Count == 0) textFields.AddRange(bound.Value.TextFields);
@@ -164,8 +166,9 @@ public sealed class QueryService(
     /// <summary>What a single-stream query lets the binder skip: files without its words or ids, or older than its newest n.</summary>
     private sealed record Pruning(IReadOnlyList<List<string>> MatchAll, IReadOnlyList<(string Column, string Value)> Equalities, long? LatestN);
 
+    /// <param name="rowBudget">Past this many FileMeta rows the query becomes a job: nothing is bound or scanned.</param>
     private async Task<Bound?> BindAsync(DuckDBConnection conn, TableRef table, StreamKey key, long minTs, long maxTs,
-        Pruning hints, Distribution? distribution, DirectoryInfo scratch, Held held, CancellationToken ct)
+        Pruning hints, Distribution? distribution, long rowBudget, DirectoryInfo scratch, Held held, CancellationToken ct)
     {
         // An unknown stream stays unknown (the engine reports the table): no grain is activated for it.
         if (await meta.GetAsync(key, ct) is null) return null;
@@ -179,6 +182,8 @@ public sealed class QueryService(
         IReadOnlyList<FileMeta> candidates = (await meta.FilesAsync(key, minTs, maxTs, ct)).Where(f => f.WalSeqEnd < fromSeq).ToList();
         if (hints.LatestN is { } n)
             candidates = Newest(candidates, n, buffered.Sum(b => (long)b.Count), buffered.Length > 0 ? buffered.Min(b => b.MinTimestamp) : long.MaxValue);
+        var estimated = candidates.Sum(f => f.Rows);
+        if (estimated > rowBudget) return new Bound(0, 0, 0, estimated, [], false);
         var scan = new List<ScanFile>();
         var textFields = TextFields(fields);
         var matchedByIndex = hints.MatchAll.Count > 0 && buffered.Length == 0;
@@ -232,7 +237,7 @@ public sealed class QueryService(
                 Exec(conn, StreamView.Create(view, source, range));
             }
         }
-        return new Bound(rows, bytes, fileCount, candidates.Sum(f => f.Rows), textFields, matchedByIndex);
+        return new Bound(rows, bytes, fileCount, estimated, textFields, matchedByIndex);
     }
 
     /// <summary>What a query holds until its cursor is gone (after its connection): cached files it reads, Arrow streams its views scan.</summary>

@@ -12,8 +12,8 @@ public sealed class Column(string name, FieldKind kind, int rows)
     public long?[]? Longs { get; } = kind == FieldKind.Int64 ? new long?[rows] : null;
     public double?[]? Doubles { get; } = kind == FieldKind.Float64 ? new double?[rows] : null;
     public bool?[]? Bools { get; } = kind == FieldKind.Bool ? new bool?[rows] : null;
-    /// <summary>Text values as slices of <see cref="Text"/>'s buffers.</summary>
-    public ReadOnlyMemory<char>?[]? Strings { get; } = kind == FieldKind.Utf8 ? new ReadOnlyMemory<char>?[rows] : null;
+    /// <summary>Text values (UTF-8) as slices of <see cref="Text"/>'s buffers.</summary>
+    public ReadOnlyMemory<byte>?[]? Strings { get; } = kind == FieldKind.Utf8 ? new ReadOnlyMemory<byte>?[rows] : null;
     public TextColumnBuffer? Text { get; } = kind == FieldKind.Utf8 ? new TextColumnBuffer() : null;
 
     public bool IsLowCardinality => Text is { Overflowed: false };

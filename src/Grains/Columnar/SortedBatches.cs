@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
-using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
@@ -10,7 +9,7 @@ namespace MoleSignal.Grains.Columnar;
 
 /// <summary>
 /// Rows <c>[from, to)</c> of a sorted order of a <see cref="ColumnSet"/> as Arrow record batches of at most
-/// <paramref name="batchRows"/> rows, built when asked for (text as UTF-8 with offsets, nulls as validity bits).
+/// <paramref name="batchRows"/> rows, built when asked for (text copied as UTF-8 with offsets, nulls as validity bits).
 /// The buffers are rented and go back to the pool on <see cref="Dispose"/>, once the reader is done with them.
 /// </summary>
 public sealed class SortedBatches(ColumnSet set, int[] order, int from, int to, int batchRows) : IArrowArrayStream
@@ -99,7 +98,7 @@ public sealed class SortedBatches(ColumnSet set, int[] order, int from, int to, 
         return new BooleanArray(new ArrowBuffer(values.AsMemory(0, (n + 7) / 8)), validity, n, nulls, 0);
     }
 
-    private IArrowArray Strings(ReadOnlyMemory<char>?[] source, ReadOnlySpan<int> rows)
+    private IArrowArray Strings(ReadOnlyMemory<byte>?[] source, ReadOnlySpan<int> rows)
     {
         var n = rows.Length;
         var validity = Validity(n, out var bits);
@@ -107,7 +106,7 @@ public sealed class SortedBatches(ColumnSet set, int[] order, int from, int to, 
         var offsets = MemoryMarshal.Cast<byte, int>(offsetBytes.AsSpan(0, (n + 1) * sizeof(int)));
         var size = 0;
         for (var i = 0; i < n; i++)
-            if (source[rows[i]] is { } v) size += Encoding.UTF8.GetMaxByteCount(v.Length);
+            if (source[rows[i]] is { } v) size += v.Length;
         var data = Rent(Math.Max(size, 1));
         var used = 0;
         var nulls = 0;
@@ -116,7 +115,8 @@ public sealed class SortedBatches(ColumnSet set, int[] order, int from, int to, 
             offsets[i] = used;
             if (source[rows[i]] is { } v)
             {
-                used += Encoding.UTF8.GetBytes(v.Span, data.AsSpan(used));
+                v.Span.CopyTo(data.AsSpan(used));
+                used += v.Length;
                 bits[i >> 3] |= (byte)(1 << (i & 7));
             }
             else nulls++;

@@ -39,6 +39,13 @@ public sealed class BloomFilter
         }
     }
 
+    /// <summary>A UTF-8 value, hashed as its .NET text (ids are short: transcoded on the stack).</summary>
+    public void Add(ReadOnlySpan<byte> utf8)
+    {
+        var chars = utf8.Length <= 512 ? stackalloc char[utf8.Length] : new char[utf8.Length];
+        Add(chars[..System.Text.Encoding.UTF8.GetChars(utf8, chars)]);
+    }
+
     public bool MightContain(ReadOnlySpan<char> value)
     {
         var (h1, h2) = Hash(value);

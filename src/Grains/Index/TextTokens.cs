@@ -51,6 +51,44 @@ public static class TextTokens
             }
         }
 
+        /// <summary>UTF-8 text, tokenized as the same text in a string would be (a rune outside the BMP is two
+        /// surrogates there, never part of a token; invalid bytes are U+FFFD).</summary>
+        public void Add(ReadOnlySpan<byte> utf8)
+        {
+            var start = -1;
+            for (var i = 0; i < utf8.Length;)
+            {
+                char c;
+                bool token;
+                var b = utf8[i];
+                if (b < 0x80)
+                {
+                    c = (char)b;
+                    token = char.IsAsciiLetterOrDigit(c);
+                    if (char.IsAsciiLetterUpper(c)) c = (char)(c | 0x20);
+                    i++;
+                }
+                else
+                {
+                    System.Text.Rune.DecodeFromUtf8(utf8[i..], out var rune, out var size);
+                    c = rune.IsBmp ? (char)rune.Value : '\0';
+                    token = rune.IsBmp && char.IsLetterOrDigit(c);
+                    if (token) c = char.ToLowerInvariant(c);
+                    i += size;
+                }
+                if (start >= 0 && (!token || _used - start == MaxLength))
+                {
+                    _tokens.Add((start, _used - start));
+                    start = -1;
+                }
+                if (!token) continue;
+                if (_used == _chars.Length) Array.Resize(ref _chars, _chars.Length * 2);
+                if (start < 0) start = _used;
+                _chars[_used++] = c;
+            }
+            if (start >= 0) _tokens.Add((start, _used - start));
+        }
+
         private void Append(ReadOnlySpan<char> token)
         {
             if (_used + token.Length > _chars.Length) Array.Resize(ref _chars, Math.Max(_chars.Length * 2, _used + token.Length));

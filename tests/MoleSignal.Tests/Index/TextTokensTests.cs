@@ -19,6 +19,31 @@ public sealed class TextTokensTests
         Assert.Equal([TextTokens.MaxLength, 10], tokens.Select(t => t.Length));
     }
 
+    [Theory]
+    [InlineData("GET /api/v1/orders 200 9.2ms")]
+    [InlineData("Größe: Straße—ÉTÉ İstanbul ΣΊΣΥΦΟΣ")]
+    [InlineData("ab😀cd 日本語テキスト ١٢٣")]
+    [InlineData("x")]
+    [InlineData("")]
+    public void Utf8_text_gives_the_tokens_of_the_same_string(string text)
+    {
+        var fromBytes = new TextTokens.RowTokens();
+        fromBytes.Add(System.Text.Encoding.UTF8.GetBytes(text));
+        Assert.Equal(TextTokens.Of(text), fromBytes.ToStrings());
+        var longRun = new string('Q', TextTokens.MaxLength * 2 + 3) + " tail";
+        fromBytes.Clear();
+        fromBytes.Add(System.Text.Encoding.UTF8.GetBytes(longRun));
+        Assert.Equal(TextTokens.Of(longRun), fromBytes.ToStrings());
+    }
+
+    [Fact]
+    public void Invalid_utf8_separates_tokens()
+    {
+        var row = new TextTokens.RowTokens();
+        row.Add([(byte)'a', (byte)'b', 0xFF, (byte)'c']);
+        Assert.Equal(["ab", "c"], row.ToStrings());
+    }
+
     [Fact]
     public void A_row_collects_the_tokens_of_all_its_fields()
     {

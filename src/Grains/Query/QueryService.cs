@@ -141,8 +141,13 @@ public sealed class QueryService(
         var latest = shape.LatestN is { } n ? $" ORDER BY _timestamp DESC LIMIT {n}" : "";
         // Newest-n binding reads the view twice (its _timestamp floor, then the statement).
         var singlePass = shape.LatestN is null && shape.ReadsStreamOnce;
-        return new Distribution(count, fields =>
-            ScanPushdown.ShardSql(conn, WithTextFields(shape.Sql, shape.MatchAllAt, TextFields(fields), []), view, fields) + latest, singlePass);
+        // Shards run the statement's filter as the coordinator will (match_all dropped where the index answered it),
+        // so they ship exactly the columns the coordinator reads: DuckDB maps the columns of a one-pass Arrow view
+        // by position once it pushes a projection into it, so a shipped column the statement never names would
+        // shift the others.
+        return new Distribution(count, (fields, matchedByIndex) =>
+            ScanPushdown.ShardSql(conn, WithTextFields(shape.Sql, shape.MatchAllAt, TextFields(fields), matchedByIndex ? shape.MatchAllConjunctAt : []),
+                view, fields) + latest, singlePass);
     }
 
     private SemaphoreSlim Slots(int count)
@@ -204,7 +209,7 @@ public sealed class QueryService(
         }
         var view = SqlInspector.ViewName(table);
         var parts = distribution is not null && scan.Count > 0
-            ? await ScanShardsAsync(conn, distribution, view, key.Org, fields, scan, minTs, maxTs, held, ct)
+            ? await ScanShardsAsync(conn, distribution, view, key.Org, fields, scan, minTs, maxTs, matchedByIndex, held, ct)
             : StreamView.FileParts(await LocalFilesAsync(scan, held, ct));
 
         if (buffered.Length > 0)
@@ -267,10 +272,10 @@ public sealed class QueryService(
 
     /// <summary>
     /// A distributed single-stream query: the querier count, the SELECT each shard runs (projection and filter of
-    /// the statement, given the stream's fields), and whether the statement reads its stream only once (then the
+    /// the statement, given the stream's fields and whether the index answered its match_all terms), and whether the statement reads its stream only once (then the
     /// shards' Arrow chunks are scanned in place instead of copied into tables).
     /// </summary>
-    private sealed record Distribution(int Queriers, Func<IReadOnlyList<(string Name, string Type)>, string> ShardSql, bool SinglePass);
+    private sealed record Distribution(int Queriers, Func<IReadOnlyList<(string Name, string Type)>, bool, string> ShardSql, bool SinglePass);
 
     /// <summary>
     /// Files sharded by hash(object_key) % queriers, each shard scanned by its ScanGrain on a querier silo and
@@ -278,9 +283,9 @@ public sealed class QueryService(
     /// dead querier and never loses its rows).
     /// </summary>
     private async Task<List<string>> ScanShardsAsync(DuckDBConnection conn, Distribution distribution, string view, string org,
-        (string Name, string Type)[] fields, List<ScanFile> scan, long minTs, long maxTs, Held held, CancellationToken ct)
+        (string Name, string Type)[] fields, List<ScanFile> scan, long minTs, long maxTs, bool matchedByIndex, Held held, CancellationToken ct)
     {
-        var sql = distribution.ShardSql(fields);
+        var sql = distribution.ShardSql(fields, matchedByIndex);
         var loading = new SemaphoreSlim(1); // one DuckDB connection: chunks load one at a time
         var shards = scan.GroupBy(f => (int)(XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(f.ObjectKey)) % (ulong)distribution.Queriers));
         var results = await Task.WhenAll(shards.Select(async shard =>

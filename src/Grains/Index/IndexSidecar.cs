@@ -24,7 +24,10 @@ public static class IndexSidecar
 
     public sealed record Header(int Rows, string[] TextFields, Blob[] Blooms, Blob[] Lucene);
 
-    public static byte[] Build(ColumnSet set, int[] order, int from, int to, FieldPatterns textFields, FieldPatterns idFields)
+    /// <param name="segmentDocs">Documents per Lucene segment when set (else the RAM buffer decides): lets a test
+    /// check that doc ids stay row numbers across segments and their merges.</param>
+    public static byte[] Build(ColumnSet set, int[] order, int from, int to, FieldPatterns textFields, FieldPatterns idFields,
+        int? segmentDocs = null)
     {
         var text = set.Columns.Where(c => c.Kind == FieldKind.Utf8 && textFields.Matches(c.Name)).ToArray();
         var ids = set.Columns.Where(c => c.Kind == FieldKind.Utf8 && idFields.Matches(c.Name)).ToArray();
@@ -47,6 +50,7 @@ public static class IndexSidecar
             {
                 OpenMode = OpenMode.CREATE,
                 RAMBufferSizeMB = 32, // several flushes run at once; a small buffer bounds their memory
+                MaxBufferedDocs = segmentDocs ?? IndexWriterConfig.DISABLE_AUTO_FLUSH,
                 // Doc ids must stay row numbers: merge only adjacent segments.
                 MergePolicy = new LogDocMergePolicy(),
                 UseCompoundFile = false, // the files are packed into the sidecar anyway

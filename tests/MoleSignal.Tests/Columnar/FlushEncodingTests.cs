@@ -100,6 +100,31 @@ public sealed class FlushEncodingTests
     }
 
     [Fact]
+    public void Doc_ids_stay_row_numbers_across_segments_and_merges()
+    {
+        const int rows = 3_000;
+        // Timestamps descending: the sorted order reverses the input, so a doc id equal to its row is no accident.
+        var lines = Enumerable.Range(0, rows).Select(i => $$"""{"_timestamp":{{rows - i}},"message":"row w{{rows - 1 - i}} common"}""").ToArray();
+        var set = new ColumnSet([Batch(lines)], [("_timestamp", FieldKind.Int64), ("message", FieldKind.Utf8)]);
+        var order = set.SortedOrder();
+        // 100 docs a segment: 30 segments, past the merge policy's factor of 10, so merges run too.
+        var sidecar = IndexSidecar.Build(set, order, 0, rows, new FieldPatterns(["message"]), new FieldPatterns([]), segmentDocs: 100);
+        var (header, data) = IndexSidecar.Read(sidecar);
+        using var dir = new RAMDirectory();
+        foreach (var blob in header.Lucene)
+        {
+            using var o = dir.CreateOutput(blob.Name, IOContext.DEFAULT);
+            o.WriteBytes(data.Span.Slice((int)blob.Offset, blob.Length).ToArray(), blob.Length);
+        }
+        using var r = DirectoryReader.Open(dir);
+        Assert.True(r.Leaves.Count > 1, "one segment: nothing checked across segments");
+        Assert.Equal(rows, r.MaxDoc);
+        var searcher = new IndexSearcher(r);
+        foreach (var row in new[] { 0, 1, 99, 100, 101, 1_234, 2_500, rows - 1 })
+            Assert.Equal([row], searcher.Search(new TermQuery(new Term(IndexSidecar.AllField, $"w{row}")), 10).ScoreDocs.Select(d => d.Doc));
+    }
+
+    [Fact]
     public void Bloom_false_positive_rate_is_near_the_target()
     {
         var bloom = new BloomFilter(10_000);

@@ -13,7 +13,7 @@ namespace MoleSignal.Grains.Columnar;
 public sealed class ParquetEncoder : IDisposable
 {
     public const int RowGroupRows = 64 * 1024;
-    private readonly DuckDBConnection _root;
+    private readonly Lazy<DuckDBConnection> _root;
     private readonly string _scratch;
 
     /// <param name="scratch">Where DuckDB writes each file before it is read back (the only directory it may touch).</param>
@@ -22,9 +22,14 @@ public sealed class ParquetEncoder : IDisposable
         _scratch = Path.GetFullPath(scratch) + "/";
         Directory.CreateDirectory(_scratch);
         foreach (var stale in Directory.EnumerateFiles(_scratch)) File.Delete(stale); // left by a crash mid-write
-        _root = new DuckDBConnection("DataSource=:memory:");
-        _root.Open();
-        using var cmd = _root.CreateCommand();
+        _root = new Lazy<DuckDBConnection>(Open); // a node that never flushes (a querier) never pays for it
+    }
+
+    private DuckDBConnection Open()
+    {
+        var root = new DuckDBConnection("DataSource=:memory:");
+        root.Open();
+        using var cmd = root.CreateCommand();
         cmd.CommandText = $"""
             SET autoinstall_known_extensions = false;
             SET autoload_known_extensions = false;
@@ -34,6 +39,7 @@ public sealed class ParquetEncoder : IDisposable
             SET lock_configuration = true;
             """;
         cmd.ExecuteNonQuery();
+        return root;
     }
 
     public async Task<byte[]> EncodeAsync(ColumnSet set, int[] order, int from, int to, CancellationToken ct = default)
@@ -60,13 +66,17 @@ public sealed class ParquetEncoder : IDisposable
 
     private DuckDBConnection Connect()
     {
-        lock (_root)
+        var root = _root.Value;
+        lock (root)
         {
-            var conn = _root.Duplicate();
+            var conn = root.Duplicate();
             conn.Open();
             return conn;
         }
     }
 
-    public void Dispose() => _root.Dispose();
+    public void Dispose()
+    {
+        if (_root.IsValueCreated) _root.Value.Dispose();
+    }
 }

@@ -53,8 +53,8 @@ public sealed class OrgEngines(LiveSettings<QuerySettings> settings, ObjectFiles
             SET autoload_known_extensions = false;
             SET preserve_insertion_order = false;
             SET parquet_metadata_cache = true;
-            CREATE MACRO __ms_match_all(txt, q) AS list_bool_and(list_transform(regexp_extract_all(lower(q), '[\p{L}\p{N}]+'),
-                t -> contains(lower(txt), t) AND regexp_matches(lower(txt), '(^|[^\p{L}\p{N}])' || t || '([^\p{L}\p{N}]|$)')));
+            CREATE MACRO __ms_match_all(txt, q) AS list_bool_and(list_transform(regexp_extract_all(lower(q), '[\p{L}\p{Nd}]+'),
+                t -> contains(lower(txt), t) AND regexp_matches(lower(txt), '(^|[^\p{L}\p{Nd}])' || t || '([^\p{L}\p{Nd}]|$)')));
             CREATE MACRO str_match(f, s) AS contains(CAST(f AS VARCHAR), s);
             CREATE MACRO str_match_ignore_case(f, s) AS contains(lower(CAST(f AS VARCHAR)), lower(s));
             CREATE MACRO re_match(f, r) AS regexp_matches(CAST(f AS VARCHAR), r);

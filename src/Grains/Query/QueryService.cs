@@ -201,7 +201,8 @@ public sealed class QueryService(
                 QueryMetrics.PrunedFiles.Inc();
                 continue;
             }
-            if (match.Rows is null || !textFields.All(match.TextFields.Contains)) matchedByIndex = false;
+            // The rows are the answer only if the file indexed exactly the fields the statement tests.
+            if (match.Rows is null || !match.TextFields.ToHashSet().SetEquals(textFields)) matchedByIndex = false;
             scan.Add(new ScanFile(f.ObjectKey, match.Rows));
             rows += match.Rows?.Length ?? f.Rows;
             bytes += f.CompressedBytes;
@@ -399,7 +400,7 @@ public sealed class QueryService(
     /// </summary>
     private static string TokenTest(List<string> tokens, List<string> fields, string text) =>
         tokens.Count == 0 ? "false" : "(" + string.Join(" AND ", tokens.Select(t =>
-            $@"(({string.Join(" OR ", fields.Select(f => $"{f} ILIKE '%{t}%'"))}) AND regexp_matches({(fields.Count == 1 ? fields[0] : text)}, '(?i)(^|[^\p{{L}}\p{{N}}]){t}([^\p{{L}}\p{{N}}]|$)'))")) + ")";
+            $@"(({string.Join(" OR ", fields.Select(f => $"{f} ILIKE '%{t}%'"))}) AND regexp_matches({(fields.Count == 1 ? fields[0] : text)}, '(?i)(^|[^\p{{L}}\p{{Nd}}]){t}([^\p{{L}}\p{{Nd}}]|$)'))")) + ")";
 
     /// <summary>At "(": a single string literal argument and the offset of the closing ")".</summary>
     private static (string? Literal, int End) LiteralCall(List<byte> sql, int paren)

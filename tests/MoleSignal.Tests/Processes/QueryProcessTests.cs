@@ -167,6 +167,38 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
     }
 
     [Fact]
+    public async Task Match_all_answers_the_same_from_the_buffer_and_from_the_index()
+    {
+        using var dir = new TempDir("ms-words");
+        using var node = MoleSignalNode.Start(new Dictionary<string, string> { ["MS_INGESTER.FLUSH_INTERVAL_SECS"] = "1" }, workDir: dir.Path);
+        await node.WaitHealthyAsync();
+        string[] messages = ["x² one", "Straße two", "ab😀cd three", "v1.2.3 release", "ÉTÉ four", "xyzzy-42 five", "Ⅳ six"];
+        var lines = messages.Select((m, i) => JsonSerializer.Serialize(new { _timestamp = 1767225600000000L + i, message = m })).ToList();
+        await NodeQueries.IngestAsync(node.Http, "words", lines, 100);
+        (string Term, long Rows)[] expected =
+        [
+            ("x", 1), ("X", 1), ("straße", 1), ("ab", 1), ("cd", 1), ("v1", 1), ("2", 1), ("été", 1), ("xyzzy", 1),
+            ("42", 1), ("six", 1), ("Ⅳ", 0), ("xyz", 0), ("ab cd", 1), ("x one", 1), ("x two", 0),
+        ];
+        async Task<(string, long)[]> Counts()
+        {
+            var counts = new List<(string, long)>();
+            foreach (var (term, _) in expected)
+            {
+                using var resp = await node.Http.PostAsJsonAsync("/api/v1/query", new { sql = $"SELECT count(*) FROM words WHERE match_all('{term}')" });
+                var body = await resp.Content.ReadFromJsonAsync<JsonElement>();
+                Assert.True(resp.IsSuccessStatusCode, body.ToString());
+                counts.Add((term, body.GetProperty("rows")[0][0].GetInt64()));
+            }
+            return [.. counts];
+        }
+        Assert.Equal(expected, await Counts()); // from the buffer: the SQL test
+        await Poll.UntilAsync(async () => (await NodeQueries.FilesAsync(dir.Path, "words")).Sum(f => f.Rows), n => n == messages.Length,
+            TimeSpan.FromSeconds(30), "the records flushed");
+        Assert.Equal(expected, await Counts()); // from the file: the index's rows
+    }
+
+    [Fact]
     public async Task An_id_equality_skips_files_by_their_bloom_filters()
     {
         var trace = (await RowsAsync("SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1"))[0][0];

@@ -15,8 +15,6 @@ public sealed class Column(string name, FieldKind kind, int rows)
     /// <summary>Text values (UTF-8) as slices of <see cref="Text"/>'s buffers.</summary>
     public ReadOnlyMemory<byte>?[]? Strings { get; } = kind == FieldKind.Utf8 ? new ReadOnlyMemory<byte>?[rows] : null;
     public TextColumnBuffer? Text { get; } = kind == FieldKind.Utf8 ? new TextColumnBuffer() : null;
-
-    public bool IsLowCardinality => Text is { Overflowed: false };
 }
 
 /// <summary>

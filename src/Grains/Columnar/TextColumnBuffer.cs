@@ -6,7 +6,8 @@ namespace MoleSignal.Grains.Columnar;
 /// The text of one column as UTF-8 in a few large byte arrays; each value is a slice of them, so a flush of
 /// millions of values allocates no string per value (the GC would otherwise promote them all), and text goes
 /// from the JSON to Arrow without transcoding. While a column has at most <see cref="MaxDistinct"/> distinct
-/// values, equal values share one slice and the column is low-cardinality.
+/// values, equal values share one slice (a level or service name is stored once per flush, not once per row);
+/// past that, the column is taken for high-cardinality and values are copied without a lookup.
 /// </summary>
 public sealed class TextColumnBuffer
 {
@@ -16,17 +17,17 @@ public sealed class TextColumnBuffer
     private byte[] _chunk = new byte[ChunkBytes];
     private int _used;
 
-    public bool Overflowed { get; private set; }
+    private bool _overflowed;
 
     /// <summary>An unescaped JSON string value, or the spelling of a number or boolean.</summary>
     public ReadOnlyMemory<byte> FromUtf8(ReadOnlySpan<byte> raw)
     {
-        if (!Overflowed)
+        if (!_overflowed)
         {
             var hash = XxHash3.HashToUInt64(raw);
             if (_distinct.TryGetValue(hash, out var hit) && raw.SequenceEqual(hit.Span)) return hit;
             var value = Copy(raw);
-            if (_distinct.Count >= MaxDistinct) Overflowed = true;
+            if (_distinct.Count >= MaxDistinct) _overflowed = true;
             else _distinct.TryAdd(hash, value);
             return value;
         }

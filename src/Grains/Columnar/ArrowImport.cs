@@ -43,12 +43,10 @@ public static partial class ArrowImport
         using var view = Register(conn, scan, arrowIpc);
         using var cmd = conn.CreateCommand();
         cmd.CommandText = (create
-            ? $"CREATE TEMP TABLE {Quote(table)} AS SELECT * FROM {scan}"
-            : $"INSERT INTO {Quote(table)} SELECT * FROM {scan}") + $"; DROP VIEW {scan}";
+            ? $"CREATE TEMP TABLE {DuckSql.Identifier(table)} AS SELECT * FROM {scan}"
+            : $"INSERT INTO {DuckSql.Identifier(table)} SELECT * FROM {scan}") + $"; DROP VIEW {scan}";
         cmd.ExecuteNonQuery();
     }
-
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
 
     private sealed unsafe class Handle(IDisposable source, CArrowArrayStream* stream) : IDisposable
     {

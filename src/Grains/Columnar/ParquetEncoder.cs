@@ -34,7 +34,7 @@ public sealed class ParquetEncoder : IDisposable
             SET autoinstall_known_extensions = false;
             SET autoload_known_extensions = false;
             SET preserve_insertion_order = true;
-            SET allowed_directories = ['{_scratch.Replace("'", "''")}'];
+            SET allowed_directories = [{DuckSql.Literal(_scratch)}];
             SET enable_external_access = false;
             SET lock_configuration = true;
             """;
@@ -52,7 +52,7 @@ public sealed class ParquetEncoder : IDisposable
             using (ArrowImport.Register(conn, view, new SortedBatches(set, order, from, to, RowGroupRows)))
             using (var cmd = conn.CreateCommand())
             {
-                cmd.CommandText = $"COPY (SELECT * FROM {view}) TO '{path}' " +
+                cmd.CommandText = $"COPY (SELECT * FROM {view}) TO {DuckSql.Literal(path)} " +
                                   $"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2, ROW_GROUP_SIZE {RowGroupRows}); DROP VIEW {view}";
                 await Task.Run(cmd.ExecuteNonQuery, ct);
             }

@@ -60,7 +60,7 @@ public sealed class OrgEngines(LiveSettings<QuerySettings> settings, ObjectFiles
             CREATE MACRO re_match(f, r) AS regexp_matches(CAST(f AS VARCHAR), r);
             CREATE MACRO re_not_match(f, r) AS NOT regexp_matches(CAST(f AS VARCHAR), r);
             CREATE MACRO histogram(ts, i) AS epoch_us(time_bucket(CAST(i AS INTERVAL), make_timestamp(ts)));
-            SET allowed_directories = ['{{files.OrgDirectory(org).Replace("'", "''")}}', '{{scratch.Replace("'", "''")}}'];
+            SET allowed_directories = [{{DuckSql.Literal(files.OrgDirectory(org))}}, {{DuckSql.Literal(scratch)}}];
             SET enable_external_access = false;
             SET lock_configuration = true;
             """);

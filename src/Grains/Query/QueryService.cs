@@ -224,8 +224,8 @@ public sealed class QueryService(
                     rows += b.Count;
                     bytes += b.Records.Length;
                 }
-            var columns = string.Join(", ", fields.Select(f => $"'{StreamView.Escape(f.Name)}': '{DuckType(f.Type)}'"));
-            parts.Add($"SELECT * FROM read_ndjson('{StreamView.Escape(path)}', columns = {{{columns}}}, format = 'newline_delimited')");
+            var columns = string.Join(", ", fields.Select(f => $"{DuckSql.Literal(f.Name)}: '{DuckType(f.Type)}'"));
+            parts.Add($"SELECT * FROM read_ndjson({DuckSql.Literal(path)}, columns = {{{columns}}}, format = 'newline_delimited')");
         }
 
         var source = StreamView.Source(fields, parts);
@@ -236,7 +236,7 @@ public sealed class QueryService(
             // Newest n rows: find the n-th newest _timestamp from that column alone, then bound the view by it so
             // the scan of every other column skips all row groups older than it (files are sorted by _timestamp).
             using var cmd = conn.CreateCommand();
-            cmd.CommandText = $"SELECT min(_timestamp) FROM (SELECT _timestamp FROM {Quote(view)} ORDER BY _timestamp DESC LIMIT {latest})";
+            cmd.CommandText = $"SELECT min(_timestamp) FROM (SELECT _timestamp FROM {DuckSql.Identifier(view)} ORDER BY _timestamp DESC LIMIT {latest})";
             if (cmd.ExecuteScalar() is long floor)
             {
                 range.Add($"_timestamp >= {floor}");
@@ -306,12 +306,12 @@ public sealed class QueryService(
                         {
                             var name = $"{table}_{parts.Count}";
                             held.ArrowViews.Add(ArrowImport.Register(conn, name, chunk.ArrowIpc));
-                            parts.Add($"SELECT * FROM {Quote(name)}");
+                            parts.Add($"SELECT * FROM {DuckSql.Identifier(name)}");
                         }
                         else
                         {
                             ArrowImport.Append(conn, table, chunk.ArrowIpc, create: parts.Count == 0);
-                            if (parts.Count == 0) parts.Add($"SELECT * FROM {Quote(table)}");
+                            if (parts.Count == 0) parts.Add($"SELECT * FROM {DuckSql.Identifier(table)}");
                         }
                     }
                     finally
@@ -326,7 +326,7 @@ public sealed class QueryService(
             {
                 // What arrived of the shard is dropped (its views are never named): all its files are read here.
                 await loading.WaitAsync(CancellationToken.None);
-                try { Exec(conn, $"DROP TABLE IF EXISTS {Quote(table)}"); } finally { loading.Release(); }
+                try { Exec(conn, $"DROP TABLE IF EXISTS {DuckSql.Identifier(table)}"); } finally { loading.Release(); }
                 QueryMetrics.Shards.WithLabels("local_retry").Inc();
                 return (Parts: new List<string>(), Retry: shard.ToList());
             }
@@ -372,8 +372,8 @@ public sealed class QueryService(
     private static string WithTextFields(string sql, IReadOnlyList<int> at, List<string> textFields, IReadOnlyList<int> holdsAt)
     {
         if (at.Count == 0) return sql;
-        var text = textFields.Count == 0 ? "CAST(NULL AS VARCHAR)" : $"concat_ws(chr(10), {string.Join(", ", textFields.Select(Quote))})";
-        var fields = textFields.Count == 0 ? ["CAST(NULL AS VARCHAR)"] : textFields.Select(Quote).ToList();
+        var text = textFields.Count == 0 ? "CAST(NULL AS VARCHAR)" : $"concat_ws(chr(10), {string.Join(", ", textFields.Select(DuckSql.Identifier))})";
+        var fields = textFields.Count == 0 ? ["CAST(NULL AS VARCHAR)"] : textFields.Select(DuckSql.Identifier).ToList();
         var bytes = Encoding.UTF8.GetBytes(sql).ToList();
         foreach (var offset in at.OrderDescending())
         {
@@ -426,8 +426,6 @@ public sealed class QueryService(
         "bool" => "BOOLEAN",
         _ => "VARCHAR",
     };
-
-    public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
 
 
     internal static void Exec(DuckDBConnection conn, string sql)

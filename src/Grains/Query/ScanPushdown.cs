@@ -16,8 +16,8 @@ public static class ScanPushdown
         var root = JsonNode.Parse(SqlInspector.Serialize(conn, sql))!;
         var node = root["statements"]![0]!["node"]!.AsObject();
         var columns = Projection(node, fields);
-        var select = columns is null ? "*" : string.Join(", ", columns.Select(QueryService.Quote));
-        var from = QueryService.Quote(view);
+        var select = columns is null ? "*" : string.Join(", ", columns.Select(DuckSql.Identifier));
+        var from = DuckSql.Identifier(view);
         if (!FilterPushable(node)) return $"SELECT {select} FROM {from}";
 
         // The statement reduced to SELECT * FROM view WHERE ...: the parser prints the filter back as SQL.
@@ -25,7 +25,7 @@ public static class ScanPushdown
         star["where_clause"] = node["where_clause"]!.DeepClone();
         root["statements"]![0]!["node"] = star;
         using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT json_deserialize_sql('" + root.ToJsonString().Replace("'", "''") + "')";
+        cmd.CommandText = $"SELECT json_deserialize_sql({DuckSql.Literal(root.ToJsonString())})";
         var filtered = (string)cmd.ExecuteScalar()!;
         return $"SELECT {select} FROM ({filtered}) AS __shard";
     }

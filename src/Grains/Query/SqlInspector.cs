@@ -65,7 +65,7 @@ public static class SqlInspector
     {
         using var cmd = conn.CreateCommand();
         // The function wants a constant, not a parameter.
-        cmd.CommandText = "SELECT json_serialize_sql('" + sql.Replace("'", "''") + "')";
+        cmd.CommandText = $"SELECT json_serialize_sql({DuckSql.Literal(sql)})";
         return (string)cmd.ExecuteScalar()!;
     }
 
@@ -93,7 +93,7 @@ public static class SqlInspector
         }
         Visit(root);
         using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT json_deserialize_sql('" + root.ToJsonString().Replace("'", "''") + "')";
+        cmd.CommandText = $"SELECT json_deserialize_sql({DuckSql.Literal(root.ToJsonString())})";
         return (string)cmd.ExecuteScalar()!;
     }
 

@@ -23,19 +23,19 @@ public static class StreamView
                 whole.Add(path);
                 continue;
             }
-            parts.Add($"SELECT * EXCLUDE (file_row_number) FROM (SELECT * FROM read_parquet('{Escape(path)}', file_row_number = true) " +
+            parts.Add($"SELECT * EXCLUDE (file_row_number) FROM (SELECT * FROM read_parquet({DuckSql.Literal(path)}, file_row_number = true) " +
                       $"WHERE file_row_number IN ({string.Join(", ", rows)}) OFFSET 0)");
         }
         if (whole.Count > 0)
-            parts.Add($"SELECT * FROM read_parquet([{string.Join(", ", whole.Select(p => $"'{Escape(p)}'"))}], union_by_name = true)");
+            parts.Add($"SELECT * FROM read_parquet([{string.Join(", ", whole.Select(DuckSql.Literal))}], union_by_name = true)");
         return parts;
     }
 
     /// <summary>The typed union of the parts (no time bound).</summary>
     public static string Source(IReadOnlyList<(string Name, string Type)> fields, IEnumerable<string> parts)
     {
-        var typedEmpty = $"SELECT {string.Join(", ", fields.Select(f => $"CAST(NULL AS {QueryService.DuckType(f.Type)}) AS {QueryService.Quote(f.Name)}"))} WHERE false";
-        var select = string.Join(", ", fields.Select(f => $"CAST({QueryService.Quote(f.Name)} AS {QueryService.DuckType(f.Type)}) AS {QueryService.Quote(f.Name)}"));
+        var typedEmpty = $"SELECT {string.Join(", ", fields.Select(f => $"CAST(NULL AS {QueryService.DuckType(f.Type)}) AS {DuckSql.Identifier(f.Name)}"))} WHERE false";
+        var select = string.Join(", ", fields.Select(f => $"CAST({DuckSql.Identifier(f.Name)} AS {QueryService.DuckType(f.Type)}) AS {DuckSql.Identifier(f.Name)}"));
         return $"SELECT {select} FROM ({string.Join(" UNION ALL BY NAME ", parts.Prepend(typedEmpty))})";
     }
 
@@ -48,8 +48,6 @@ public static class StreamView
     }
 
     public static string Create(string view, string source, IReadOnlyList<string> range) =>
-        $"CREATE OR REPLACE TEMP VIEW {QueryService.Quote(view)} AS SELECT * FROM ({source})" +
+        $"CREATE OR REPLACE TEMP VIEW {DuckSql.Identifier(view)} AS SELECT * FROM ({source})" +
         (range.Count > 0 ? " WHERE " + string.Join(" AND ", range) : "");
-
-    public static string Escape(string literal) => literal.Replace("'", "''");
 }

@@ -14,8 +14,6 @@ public static class TextTokens
 {
     public const int MaxLength = 255;
 
-    public static bool IsTokenChar(char c) => c < 128 ? char.IsAsciiLetterOrDigit(c) : char.IsLetterOrDigit(c);
-
     /// <summary>The tokens of <paramref name="text"/>, as strings (for a query's few words).</summary>
     public static List<string> Of(string text)
     {
@@ -39,20 +37,11 @@ public static class TextTokens
             _used = 0;
         }
 
-        public void Add(ReadOnlySpan<char> text)
-        {
-            var i = 0;
-            while (i < text.Length)
-            {
-                while (i < text.Length && !IsTokenChar(text[i])) i++;
-                var start = i;
-                while (i < text.Length && IsTokenChar(text[i]) && i - start < MaxLength) i++;
-                if (i > start) Append(text[start..i]);
-            }
-        }
+        /// <summary>A query's text: tokenized as its UTF-8, like every value the sidecars index.</summary>
+        public void Add(string text) => Add(System.Text.Encoding.UTF8.GetBytes(text));
 
-        /// <summary>UTF-8 text, tokenized as the same text in a string would be (a rune outside the BMP is two
-        /// surrogates there, never part of a token; invalid bytes are U+FFFD).</summary>
+        /// <summary>UTF-8 text. A letter or digit is a char of the BMP for which char.IsLetterOrDigit holds (a rune
+        /// outside the BMP, two surrogates in a string, is never part of a token; invalid bytes are U+FFFD).</summary>
         public void Add(ReadOnlySpan<byte> utf8)
         {
             var start = -1;
@@ -87,15 +76,6 @@ public static class TextTokens
                 _chars[_used++] = c;
             }
             if (start >= 0) _tokens.Add((start, _used - start));
-        }
-
-        private void Append(ReadOnlySpan<char> token)
-        {
-            if (_used + token.Length > _chars.Length) Array.Resize(ref _chars, Math.Max(_chars.Length * 2, _used + token.Length));
-            var dest = _chars.AsSpan(_used, token.Length);
-            token.ToLowerInvariant(dest);
-            _tokens.Add((_used, token.Length));
-            _used += token.Length;
         }
 
         public ReadOnlySpan<char> this[int i] => _chars.AsSpan(_tokens[i].Start, _tokens[i].Length);

@@ -25,9 +25,6 @@ public sealed class IndexPruner(ObjectFiles files)
         public Dictionary<string, BloomFilter> Blooms { get; } = blooms;
     }
 
-    /// <summary>The lowercased tokens of a match_all() text, as the sidecars hold them.</summary>
-    public static List<string> Tokens(string text) => TextTokens.Of(text);
-
     /// <summary>Up to this many matching rows, a file is read at those rows only.</summary>
     public const int MaxNarrowedRows = 4096;
 

@@ -6,6 +6,7 @@ using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Grains.Abstractions.Query;
 using MoleSignal.Grains.Cluster;
 using MoleSignal.Grains.Columnar;
+using MoleSignal.Grains.Index;
 using MoleSignal.Grains.Ingest;
 using MoleSignal.Grains.Metadata;
 
@@ -65,7 +66,7 @@ public sealed class QueryService(
                     () => { slots.Release(); QueryMetrics.Running.Dec(); });
             }
             var hints = new Pruning(
-                single ? shape.MatchAll.Select(IndexPruner.Tokens).ToList() : [],
+                single ? shape.MatchAll.Select(TextTokens.Of).ToList() : [],
                 single ? shape.Equalities : [],
                 single ? shape.LatestN : null);
             long rows = 0, bytes = 0, fileCount = 0, estimated = 0;
@@ -382,7 +383,7 @@ public sealed class QueryService(
             if (LiteralCall(bytes, paren) is var (literal, end) && literal is not null)
             {
                 bytes.RemoveRange(offset, end + 1 - offset);
-                bytes.InsertRange(offset, Encoding.UTF8.GetBytes(holdsAt.Contains(offset) ? "true" : TokenTest(IndexPruner.Tokens(literal), fields, text)));
+                bytes.InsertRange(offset, Encoding.UTF8.GetBytes(holdsAt.Contains(offset) ? "true" : TokenTest(TextTokens.Of(literal), fields, text)));
             }
             else
             {

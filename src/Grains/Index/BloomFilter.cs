@@ -57,7 +57,7 @@ public sealed class BloomFilter
         return true;
     }
 
-    // Hashes the UTF-16 code units: writers and readers both hold .NET text, so no transcoding is needed.
+    // Hashes UTF-16 code units, as every sidecar written so far does; the flush, holding UTF-8, transcodes its ids (short) on the stack.
     private static (ulong, ulong) Hash(ReadOnlySpan<char> value)
     {
         var h = XxHash128.HashToUInt128(System.Runtime.InteropServices.MemoryMarshal.AsBytes(value));

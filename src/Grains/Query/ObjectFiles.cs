@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using MoleSignal.Grains.Abstractions.Query;
 using MoleSignal.Grains.Storage;
 
 namespace MoleSignal.Grains.Query;
@@ -51,6 +52,19 @@ public sealed class ObjectFiles
         QueryMetrics.CacheBytes.Inc(bytes.Length);
         await EvictAsync();
         return path;
+    }
+
+    /// <summary>Local paths of a scan's files, each with the rows to read of it; every path is pinned and added to <paramref name="pinned"/>.</summary>
+    public async Task<List<(string Path, long[]? Rows)>> PinAsync(IEnumerable<ScanFile> scan, List<string> pinned, CancellationToken ct)
+    {
+        var local = new List<(string, long[]?)>();
+        foreach (var f in scan)
+        {
+            var path = await PathAsync(f.ObjectKey, ct);
+            pinned.Add(path);
+            local.Add((path, f.Rows));
+        }
+        return local;
     }
 
     public void Unpin(IEnumerable<string> paths)

@@ -49,14 +49,24 @@ public sealed class QueryService(
         string[] hide = [files.OrgDirectory(request.Org), scratch.FullName];
         var held = new Held(files);
         DuckDBConnection? conn = null;
+        // Everything the query took, given back when it ends before a cursor owns it.
+        void Abandon()
+        {
+            conn?.Dispose();
+            conn = null;
+            TryDelete(scratch.FullName);
+            slots.Release();
+            held.Release();
+            QueryMetrics.Running.Dec();
+        }
         try
         {
             conn = engines.Connect(request.Org);
             var shape = SqlInspector.Inspect(conn, request.Sql);
             var minTs = Math.Max(request.StartTime ?? long.MinValue, shape.MinTs ?? long.MinValue);
             var maxTs = Math.Min(request.EndTime is { } e ? e - 1 : long.MaxValue, shape.MaxTs ?? long.MaxValue);
-            var single = shape.Tables.Count == 1;
-            if (single && shape.CountAll is { } name && minTs == long.MinValue && maxTs == long.MaxValue
+            // The inspector sets CountAll and the pruning terms only for a statement that reads one stream once.
+            if (shape.CountAll is { } name && minTs == long.MinValue && maxTs == long.MaxValue
                 && await CountAllAsync(new StreamKey(request.Org, shape.Tables[0].Type, shape.Tables[0].Name), ct) is var (count, countedFiles, fileBytes))
             {
                 conn.Dispose();
@@ -65,10 +75,7 @@ public sealed class QueryService(
                 return new ConstantCursor([new QueryColumn(name, "BIGINT")], [count], new QueryStats(count, fileBytes, countedFiles, clock.ElapsedMilliseconds),
                     () => { slots.Release(); QueryMetrics.Running.Dec(); });
             }
-            var hints = new Pruning(
-                single ? shape.MatchAll.Select(TextTokens.Of).ToList() : [],
-                single ? shape.Equalities : [],
-                single ? shape.LatestN : null);
+            var hints = new Pruning(shape.MatchAll.Select(TextTokens.Of).ToList(), shape.Equalities, shape.LatestN);
             long rows = 0, bytes = 0, fileCount = 0, estimated = 0;
             var textFields = new List<string>();
             var matchedByIndex = false;
@@ -89,12 +96,7 @@ public sealed class QueryService(
 
             if (estimated > maxRows)
             {
-                conn.Dispose();
-                conn = null;
-                TryDelete(scratch.FullName);
-                slots.Release();
-                held.Release();
-                QueryMetrics.Running.Dec();
+                Abandon();
                 return null;
             }
 
@@ -118,11 +120,7 @@ public sealed class QueryService(
         }
         catch (Exception e) when (conn is not null || e is not QueryException)
         {
-            conn?.Dispose();
-            TryDelete(scratch.FullName);
-            slots.Release();
-            held.Release();
-            QueryMetrics.Running.Dec();
+            Abandon();
             if (e is QueryException) throw;
             throw QueryErrors.Map(e, hide, timedOut: false);
         }
@@ -212,7 +210,7 @@ public sealed class QueryService(
         var view = SqlInspector.ViewName(table);
         var parts = distribution is not null && scan.Count > 0
             ? await ScanShardsAsync(conn, distribution, view, key.Org, fields, scan, minTs, maxTs, matchedByIndex, held, ct)
-            : StreamView.FileParts(await LocalFilesAsync(scan, held, ct));
+            : StreamView.FileParts(await files.PinAsync(scan, held.Pinned, ct));
 
         if (buffered.Length > 0)
         {
@@ -258,18 +256,6 @@ public sealed class QueryService(
             foreach (var v in ArrowViews) v.Dispose();
             files.Unpin(Pinned);
         }
-    }
-
-    private async Task<List<(string Path, long[]? Rows)>> LocalFilesAsync(IEnumerable<ScanFile> scan, Held held, CancellationToken ct)
-    {
-        var local = new List<(string, long[]?)>();
-        foreach (var f in scan)
-        {
-            var path = await files.PathAsync(f.ObjectKey, ct);
-            held.Pinned.Add(path);
-            local.Add((path, f.Rows));
-        }
-        return local;
     }
 
     /// <summary>
@@ -334,7 +320,7 @@ public sealed class QueryService(
         }));
         var parts = results.SelectMany(r => r.Parts).ToList();
         var retry = results.Where(r => r.Retry is not null).SelectMany(r => r.Retry!).ToList();
-        if (retry.Count > 0) parts.AddRange(StreamView.FileParts(await LocalFilesAsync(retry, held, ct)));
+        if (retry.Count > 0) parts.AddRange(StreamView.FileParts(await files.PinAsync(retry, held.Pinned, ct)));
         return parts;
     }
 

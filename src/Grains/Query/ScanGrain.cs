@@ -28,13 +28,7 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
         QueryMetrics.ShardScansRunning.Inc();
         try
         {
-            var local = new List<(string Path, long[]? Rows)>();
-            foreach (var f in request.Files)
-            {
-                var path = await files.PathAsync(f.ObjectKey, stop.Token);
-                pinned.Add(path);
-                local.Add((path, f.Rows));
-            }
+            var local = await files.PinAsync(request.Files, pinned, stop.Token);
             // DuckDB reads ahead at most two chunks of what the caller has not taken yet.
             var chunks = Channel.CreateBounded<ScanChunk>(2);
             produce = Task.Run(() => Produce(request, local, chunks.Writer, stop.Token), CancellationToken.None);

@@ -45,6 +45,7 @@ public sealed class StreamGrain(
     private long _bufferBytes;
     private long _bufferRecords;
     private readonly List<Task<bool>> _flushes = [];
+    private long _flushingBytes; // of entries in a running flush or flushed behind an earlier one
     private DateTime _retryFlushAfter = DateTime.MinValue;
     private int _failedFlushes;
 
@@ -161,17 +162,10 @@ public sealed class StreamGrain(
     {
         if (Running() >= MaxFlushesPerStream || DateTime.UtcNow < _retryFlushAfter) return;
         var threshold = settings.Current.FlushThresholdBytes;
-        if (!force && !memory.UnderPressure && FlushableBytes() < threshold) return;
+        // Checked on every append: a counter, not a walk over the buffer.
+        if (!force && !memory.UnderPressure && _bufferBytes - _flushingBytes < threshold) return;
         var run = NextRun(threshold);
         if (run.Count > 0) Launch(run);
-    }
-
-    private long FlushableBytes()
-    {
-        long bytes = 0;
-        foreach (var e in _buffer)
-            if (e.Flushable) bytes += e.Batch.Records.Length;
-        return bytes;
     }
 
     /// <summary>The first run of consecutive committed, unflushed entries, up to about <paramref name="maxBytes"/>.</summary>
@@ -193,6 +187,7 @@ public sealed class StreamGrain(
     private Task<bool> Launch(List<Entry> run)
     {
         foreach (var e in run) e.State = EntryState.Flushing;
+        _flushingBytes += run.Sum(e => (long)e.Batch.Records.Length);
         var flush = FlushRun(run);
         _flushes.Add(flush);
         return flush;
@@ -234,6 +229,7 @@ public sealed class StreamGrain(
         {
             // Back on the grain's turn: the run is buffered again, for the next flush after the backoff.
             foreach (var entry in run) entry.State = EntryState.Buffered;
+            _flushingBytes -= run.Sum(entry => (long)entry.Batch.Records.Length);
             _failedFlushes++;
             IngestMetrics.FlushErrors.Inc();
             var backoff = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(_failedFlushes, 5))));
@@ -269,6 +265,7 @@ public sealed class StreamGrain(
         var through = _buffer[n - 1].Seq;
         _buffer.RemoveRange(0, n);
         _bufferBytes -= bytes;
+        _flushingBytes -= bytes;
         _bufferRecords -= records;
         memory.Release(bytes);
         _wal.TruncateThrough(through);

@@ -6,7 +6,7 @@ using MoleSignal.Grains.Index;
 using MoleSignal.Grains.Ingest;
 
 // Hot-path stage timings on genlogs NDJSON: parse+flatten (gateway), columns, sort, Parquet, sidecar.
-//   dotnet run -c Release --project bench/MoleSignal.Bench -- flush FILE.ndjson [rows]
+//   dotnet run -c Release --project bench/MoleSignal.Bench -- flush FILE.ndjson [rows] [rounds=2] (later rounds: JIT-warm)
 if (args.Length >= 3 && args[0] == "duckdb")
 {
     // Engine time alone: MoleSignal.Bench duckdb 'GLOB' 'SQL over table t' [runs]
@@ -42,7 +42,7 @@ if (args.Length >= 4 && args[0] == "balanced-streams")
 }
 if (args.Length < 2 || args[0] != "flush")
 {
-    Console.Error.WriteLine("usage: MoleSignal.Bench flush FILE.ndjson [rows] | duckdb GLOB SQL [runs] | balanced-streams ORG PREFIX COUNT HOST:PORT...");
+    Console.Error.WriteLine("usage: MoleSignal.Bench flush FILE.ndjson [rows] [rounds] | duckdb GLOB SQL [runs] | balanced-streams ORG PREFIX COUNT HOST:PORT...");
     return 2;
 }
 var bytes = File.ReadAllBytes(args[1]);
@@ -56,7 +56,8 @@ if (args.Length > 2)
 Console.WriteLine($"input: {bytes.Length / 1048576.0:F1} MiB");
 
 using var encoder = new ParquetEncoder(Path.Combine(Path.GetTempPath(), "molesignal-bench-parquet"));
-for (var round = 0; round < 2; round++)
+var rounds = args.Length > 3 ? int.Parse(args[3]) : 2;
+for (var round = 0; round < rounds; round++)
 {
     var sw = Stopwatch.StartNew();
     using var builder = new FlatBatchBuilder(new IngestLimits(MaxBatchBytes: 64 << 20), 0);

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using Lucene.Net.Analysis.Core;
-using Lucene.Net.Documents;
 using Lucene.Net.Index;
 using Lucene.Net.Store;
 using Lucene.Net.Util;
@@ -24,10 +23,7 @@ public static class IndexSidecar
 
     public sealed record Header(int Rows, string[] TextFields, Blob[] Blooms, Blob[] Lucene);
 
-    /// <param name="segmentDocs">Documents per Lucene segment when set (else the RAM buffer decides): lets a test
-    /// check that doc ids stay row numbers across segments and their merges.</param>
-    public static byte[] Build(ColumnSet set, int[] order, int from, int to, FieldPatterns textFields, FieldPatterns idFields,
-        int? segmentDocs = null)
+    public static byte[] Build(ColumnSet set, int[] order, int from, int to, FieldPatterns textFields, FieldPatterns idFields)
     {
         var text = set.Columns.Where(c => c.Kind == FieldKind.Utf8 && textFields.Matches(c.Name)).ToArray();
         var ids = set.Columns.Where(c => c.Kind == FieldKind.Utf8 && idFields.Matches(c.Name)).ToArray();
@@ -44,42 +40,27 @@ public static class IndexSidecar
 
         if (text.Length > 0)
         {
+            var table = new PostingsTable();
+            var tokens = new TextTokens.RowTokens();
+            for (var i = from; i < to; i++)
+            {
+                tokens.Clear();
+                foreach (var c in text)
+                    if (c.Strings![order[i]] is { } v) tokens.Add(v.Span);
+                for (var t = 0; t < tokens.Count; t++) table.Add(tokens[t], i - from);
+            }
             using var dir = new RAMDirectory();
-            // Fields arrive tokenized (TextTokens); the analyzer is never asked.
             var config = new IndexWriterConfig(LuceneVersion.LUCENE_48, new KeywordAnalyzer())
             {
                 OpenMode = OpenMode.CREATE,
-                RAMBufferSizeMB = 32, // several flushes run at once; a small buffer bounds their memory
-                MaxBufferedDocs = segmentDocs ?? IndexWriterConfig.DISABLE_AUTO_FLUSH,
-                // Doc ids must stay row numbers: merge only adjacent segments.
-                MergePolicy = new LogDocMergePolicy(),
                 UseCompoundFile = false, // the files are packed into the sidecar anyway
+                MergePolicy = new LogDocMergePolicy { NoCFSRatio = 0 },
             };
             using (var writer = new IndexWriter(dir, config))
             {
-                var type = new FieldType
-                {
-                    IsIndexed = true,
-                    IsTokenized = true,
-                    IsStored = false,
-                    OmitNorms = true,
-                    IndexOptions = IndexOptions.DOCS_ONLY,
-                };
-                type.Freeze();
-                var tokens = new TextTokens.RowTokens();
-                var stream = new TextTokens.Stream();
-                var field = new Field(AllField, stream, type);
-                var doc = new Document { field };
-                for (var i = from; i < to; i++)
-                {
-                    tokens.Clear();
-                    foreach (var c in text)
-                        if (c.Strings![order[i]] is { } v) tokens.Add(v.Span);
-                    stream.Reset(tokens);
-                    writer.AddDocument(doc);
-                }
-                // No ForceMerge: segments hold consecutive doc ids (the reader adds each one's doc base), so
-                // merging them would only rewrite the postings.
+                // One reader without deletions: the segment's doc ids are the table's, row numbers.
+                using var postings = new PostingsReader(AllField, table, rows);
+                writer.AddIndexes(postings);
                 writer.Commit();
             }
             foreach (var name in dir.ListAll())

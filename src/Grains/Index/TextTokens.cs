@@ -1,14 +1,13 @@
-using Lucene.Net.Analysis;
-using Lucene.Net.Analysis.TokenAttributes;
+using System.Text;
 
 namespace MoleSignal.Grains.Index;
 
 /// <summary>
 /// The full-text tokens of sidecars and of match_all(): runs of letters and digits, lowercased (<c>xyzzy-42</c> is
 /// <c>xyzzy</c> and <c>42</c>; <c>/api/v1/orders</c> is <c>api</c>, <c>v1</c>, <c>orders</c>), at most
-/// <see cref="MaxLength"/> chars (longer runs are split). Every word is kept (no stop words). Tokenized here
-/// rather than by a Lucene analyzer: a row's text is scanned once over spans, ASCII without lookups, which
-/// measured several times cheaper than CharTokenizer + LowerCaseFilter on log text.
+/// <see cref="MaxLength"/> chars (longer runs are split). Every word is kept (no stop words). Tokens are UTF-8, the
+/// bytes Lucene stores as terms: a row's text is scanned once over its UTF-8 spans, ASCII without lookups, and
+/// no token goes through UTF-16.
 /// </summary>
 public static class TextTokens
 {
@@ -22,10 +21,10 @@ public static class TextTokens
         return row.ToStrings();
     }
 
-    /// <summary>The tokens of one row's text fields, lowercased into one reusable buffer.</summary>
+    /// <summary>The tokens of one row's text fields, lowercased into one reusable UTF-8 buffer.</summary>
     public sealed class RowTokens
     {
-        private char[] _chars = new char[4096];
+        private byte[] _bytes = new byte[4096];
         private readonly List<(int Start, int Length)> _tokens = [];
         private int _used;
 
@@ -38,80 +37,56 @@ public static class TextTokens
         }
 
         /// <summary>A query's text: tokenized as its UTF-8, like every value the sidecars index.</summary>
-        public void Add(string text) => Add(System.Text.Encoding.UTF8.GetBytes(text));
+        public void Add(string text) => Add(Encoding.UTF8.GetBytes(text));
 
         /// <summary>UTF-8 text. A letter or digit is a char of the BMP for which char.IsLetterOrDigit holds (a rune
         /// outside the BMP, two surrogates in a string, is never part of a token; invalid bytes are U+FFFD).</summary>
         public void Add(ReadOnlySpan<byte> utf8)
         {
+            // The worst case grows each byte to three (an invalid byte is U+FFFD; lowercase stays in the BMP).
+            if (_bytes.Length - _used < utf8.Length * 3) Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _used + utf8.Length * 3));
             var start = -1;
+            var chars = 0;
             for (var i = 0; i < utf8.Length;)
             {
-                char c;
-                bool token;
                 var b = utf8[i];
                 if (b < 0x80)
                 {
-                    c = (char)b;
-                    token = char.IsAsciiLetterOrDigit(c);
-                    if (char.IsAsciiLetterUpper(c)) c = (char)(c | 0x20);
                     i++;
+                    if (char.IsAsciiLetterOrDigit((char)b))
+                    {
+                        if (chars == MaxLength) End(ref start, ref chars);
+                        if (start < 0) start = _used;
+                        _bytes[_used++] = char.IsAsciiLetterUpper((char)b) ? (byte)(b | 0x20) : b;
+                        chars++;
+                    }
+                    else if (start >= 0) End(ref start, ref chars);
+                    continue;
                 }
-                else
+                Rune.DecodeFromUtf8(utf8[i..], out var rune, out var size);
+                i += size;
+                if (rune.IsBmp && char.IsLetterOrDigit((char)rune.Value))
                 {
-                    System.Text.Rune.DecodeFromUtf8(utf8[i..], out var rune, out var size);
-                    c = rune.IsBmp ? (char)rune.Value : '\0';
-                    token = rune.IsBmp && char.IsLetterOrDigit(c);
-                    if (token) c = char.ToLowerInvariant(c);
-                    i += size;
+                    if (chars == MaxLength) End(ref start, ref chars);
+                    if (start < 0) start = _used;
+                    _used += new Rune(char.ToLowerInvariant((char)rune.Value)).EncodeToUtf8(_bytes.AsSpan(_used));
+                    chars++;
                 }
-                if (start >= 0 && (!token || _used - start == MaxLength))
-                {
-                    _tokens.Add((start, _used - start));
-                    start = -1;
-                }
-                if (!token) continue;
-                if (_used == _chars.Length) Array.Resize(ref _chars, _chars.Length * 2);
-                if (start < 0) start = _used;
-                _chars[_used++] = c;
+                else if (start >= 0) End(ref start, ref chars);
             }
-            if (start >= 0) _tokens.Add((start, _used - start));
+            if (start >= 0) End(ref start, ref chars);
         }
 
-        public ReadOnlySpan<char> this[int i] => _chars.AsSpan(_tokens[i].Start, _tokens[i].Length);
-
-        internal void CopyTo(int i, ICharTermAttribute term) => term.CopyBuffer(_chars, _tokens[i].Start, _tokens[i].Length);
-
-        public List<string> ToStrings() => Enumerable.Range(0, Count).Select(i => new string(this[i])).ToList();
-    }
-
-    /// <summary>A row's tokens as Lucene's token stream (the field is indexed as given, no analyzer).</summary>
-    internal sealed class Stream : TokenStream
-    {
-        private readonly ICharTermAttribute _term;
-        private RowTokens _row = new();
-        private int _next;
-
-        public Stream() => _term = AddAttribute<ICharTermAttribute>();
-
-        public void Reset(RowTokens row)
+        private void End(ref int start, ref int chars)
         {
-            _row = row;
-            _next = 0;
+            _tokens.Add((start, _used - start));
+            start = -1;
+            chars = 0;
         }
 
-        public override bool IncrementToken()
-        {
-            if (_next >= _row.Count) return false;
-            ClearAttributes();
-            _row.CopyTo(_next++, _term);
-            return true;
-        }
+        /// <summary>Token <paramref name="i"/> as UTF-8.</summary>
+        public ReadOnlySpan<byte> this[int i] => _bytes.AsSpan(_tokens[i].Start, _tokens[i].Length);
 
-        public override void Reset()
-        {
-            base.Reset();
-            _next = 0;
-        }
+        public List<string> ToStrings() => Enumerable.Range(0, Count).Select(i => Encoding.UTF8.GetString(this[i])).ToList();
     }
 }

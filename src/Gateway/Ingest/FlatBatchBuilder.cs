@@ -8,15 +8,14 @@ namespace MoleSignal.Gateway.Ingest;
 public readonly record struct RecordError(int Index, string Error);
 
 /// <summary>
-/// Turns JSON records into flat NDJSON lines (the IngestBatch payload): nested keys joined with '_' up to the
-/// flatten level, deeper objects and arrays kept as JSON text, keys lowercased with other characters as '_',
-/// <c>_timestamp</c> (µs) written first. A record that breaks a limit is rejected alone and leaves no trace.
-/// One builder serves one request; buffers are pooled.
+/// Turns JSON records into flat columns (the IngestBatch payload, <see cref="BatchPayload"/>): nested keys joined
+/// with '_' up to the flatten level, deeper objects and arrays kept as JSON text, keys lowercased with other
+/// characters as '_', <c>_timestamp</c> in µs. A record's values go to a scratch buffer first, so a record that
+/// breaks a limit is rejected alone and leaves no trace. One builder serves one request; buffers are pooled.
 /// </summary>
 public sealed class FlatBatchBuilder : IDisposable
 {
     private const int MaxKeyBytes = 256;
-    private static ReadOnlySpan<byte> TimestampKey => "{\"_timestamp\":"u8;
 
     private readonly IngestLimits _limits;
     private readonly long _arrivalMicros;
@@ -27,21 +26,20 @@ public sealed class FlatBatchBuilder : IDisposable
     private readonly List<int> _predicted = []; // field index seen at each position of the previous record
     private readonly List<FieldKind> _kinds = []; // 0 = registered by a rejected record only
     private readonly List<int> _seenStamp = [];
-    private readonly List<(int Field, FieldKind Kind)> _recordKinds = [];
-    private readonly List<Chunk> _chunks = [];
-    private byte[] _out;
-    private int _outLen;
+    private readonly List<(int Field, FieldKind Kind, int Start)> _recordCells = []; // values in _scratch, in order
+    private readonly List<(byte[] Payload, Chunk Meta)> _chunks = [];
+    private readonly BatchPayload.Writer _writer = new();
     private byte[] _scratch;
     private int _scratchLen;
     private int _stamp;
     private string? _error;
     private long _ts;
     private int _tsPriority;
-    private Chunk _current = Chunk.Empty(0);
+    private Chunk _current = Chunk.Empty;
 
-    private record struct Chunk(int Start, int End, int Count, long MinTs, long MaxTs, long OriginalBytes)
+    private record struct Chunk(int Count, long MinTs, long MaxTs, long OriginalBytes)
     {
-        public static Chunk Empty(int start) => new(start, start, 0, long.MaxValue, long.MinValue, 0);
+        public static readonly Chunk Empty = new(0, long.MaxValue, long.MinValue, 0);
     }
 
     public FlatBatchBuilder(IngestLimits limits, long arrivalMicros)
@@ -49,7 +47,6 @@ public sealed class FlatBatchBuilder : IDisposable
         _limits = limits;
         _arrivalMicros = arrivalMicros;
         _fieldLookup = _fieldIndex.GetAlternateLookup<ReadOnlySpan<char>>();
-        _out = ArrayPool<byte>.Shared.Rent(64 * 1024);
         _scratch = ArrayPool<byte>.Shared.Rent(16 * 1024);
         Field("_timestamp"u8);
     }
@@ -76,7 +73,7 @@ public sealed class FlatBatchBuilder : IDisposable
         _scratchLen = 0;
         _error = null;
         _tsPriority = 0;
-        _recordKinds.Clear();
+        _recordCells.Clear();
         var baseDepth = reader.CurrentDepth;
         Span<byte> key = stackalloc byte[MaxKeyBytes];
         var fields = 0;
@@ -134,15 +131,18 @@ public sealed class FlatBatchBuilder : IDisposable
                         break;
                     }
                     if (WriteKey(key[..keyLen], FieldKind.Utf8, ref fields))
-                        WriteJsonTextAsString(input[from..(int)r.BytesConsumed]);
+                        Put(input[from..(int)r.BytesConsumed]);
                     break;
                 }
                 case JsonTokenType.String:
                     if (WriteKey(key[..keyLen], FieldKind.Utf8, ref fields))
                     {
-                        Put((byte)'"');
-                        Put(r.ValueSpan); // still escaped: valid JSON string content as is
-                        Put((byte)'"');
+                        if (r.ValueIsEscaped)
+                        {
+                            if (_scratchLen + r.ValueSpan.Length > _scratch.Length) GrowScratch(r.ValueSpan.Length);
+                            _scratchLen += r.CopyString(_scratch.AsSpan(_scratchLen)); // unescaping only shortens
+                        }
+                        else Put(r.ValueSpan);
                     }
                     break;
                 case JsonTokenType.Number:
@@ -237,7 +237,8 @@ public sealed class FlatBatchBuilder : IDisposable
         }
     }
 
-    /// <summary>Writes <c>,"key":</c>; false when the key repeats in this record (first wins) or the record has too many fields.</summary>
+    /// <summary>Starts the key's cell (its value follows in the scratch buffer); false when the key repeats in this
+    /// record (first wins) or the record has too many fields.</summary>
     private bool WriteKey(ReadOnlySpan<byte> key, FieldKind kind, ref int fields)
     {
         var idx = Field(key, fields);
@@ -248,11 +249,7 @@ public sealed class FlatBatchBuilder : IDisposable
             _error ??= $"record has more than {_limits.MaxColumns} fields";
             return false;
         }
-        _recordKinds.Add((idx, kind));
-        Put((byte)',');
-        Put((byte)'"');
-        Put(key);
-        Put("\":"u8);
+        _recordCells.Add((idx, kind, _scratchLen));
         return true;
     }
 
@@ -288,42 +285,33 @@ public sealed class FlatBatchBuilder : IDisposable
 
     private void Commit(long ts, int originalBytes)
     {
-        foreach (var (field, kind) in _recordKinds)
+        foreach (var (field, kind, _) in _recordCells)
             _kinds[field] = _kinds[field] == 0 ? kind : FieldKinds.Widen(_kinds[field], kind);
         _kinds[0] = FieldKind.Int64;
 
-        if (_current.End - _current.Start >= _limits.MaxBatchBytes)
+        if (_writer.Bytes >= _limits.MaxBatchBytes) Seal();
+        for (var i = 0; i < _recordCells.Count; i++)
         {
-            _chunks.Add(_current);
-            _current = Chunk.Empty(_outLen);
+            var (field, _, start) = _recordCells[i];
+            var end = i + 1 < _recordCells.Count ? _recordCells[i + 1].Start : _scratchLen;
+            _writer.Add(field, _nameBytes[field], _scratch.AsSpan(start, end - start));
         }
-        Span<byte> num = stackalloc byte[24];
-        System.Buffers.Text.Utf8Formatter.TryFormat(ts, num, out var numLen);
-        EnsureOut(TimestampKey.Length + numLen + _scratchLen + 2);
-        TimestampKey.CopyTo(_out.AsSpan(_outLen));
-        _outLen += TimestampKey.Length;
-        num[..numLen].CopyTo(_out.AsSpan(_outLen));
-        _outLen += numLen;
-        _scratch.AsSpan(0, _scratchLen).CopyTo(_out.AsSpan(_outLen));
-        _outLen += _scratchLen;
-        _out[_outLen++] = (byte)'}';
-        _out[_outLen++] = (byte)'\n';
-        _current = _current with
-        {
-            End = _outLen,
-            Count = _current.Count + 1,
-            MinTs = Math.Min(_current.MinTs, ts),
-            MaxTs = Math.Max(_current.MaxTs, ts),
-            OriginalBytes = _current.OriginalBytes + originalBytes,
-        };
+        _writer.EndRow(ts);
+        _current = new Chunk(_current.Count + 1, Math.Min(_current.MinTs, ts), Math.Max(_current.MaxTs, ts), _current.OriginalBytes + originalBytes);
         Accepted++;
+    }
+
+    private void Seal()
+    {
+        if (_current.Count == 0) return;
+        _chunks.Add((_writer.ToPayload(), _current));
+        _current = Chunk.Empty;
     }
 
     /// <summary>The accepted records, split into batches of about <see cref="IngestLimits.MaxBatchBytes"/>.</summary>
     public List<IngestBatch> Build()
     {
-        var chunks = new List<Chunk>(_chunks);
-        if (_current.Count > 0) chunks.Add(_current);
+        Seal();
         var names = new List<string>();
         var kinds = new List<FieldKind>();
         for (var i = 0; i < _names.Count; i++)
@@ -334,16 +322,16 @@ public sealed class FlatBatchBuilder : IDisposable
         }
         var nameArr = names.ToArray();
         var kindArr = kinds.ToArray();
-        return chunks.Select((c, i) => new IngestBatch
+        return _chunks.Select((c, i) => new IngestBatch
         {
             ContinuesRequest = i > 0,
-            Records = _out.AsSpan(c.Start, c.End - c.Start).ToArray(),
-            Count = c.Count,
+            Payload = c.Payload,
+            Count = c.Meta.Count,
             FieldNames = nameArr,
             FieldKinds = kindArr,
-            MinTimestamp = c.MinTs,
-            MaxTimestamp = c.MaxTs,
-            OriginalBytes = c.OriginalBytes,
+            MinTimestamp = c.Meta.MinTs,
+            MaxTimestamp = c.Meta.MaxTs,
+            OriginalBytes = c.Meta.OriginalBytes,
         }).ToList();
     }
 
@@ -357,41 +345,6 @@ public sealed class FlatBatchBuilder : IDisposable
             if (r.CurrentDepth > maxDepth) maxDepth = r.CurrentDepth;
             if (r.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray && r.CurrentDepth == depth) return;
         }
-    }
-
-    /// <summary>Raw JSON text as a JSON string value: quotes, backslashes and control characters escaped.</summary>
-    private void WriteJsonTextAsString(ReadOnlySpan<byte> text)
-    {
-        Put((byte)'"');
-        var from = 0;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var b = text[i];
-            if (b != '"' && b != '\\' && b >= 0x20) continue;
-            Put(text[from..i]);
-            switch (b)
-            {
-                case (byte)'"': Put("\\\""u8); break;
-                case (byte)'\\': Put("\\\\"u8); break;
-                case (byte)'\n': Put("\\n"u8); break;
-                case (byte)'\r': Put("\\r"u8); break;
-                case (byte)'\t': Put("\\t"u8); break;
-                default:
-                    Put("\\u00"u8);
-                    Put((byte)"0123456789abcdef"[b >> 4]);
-                    Put((byte)"0123456789abcdef"[b & 0xF]);
-                    break;
-            }
-            from = i + 1;
-        }
-        Put(text[from..]);
-        Put((byte)'"');
-    }
-
-    private void Put(byte b)
-    {
-        if (_scratchLen == _scratch.Length) GrowScratch(1);
-        _scratch[_scratchLen++] = b;
     }
 
     private void Put(ReadOnlySpan<byte> bytes)
@@ -409,18 +362,9 @@ public sealed class FlatBatchBuilder : IDisposable
         _scratch = bigger;
     }
 
-    private void EnsureOut(int extra)
-    {
-        if (_outLen + extra <= _out.Length) return;
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_out.Length * 2, _outLen + extra));
-        _out.AsSpan(0, _outLen).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_out);
-        _out = bigger;
-    }
-
     public void Dispose()
     {
-        ArrayPool<byte>.Shared.Return(_out);
+        _writer.Dispose();
         ArrayPool<byte>.Shared.Return(_scratch);
     }
 }

@@ -19,6 +19,15 @@ public static class FieldKinds
         return FieldKind.Utf8;
     }
 
+    /// <summary>The kind named by <see cref="Name"/>.</summary>
+    public static FieldKind Parse(string name) => name switch
+    {
+        "bool" => FieldKind.Bool,
+        "int64" => FieldKind.Int64,
+        "float64" => FieldKind.Float64,
+        _ => FieldKind.Utf8,
+    };
+
     public static string Name(FieldKind k) => k switch
     {
         FieldKind.Bool => "bool",

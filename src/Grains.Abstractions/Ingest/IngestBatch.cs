@@ -1,14 +1,14 @@
 namespace MoleSignal.Grains.Abstractions.Ingest;
 
 /// <summary>
-/// Accepted records of one stream, already flattened: <see cref="Records"/> holds one flat JSON object per line
-/// (keys lowercased, nested keys joined with '_', <c>_timestamp</c> int64 µs first). This is also the WAL payload.
+/// Accepted records of one stream, already flattened (keys lowercased, nested keys joined with '_', <c>_timestamp</c>
+/// int64 µs), as columns: <see cref="Payload"/>, laid out by <see cref="BatchPayload"/>. This is also the WAL payload.
 /// Immutable so Orleans passes it without a deep copy.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed class IngestBatch
 {
-    [Id(0)] public required byte[] Records { get; init; }
+    [Id(0)] public required byte[] Payload { get; init; }
     [Id(1)] public required int Count { get; init; }
     /// <summary>Fields seen in this batch and the widest kind each took.</summary>
     [Id(2)] public required string[] FieldNames { get; init; }

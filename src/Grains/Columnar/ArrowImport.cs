@@ -37,10 +37,14 @@ public static partial class ArrowImport
     }
 
     /// <summary>Appends the chunk's rows to <paramref name="table"/>, creating it from the first chunk's schema.</summary>
-    public static void Append(DuckDBConnection conn, string table, byte[] arrowIpc, bool create)
+    public static void Append(DuckDBConnection conn, string table, byte[] arrowIpc, bool create) =>
+        Append(conn, table, new ArrowStreamReader(new MemoryStream(arrowIpc, writable: false)), create);
+
+    /// <summary>Appends the batches of <paramref name="source"/> (then disposed) to <paramref name="table"/>, creating it from their schema.</summary>
+    public static void Append(DuckDBConnection conn, string table, IArrowArrayStream source, bool create)
     {
         const string scan = "__ms_arrow_in";
-        using var view = Register(conn, scan, arrowIpc);
+        using var view = Register(conn, scan, source);
         using var cmd = conn.CreateCommand();
         cmd.CommandText = (create
             ? $"CREATE TEMP TABLE {DuckSql.Identifier(table)} AS SELECT * FROM {scan}"

@@ -14,6 +14,9 @@ namespace MoleSignal.Grains.Columnar;
 /// </summary>
 public sealed class SortedBatches(ColumnSet set, int[] order, int from, int to, int batchRows) : IArrowArrayStream
 {
+    // A pool of its own: a file's batches hold tens of MB at once, more than the shared pool keeps, and buffers
+    // allocated afresh for every flush cost page faults on each first write (they measured ~8% of ingest CPU).
+    private static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(maxArrayLength: 64 << 20, maxArraysPerBucket: 64);
     private readonly List<byte[]> _rented = [];
     private int _next = from;
 
@@ -135,14 +138,14 @@ public sealed class SortedBatches(ColumnSet set, int[] order, int from, int to, 
 
     private byte[] Rent(int size)
     {
-        var a = ArrayPool<byte>.Shared.Rent(size);
+        var a = Pool.Rent(size);
         _rented.Add(a);
         return a;
     }
 
     public void Dispose()
     {
-        foreach (var a in _rented) ArrayPool<byte>.Shared.Return(a);
+        foreach (var a in _rented) Pool.Return(a);
         _rented.Clear();
     }
 }

@@ -80,7 +80,7 @@ public sealed class StreamGrain(
 
     public async Task<AppendResult> Append(IngestBatch batch)
     {
-        var size = batch.Records.Length;
+        var size = batch.Payload.Length;
         if (batch.ContinuesRequest) memory.ForceReserve(size);
         else if (!memory.TryReserve(size))
         {
@@ -142,7 +142,7 @@ public sealed class StreamGrain(
     private void Add(Entry e)
     {
         _buffer.Add(e);
-        _bufferBytes += e.Batch.Records.Length;
+        _bufferBytes += e.Batch.Payload.Length;
         _bufferRecords += e.Batch.Count;
     }
 
@@ -178,7 +178,7 @@ public sealed class StreamGrain(
         for (var i = start; i < _buffer.Count && _buffer[i].Flushable && bytes < maxBytes; i++)
         {
             run.Add(_buffer[i]);
-            bytes += _buffer[i].Batch.Records.Length;
+            bytes += _buffer[i].Batch.Payload.Length;
         }
         return run;
     }
@@ -187,7 +187,7 @@ public sealed class StreamGrain(
     private Task<bool> Launch(List<Entry> run)
     {
         foreach (var e in run) e.State = EntryState.Flushing;
-        _flushingBytes += run.Sum(e => (long)e.Batch.Records.Length);
+        _flushingBytes += run.Sum(e => (long)e.Batch.Payload.Length);
         var flush = FlushRun(run);
         _flushes.Add(flush);
         return flush;
@@ -229,7 +229,7 @@ public sealed class StreamGrain(
         {
             // Back on the grain's turn: the run is buffered again, for the next flush after the backoff.
             foreach (var entry in run) entry.State = EntryState.Buffered;
-            _flushingBytes -= run.Sum(entry => (long)entry.Batch.Records.Length);
+            _flushingBytes -= run.Sum(entry => (long)entry.Batch.Payload.Length);
             _failedFlushes++;
             IngestMetrics.FlushErrors.Inc();
             var backoff = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(_failedFlushes, 5))));
@@ -258,7 +258,7 @@ public sealed class StreamGrain(
         long bytes = 0, records = 0;
         for (; n < _buffer.Count && _buffer[n].State == EntryState.Flushed; n++)
         {
-            bytes += _buffer[n].Batch.Records.Length;
+            bytes += _buffer[n].Batch.Payload.Length;
             records += _buffer[n].Batch.Count;
         }
         if (n == 0) return;

@@ -83,7 +83,7 @@ public sealed class QueryService(
             foreach (var table in shape.Tables)
             {
                 var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, distribution,
-                    maxRows - estimated, scratch, held, ct);
+                    maxRows - estimated, held, ct);
                 if (bound is null) continue;
                 estimated += bound.Value.Estimated;
                 if (estimated > maxRows) break;
@@ -172,7 +172,7 @@ public sealed class QueryService(
 
     /// <param name="rowBudget">Past this many FileMeta rows the query becomes a job: nothing is bound or scanned.</param>
     private async Task<Bound?> BindAsync(DuckDBConnection conn, TableRef table, StreamKey key, long minTs, long maxTs,
-        Pruning hints, Distribution? distribution, long rowBudget, DirectoryInfo scratch, Held held, CancellationToken ct)
+        Pruning hints, Distribution? distribution, long rowBudget, Held held, CancellationToken ct)
     {
         // An unknown stream stays unknown (the engine reports the table): no grain is activated for it.
         if (await meta.GetAsync(key, ct) is null) return null;
@@ -214,17 +214,14 @@ public sealed class QueryService(
 
         if (buffered.Length > 0)
         {
-            scratch.Create();
-            var path = Path.Combine(scratch.FullName, $"{key.Type}-{key.Stream}.ndjson");
-            await using (var fs = File.Create(path))
-                foreach (var b in buffered)
-                {
-                    await fs.WriteAsync(b.Records, ct);
-                    rows += b.Count;
-                    bytes += b.Records.Length;
-                }
-            var columns = string.Join(", ", fields.Select(f => $"{DuckSql.Literal(f.Name)}: '{DuckType(f.Type)}'"));
-            parts.Add($"SELECT * FROM read_ndjson({DuckSql.Literal(path)}, columns = {{{columns}}}, format = 'newline_delimited')");
+            // Copied into a TEMP table: a view over their Arrow batches would be one-pass, and DuckDB reads such a
+            // view's columns by position once it pushes a projection into it.
+            var set = new ColumnSet(buffered, fields.Select(f => (f.Name, FieldKinds.Parse(f.Type))).ToList());
+            var buffer = $"__ms_buffer_{view}";
+            ArrowImport.Append(conn, buffer, new SortedBatches(set, [.. Enumerable.Range(0, set.Rows)], 0, set.Rows, ParquetEncoder.RowGroupRows), create: true);
+            rows += set.Rows;
+            bytes += buffered.Sum(b => (long)b.Payload.Length);
+            parts.Add($"SELECT * FROM {DuckSql.Identifier(buffer)}");
         }
 
         var source = StreamView.Source(fields, parts);

@@ -7,7 +7,7 @@ namespace MoleSignal.Grains.Wal;
 
 /// <summary>
 /// One WAL entry: <c>[u32 payload length][u32 crc32 of seq+payload][u64 seq][payload]</c>. The payload is the batch:
-/// count, time range, original size, its field list, then the flat NDJSON records.
+/// count, time range, original size, its field list, then the columns (<see cref="BatchPayload"/>).
 /// </summary>
 public static class WalEntryCodec
 {
@@ -18,7 +18,7 @@ public static class WalEntryCodec
     {
         var size = HeaderSize + 4 + 8 + 8 + 8 + 4 + 4;
         foreach (var n in b.FieldNames) size += 1 + 2 + Encoding.UTF8.GetByteCount(n);
-        return size + b.Records.Length;
+        return size + b.Payload.Length;
     }
 
     /// <summary>Writes the entry at the start of <paramref name="dest"/>; returns its length.</summary>
@@ -38,9 +38,9 @@ public static class WalEntryCodec
             BinaryPrimitives.WriteUInt16LittleEndian(p[o..], (ushort)n);
             o += 2 + n;
         }
-        BinaryPrimitives.WriteInt32LittleEndian(p[o..], b.Records.Length); o += 4;
-        b.Records.CopyTo(p[o..]);
-        o += b.Records.Length;
+        BinaryPrimitives.WriteInt32LittleEndian(p[o..], b.Payload.Length); o += 4;
+        b.Payload.CopyTo(p[o..]);
+        o += b.Payload.Length;
 
         BinaryPrimitives.WriteInt32LittleEndian(dest, o);
         BinaryPrimitives.WriteInt64LittleEndian(dest[8..], seq);
@@ -88,10 +88,10 @@ public static class WalEntryCodec
                 names[i] = Encoding.UTF8.GetString(p.Slice(o, n)); o += n;
             }
             var recLen = BinaryPrimitives.ReadInt32LittleEndian(p[o..]); o += 4;
-            var records = p.Slice(o, recLen).ToArray();
+            var payload = p.Slice(o, recLen).ToArray();
             batch = new IngestBatch
             {
-                Records = records, Count = count, FieldNames = names, FieldKinds = kinds,
+                Payload = payload, Count = count, FieldNames = names, FieldKinds = kinds,
                 MinTimestamp = min, MaxTimestamp = max, OriginalBytes = original,
             };
             length = HeaderSize + payloadLen;

@@ -12,17 +12,22 @@ namespace MoleSignal.Tests.Columnar;
 
 public sealed class FlushEncodingTests
 {
+    /// <summary>Flat JSON lines as a batch, <c>_timestamp</c> taken as is (the gateway would scale it).</summary>
     private static IngestBatch Batch(params string[] lines)
     {
-        var names = new List<string>();
-        var kinds = new List<FieldKind>();
-        return new IngestBatch
+        using var writer = new BatchPayload.Writer();
+        var fields = new Dictionary<string, int>();
+        foreach (var line in lines)
         {
-            Records = Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n"),
-            Count = lines.Length,
-            FieldNames = [.. names],
-            FieldKinds = [.. kinds],
-        };
+            var record = System.Text.Json.JsonDocument.Parse(line).RootElement;
+            foreach (var p in record.EnumerateObject().Where(p => p.Name != "_timestamp"))
+            {
+                var value = p.Value.ValueKind == System.Text.Json.JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+                writer.Add(fields.TryGetValue(p.Name, out var f) ? f : fields[p.Name] = fields.Count, Encoding.UTF8.GetBytes(p.Name), Encoding.UTF8.GetBytes(value));
+            }
+            writer.EndRow(record.GetProperty("_timestamp").GetInt64());
+        }
+        return new IngestBatch { Payload = writer.ToPayload(), Count = lines.Length, FieldNames = [], FieldKinds = [] };
     }
 
     private static readonly (string, FieldKind)[] Schema =

@@ -16,7 +16,7 @@ public sealed class FlatBatchBuilderTests
         var batches = builder.Build();
         var records = new List<JsonElement>();
         foreach (var b in batches)
-            foreach (var line in Encoding.UTF8.GetString(b.Records).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            foreach (var line in BatchPayload.ToJsonLines(b))
                 records.Add(JsonDocument.Parse(line).RootElement.Clone());
         builder.Dispose();
         return (records, builder, batches, error);
@@ -175,7 +175,7 @@ public sealed class FlatBatchBuilderTests
         var (r, _, b, _) = Parse(body, new IngestLimits(MaxBatchBytes: 32 * 1024));
         Assert.True(b.Count > 5);
         Assert.Equal(2000, b.Sum(x => x.Count));
-        Assert.All(b, x => Assert.True(x.Records.Length < 40 * 1024));
+        Assert.All(b, x => Assert.True(x.Payload.Length < 40 * 1024));
         Assert.Equal(Enumerable.Range(0, 2000), r.Select(x => x.GetProperty("i").GetInt32()));
     }
 }

@@ -14,7 +14,7 @@ public sealed class StreamWalTests : IDisposable
 
     private static IngestBatch Batch(int i, int size = 100) => new()
     {
-        Records = Encoding.UTF8.GetBytes($"{{\"_timestamp\":{i},\"m\":\"{new string('x', size)}\"}}\n"),
+        Payload = Payload(i, size),
         Count = 1,
         FieldNames = ["_timestamp", "m"],
         FieldKinds = [FieldKind.Int64, FieldKind.Utf8],
@@ -22,6 +22,14 @@ public sealed class StreamWalTests : IDisposable
         MaxTimestamp = i,
         OriginalBytes = size + 20,
     };
+
+    private static byte[] Payload(int i, int size)
+    {
+        using var writer = new BatchPayload.Writer();
+        writer.Add(1, "m"u8, Encoding.UTF8.GetBytes(new string('x', size)));
+        writer.EndRow(i);
+        return writer.ToPayload();
+    }
 
     private List<(long Seq, IngestBatch Batch)> Reopen(WalSettings settings, out WalReplayReport report, out StreamWal wal)
     {
@@ -48,7 +56,7 @@ public sealed class StreamWalTests : IDisposable
         Assert.Equal(200, report.LastSeq);
         Assert.Equal(0, report.TornBytesCut);
         var b = seen[41].Batch;
-        Assert.Equal(Batch(42).Records, b.Records);
+        Assert.Equal(Batch(42).Payload, b.Payload);
         Assert.Equal(["_timestamp", "m"], b.FieldNames);
         Assert.Equal([FieldKind.Int64, FieldKind.Utf8], b.FieldKinds);
         Assert.Equal(42, b.MinTimestamp);

@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Text;
 
 namespace MoleSignal.Grains.Index;
@@ -45,6 +47,74 @@ public static class TextTokens
         {
             // The worst case grows each byte to three (an invalid byte is U+FFFD; lowercase stays in the BMP).
             if (_bytes.Length - _used < utf8.Length * 3) Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _used + utf8.Length * 3));
+            if (Vector256.IsHardwareAccelerated && Ascii.IsValid(utf8)) AddAscii(utf8);
+            else AddRunes(utf8);
+        }
+
+        /// <summary>
+        /// ASCII text, 64 bytes at a time: lowercased whole into the buffer, then its runs of letters and digits
+        /// read off a bit mask (a token costs a few instructions, not a few per byte).
+        /// </summary>
+        private void AddAscii(ReadOnlySpan<byte> text)
+        {
+            var n = text.Length;
+            var lower = _bytes.AsSpan(_used, n);
+            Ascii.ToLower(text, lower, out _);
+            var start = -1;
+            for (var block = 0; block < n; block += 64)
+            {
+                var mask = LetterOrDigitMask(lower, block);
+                var end = Math.Min(64, n - block);
+                var pos = 0;
+                while (pos < end)
+                {
+                    if (start < 0)
+                    {
+                        var rest = mask >> pos;
+                        if (rest == 0) break;
+                        pos += BitOperations.TrailingZeroCount(rest);
+                        start = block + pos;
+                    }
+                    else
+                    {
+                        var rest = ~mask >> pos; // bits past the text are 0 in the mask: a run ends there
+                        if (rest == 0) break; // the run goes on into the next block
+                        pos += BitOperations.TrailingZeroCount(rest);
+                        Run(start, block + pos);
+                        start = -1;
+                    }
+                }
+            }
+            if (start >= 0) Run(start, n);
+            _used += n;
+        }
+
+        private void Run(int from, int to)
+        {
+            for (; from < to; from += MaxLength) _tokens.Add((_used + from, Math.Min(MaxLength, to - from)));
+        }
+
+        /// <summary>Bit i: whether lowercased ASCII byte <c>block + i</c> is a letter or digit (0 past the end).</summary>
+        private static ulong LetterOrDigitMask(ReadOnlySpan<byte> lower, int block)
+        {
+            var left = lower.Length - block;
+            if (left >= 64)
+                return Mask32(Vector256.Create(lower.Slice(block, 32))) | (ulong)Mask32(Vector256.Create(lower.Slice(block + 32, 32))) << 32;
+            Span<byte> tail = stackalloc byte[64];
+            tail.Clear();
+            lower.Slice(block, left).CopyTo(tail);
+            return Mask32(Vector256.Create(tail[..32])) | (ulong)Mask32(Vector256.Create(tail.Slice(32, 32))) << 32;
+        }
+
+        private static uint Mask32(Vector256<byte> v)
+        {
+            var digit = Vector256.LessThan(v - Vector256.Create((byte)'0'), Vector256.Create((byte)10));
+            var letter = Vector256.LessThan(v - Vector256.Create((byte)'a'), Vector256.Create((byte)26));
+            return (digit | letter).ExtractMostSignificantBits();
+        }
+
+        private void AddRunes(ReadOnlySpan<byte> utf8)
+        {
             var start = -1;
             var chars = 0;
             for (var i = 0; i < utf8.Length;)

@@ -54,4 +54,25 @@ public sealed class TextTokensTests
         row.Clear();
         Assert.Equal(0, row.Count);
     }
+
+    [Fact]
+    public void Ascii_text_gives_the_tokens_the_general_path_gives()
+    {
+        // A trailing em dash (a separator, not ASCII) sends the same text down the rune-by-rune path.
+        var random = new Random(5);
+        const string alphabet = "aZ09 -_./:!xyzQW\t";
+        foreach (var length in new[] { 0, 1, 31, 32, 33, 63, 64, 65, 127, 128, 129, 300, 700 })
+            for (var round = 0; round < 20; round++)
+            {
+                var chars = new char[length];
+                for (var i = 0; i < length; i++) chars[i] = alphabet[random.Next(alphabet.Length)];
+                if (round % 4 == 0 && length > 10) chars.AsSpan(random.Next(length / 2)).Fill('k'); // runs past 255 and past blocks
+                var text = new string(chars);
+                var ascii = new TextTokens.RowTokens();
+                ascii.Add(System.Text.Encoding.UTF8.GetBytes(text));
+                var general = new TextTokens.RowTokens();
+                general.Add(System.Text.Encoding.UTF8.GetBytes(text + "\u2014"));
+                Assert.Equal(general.ToStrings(), ascii.ToStrings());
+            }
+    }
 }

@@ -53,6 +53,7 @@ public static class IndexSidecar
             var config = new IndexWriterConfig(LuceneVersion.LUCENE_48, new KeywordAnalyzer())
             {
                 OpenMode = OpenMode.CREATE,
+                Codec = new TableCodec(),
                 UseCompoundFile = false, // the files are packed into the sidecar anyway
                 MergePolicy = new LogDocMergePolicy { NoCFSRatio = 0 },
             };

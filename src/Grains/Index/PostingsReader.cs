@@ -1,3 +1,5 @@
+using Lucene.Net.Codecs;
+using Lucene.Net.Codecs.Lucene46;
 using Lucene.Net.Index;
 using Lucene.Net.Util;
 
@@ -16,6 +18,28 @@ internal sealed class PostingsReader(string fieldName, PostingsTable table, int 
     ]);
 
     public override Fields Fields => new TableFields(fieldName, table, docs);
+
+    /// <summary>The table's postings, term by term, straight to a postings writer (see <see cref="TableCodec"/>).</summary>
+    internal void WriteTo(FieldsConsumer consumer, FieldInfos infos)
+    {
+        var terms = consumer.AddField(infos.FieldInfo(fieldName));
+        var bytes = new BytesRef();
+        long sumDocFreq = 0;
+        foreach (var id in table.SortedTerms())
+        {
+            (bytes.Bytes, bytes.Offset, bytes.Length) = table.TermSlice(id);
+            var postings = terms.StartTerm(bytes);
+            var list = table.Docs(id);
+            foreach (var doc in list)
+            {
+                postings.StartDoc(doc, -1); // DOCS_ONLY: no frequencies
+                postings.FinishDoc();
+            }
+            terms.FinishTerm(bytes, new TermStats(list.Length, -1));
+            sumDocFreq += list.Length;
+        }
+        terms.Finish(-1, sumDocFreq, docs);
+    }
     public override FieldInfos FieldInfos => _infos;
     public override IBits? LiveDocs => null;
     public override int NumDocs => docs;
@@ -117,5 +141,44 @@ internal sealed class PostingsReader(string fieldName, PostingsTable table, int 
         }
 
         public override long GetCost() => 1;
+    }
+}
+
+/// <summary>
+/// Lucene's default codec, except that merging a lone <see cref="PostingsReader"/> hands its table term by term to
+/// the postings writer: the generic merge walks every posting through three layers of enumerators and a bitset
+/// (a fifth of the sidecar's Lucene time). It writes under the stock codec's name and with its formats, so the
+/// stock codec reads the segment back (a test reads every term of a sidecar with a plain DirectoryReader).
+/// </summary>
+[CodecName("Lucene46")]
+internal sealed class TableCodec : FilterCodec
+{
+    private readonly PostingsFormat _postings;
+
+    public TableCodec() : base(new Lucene46Codec()) => _postings = new TablePostingsFormat(m_delegate.PostingsFormat);
+
+    public override PostingsFormat PostingsFormat => _postings;
+
+    [PostingsFormatName("MoleSignalTable")] // never recorded: a segment names its codec, each field its own format
+    private sealed class TablePostingsFormat(PostingsFormat inner) : PostingsFormat
+    {
+        public override FieldsConsumer FieldsConsumer(SegmentWriteState state) => new TableFieldsConsumer(inner.FieldsConsumer(state));
+        public override FieldsProducer FieldsProducer(SegmentReadState state) => inner.FieldsProducer(state);
+    }
+
+    private sealed class TableFieldsConsumer(FieldsConsumer inner) : FieldsConsumer
+    {
+        public override TermsConsumer AddField(FieldInfo field) => inner.AddField(field);
+
+        public override void Merge(MergeState mergeState, Fields fields)
+        {
+            if (mergeState.Readers is [PostingsReader table]) table.WriteTo(this, mergeState.FieldInfos);
+            else base.Merge(mergeState, fields);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+        }
     }
 }

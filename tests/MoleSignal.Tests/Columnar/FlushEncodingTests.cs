@@ -160,4 +160,38 @@ public sealed class FlushEncodingTests
         var fp = Enumerable.Range(0, 10_000).Count(i => bloom.MightContain($"other-{i}"));
         Assert.InRange(fp, 0, 300); // 1% target, generous bound
     }
+
+    [Fact]
+    public void A_bloom_of_the_first_format_is_still_read_as_written()
+    {
+        // The first format: UTF-16 hashed, probes mapped by modulo, the hash count stored without a flag.
+        const int hashes = 7;
+        var bits = new ulong[1024];
+        var m = (ulong)bits.Length * 64;
+        (ulong, ulong) Hash(string v)
+        {
+            var h = System.IO.Hashing.XxHash128.HashToUInt128(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()));
+            return ((ulong)(h >> 64), (ulong)h | 1);
+        }
+        for (var i = 0; i < 1000; i++)
+        {
+            var (h1, h2) = Hash($"id-{i}");
+            for (var k = 0; k < hashes; k++)
+            {
+                var bit = (h1 + (ulong)k * h2) % m;
+                bits[bit >> 6] |= 1UL << (int)(bit & 63);
+            }
+        }
+        var bytes = new byte[4 + bits.Length * 8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bytes, hashes);
+        for (var i = 0; i < bits.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(4 + i * 8), bits[i]);
+
+        var bloom = BloomFilter.FromBytes(bytes);
+        Assert.All(Enumerable.Range(0, 1000), i => Assert.True(bloom.MightContain($"id-{i}")));
+        Assert.InRange(Enumerable.Range(0, 1000).Count(i => bloom.MightContain($"other-{i}")), 0, 50);
+        // And a filter written now survives its bytes.
+        var fresh = new BloomFilter(1000);
+        fresh.Add(Encoding.UTF8.GetBytes("t-1"));
+        Assert.True(BloomFilter.FromBytes(fresh.ToBytes()).MightContain("t-1"));
+    }
 }

@@ -76,7 +76,7 @@ for (var round = 0; round < rounds; round++)
     var tSort = sw.Elapsed.TotalSeconds;
     sw.Restart();
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-    var parquet = await encoder.EncodeAsync(set, order, 0, rows);
+    using var parquet = await encoder.EncodeAsync(set, order, 0, rows);
     var tParquet = sw.Elapsed.TotalSeconds;
     var cpuParquet = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
     sw.Restart();

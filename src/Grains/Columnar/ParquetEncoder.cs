@@ -22,7 +22,7 @@ public sealed class ParquetEncoder : IDisposable
     private readonly Lazy<DuckDBConnection> _root;
     private readonly string _scratch;
 
-    /// <param name="scratch">Where DuckDB writes each file before it is read back (the only directory it may touch).</param>
+    /// <param name="scratch">Where DuckDB writes each file before a put moves it into the object store (the only directory it may touch).</param>
     public ParquetEncoder(string scratch)
     {
         _scratch = Path.GetFullPath(scratch) + "/";
@@ -48,9 +48,10 @@ public sealed class ParquetEncoder : IDisposable
         return root;
     }
 
-    public async Task<byte[]> EncodeAsync(ColumnSet set, int[] order, int from, int to, CancellationToken ct = default)
+    /// <summary>Writes the rows to a scratch file, which the caller hands on (an object store put uses it up) and disposes.</summary>
+    public async Task<ScratchFile> EncodeAsync(ColumnSet set, int[] order, int from, int to, CancellationToken ct = default)
     {
-        var path = Path.Combine(_scratch, Guid.NewGuid().ToString("N") + ".parquet");
+        var file = new ScratchFile(Path.Combine(_scratch, Guid.NewGuid().ToString("N") + ".parquet"));
         var view = "__ms_rows_" + Guid.NewGuid().ToString("N");
         try
         {
@@ -58,16 +59,18 @@ public sealed class ParquetEncoder : IDisposable
             using (ArrowImport.Register(conn, view, new SortedBatches(set, order, from, to, RowGroupRows)))
             using (var cmd = conn.CreateCommand())
             {
-                cmd.CommandText = $"COPY (SELECT * FROM {view}) TO {DuckSql.Literal(path)} " +
+                cmd.CommandText = $"COPY (SELECT * FROM {view}) TO {DuckSql.Literal(file.Path)} " +
                                   $"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2, ROW_GROUP_SIZE {RowGroupRows}, " +
                                   $"DICTIONARY_SIZE_LIMIT {DictionaryLimit}, WRITE_BLOOM_FILTER false); DROP VIEW {view}";
                 await Task.Run(cmd.ExecuteNonQuery, ct);
             }
-            return await File.ReadAllBytesAsync(path, ct);
+            file.Length = new FileInfo(file.Path).Length;
+            return file;
         }
-        finally
+        catch
         {
-            File.Delete(path);
+            file.Dispose();
+            throw;
         }
     }
 
@@ -85,5 +88,18 @@ public sealed class ParquetEncoder : IDisposable
     public void Dispose()
     {
         if (_root.IsValueCreated) _root.Value.Dispose();
+    }
+}
+
+/// <summary>An encoded file in the encoder's scratch directory; deleted on dispose unless a put moved it away.</summary>
+public sealed class ScratchFile(string path) : IDisposable
+{
+    public string Path { get; } = path;
+
+    public long Length { get; internal set; }
+
+    public void Dispose()
+    {
+        try { File.Delete(Path); } catch (IOException) { } // a later start clears the directory anyway
     }
 }

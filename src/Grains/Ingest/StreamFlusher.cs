@@ -38,9 +38,9 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
             // DuckDB encodes on its threads while this one builds the index: both only read the columns.
             var encoding = parquet.EncodeAsync(set, order, from, to, ct);
             var sidecar = IndexSidecar.Build(set, order, from, to, s.TextFields, s.IdFields);
-            var data = await encoding;
+            using var data = await encoding;
             await store.PutAsync(prefix + ".idx", sidecar, ct);
-            await store.PutAsync(prefix + ".parquet", data, ct);
+            await store.PutFileAsync(prefix + ".parquet", data.Path, ct);
             var rows = to - from;
             files.Add(new FileMeta(fileId, prefix + ".parquet", prefix + ".idx",
                 set.Timestamps[order[from]], set.Timestamps[order[to - 1]], rows,

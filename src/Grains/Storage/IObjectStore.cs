@@ -9,6 +9,10 @@ public interface IObjectStore
     /// <summary>Writes the whole object; readers see the old object or the new one, never a part.</summary>
     Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default);
 
+    /// <summary>Writes the file's content as the object, as <see cref="PutAsync"/> does; the file is used up (a local
+    /// store moves it into place, so it must be the caller's own scratch file).</summary>
+    Task PutFileAsync(string key, string path, CancellationToken ct = default);
+
     /// <summary>The object's bytes, or null when it does not exist.</summary>
     Task<byte[]?> GetAsync(string key, CancellationToken ct = default);
 

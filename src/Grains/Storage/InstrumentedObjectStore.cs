@@ -13,6 +13,9 @@ public sealed class InstrumentedObjectStore(IObjectStore inner) : IObjectStore
     public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
         Measure("put", () => inner.PutAsync(key, data, ct));
 
+    public Task PutFileAsync(string key, string path, CancellationToken ct = default) =>
+        Measure("put", () => inner.PutFileAsync(key, path, ct));
+
     public async Task<byte[]?> GetAsync(string key, CancellationToken ct = default)
     {
         byte[]? result = null;

@@ -21,6 +21,29 @@ public sealed class LocalObjectStore : IObjectStore
 
     public string Root => _root;
 
+    /// <summary>The file is fsynced and renamed into place (copied first when it lies on another file system).</summary>
+    public Task PutFileAsync(string key, string path, CancellationToken ct = default)
+    {
+        var target = PathOf(key);
+        var dir = Path.GetDirectoryName(target)!;
+        Directory.CreateDirectory(dir);
+        var temp = Path.Combine(dir, "." + Path.GetFileName(target) + TempMarker + Guid.NewGuid().ToString("N"));
+        try
+        {
+            File.Move(path, temp);
+            using (var fs = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
+                fs.Flush(flushToDisk: true);
+            File.Move(temp, target, overwrite: true);
+            Fsync.Directory(dir);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+        return Task.CompletedTask;
+    }
+
     public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
         var path = PathOf(key);

@@ -89,6 +89,19 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         }
     }
 
+    public async Task PutFileAsync(string key, string path, CancellationToken ct = default)
+    {
+        await using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous))
+            await _client.PutObjectAsync(new PutObjectRequest
+            {
+                BucketName = _bucket,
+                Key = FullKey(key),
+                InputStream = stream,
+                AutoCloseStream = false,
+            }, ct);
+        File.Delete(path);
+    }
+
     public async Task<byte[]?> GetAsync(string key, CancellationToken ct = default)
     {
         try

@@ -49,8 +49,13 @@ public sealed class FlushEncodingTests
         var order = set.SortedOrder();
         using var dir = new TempDir();
         using var encoder = new ParquetEncoder(dir.Path);
-        var bytes = await encoder.EncodeAsync(set, order, 0, set.Rows);
-        Assert.Empty(System.IO.Directory.GetFiles(dir.Path)); // the file DuckDB wrote is read back and removed
+        byte[] bytes;
+        using (var file = await encoder.EncodeAsync(set, order, 0, set.Rows))
+        {
+            bytes = await File.ReadAllBytesAsync(file.Path);
+            Assert.Equal(bytes.Length, file.Length);
+        }
+        Assert.Empty(System.IO.Directory.GetFiles(dir.Path)); // a file nobody put away is removed
         await using var reader = await ParquetReader.CreateAsync(new MemoryStream(bytes));
         Assert.Equal(3, reader.Metadata!.NumRows);
         var fields = reader.Schema.DataFields;

@@ -26,6 +26,19 @@ public abstract class ObjectStoreContract
     }
 
     [Fact]
+    public async Task A_file_put_reads_back_byte_for_byte_and_overwrites_whole()
+    {
+        var key = Key("file.parquet");
+        await Store.PutAsync(key, RandomNumberGenerator.GetBytes(4096));
+        var data = RandomNumberGenerator.GetBytes(300_000);
+        var path = Path.Combine(Path.GetTempPath(), "molesignal-put-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllBytesAsync(path, data);
+        await Store.PutFileAsync(key, path);
+        Assert.Equal(data, await Store.GetAsync(key));
+        Assert.False(File.Exists(path)); // used up
+    }
+
+    [Fact]
     public async Task Put_overwrites_whole()
     {
         var key = Key("o");

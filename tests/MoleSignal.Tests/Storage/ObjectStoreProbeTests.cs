@@ -13,6 +13,7 @@ public sealed class ObjectStoreProbeTests : IDisposable
         public string Backend => inner.Backend;
         private void Check() { if (Failing) throw new IOException("injected: store unreachable"); }
         public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default) { Check(); return inner.PutAsync(key, data, ct); }
+        public Task PutFileAsync(string key, string path, CancellationToken ct = default) { Check(); return inner.PutFileAsync(key, path, ct); }
         public Task<byte[]?> GetAsync(string key, CancellationToken ct = default) { Check(); return inner.GetAsync(key, ct); }
         public Task DeleteAsync(string key, CancellationToken ct = default) { Check(); return inner.DeleteAsync(key, ct); }
         public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken ct = default) { Check(); return inner.ListAsync(prefix, ct); }
@@ -70,6 +71,7 @@ public sealed class ObjectStoreProbeTests : IDisposable
     {
         public string Backend => inner.Backend;
         public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default) => inner.PutAsync(key, data, ct);
+        public Task PutFileAsync(string key, string path, CancellationToken ct = default) => inner.PutFileAsync(key, path, ct);
         public async Task<byte[]?> GetAsync(string key, CancellationToken ct = default)
         {
             var b = await inner.GetAsync(key, ct);

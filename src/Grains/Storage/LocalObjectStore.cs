@@ -22,29 +22,25 @@ public sealed class LocalObjectStore : IObjectStore
     public string Root => _root;
 
     /// <summary>The file is fsynced and renamed into place (copied first when it lies on another file system).</summary>
-    public Task PutFileAsync(string key, string path, CancellationToken ct = default)
-    {
-        var target = PathOf(key);
-        var dir = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(dir);
-        var temp = Path.Combine(dir, "." + Path.GetFileName(target) + TempMarker + Guid.NewGuid().ToString("N"));
-        try
+    public Task PutFileAsync(string key, string path, CancellationToken ct = default) =>
+        ReplaceAsync(key, temp =>
         {
             File.Move(path, temp);
             using (var fs = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1))
                 fs.Flush(flushToDisk: true);
-            File.Move(temp, target, overwrite: true);
-            Fsync.Directory(dir);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
-        return Task.CompletedTask;
-    }
+            return Task.CompletedTask;
+        });
 
-    public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
+        ReplaceAsync(key, async temp =>
+        {
+            await using var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+            await fs.WriteAsync(data, ct);
+            fs.Flush(flushToDisk: true);
+        });
+
+    /// <summary>Has <paramref name="writeDurably"/> put the object in a temp file beside the target, then renames it over the target.</summary>
+    private async Task ReplaceAsync(string key, Func<string, Task> writeDurably)
     {
         var path = PathOf(key);
         var dir = Path.GetDirectoryName(path)!;
@@ -52,11 +48,7 @@ public sealed class LocalObjectStore : IObjectStore
         var temp = Path.Combine(dir, "." + Path.GetFileName(path) + TempMarker + Guid.NewGuid().ToString("N"));
         try
         {
-            await using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
-            {
-                await fs.WriteAsync(data, ct);
-                fs.Flush(flushToDisk: true);
-            }
+            await writeDurably(temp);
             File.Move(temp, path, overwrite: true);
             Fsync.Directory(dir);
         }

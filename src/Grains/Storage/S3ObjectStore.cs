@@ -74,33 +74,27 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
 
     public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
-        var stream = MemoryMarshal.TryGetArray(data, out var seg)
+        await using var stream = MemoryMarshal.TryGetArray(data, out var seg)
             ? new MemoryStream(seg.Array!, seg.Offset, seg.Count, writable: false)
             : new MemoryStream(data.ToArray(), writable: false);
-        await using (stream)
-        {
-            await _client.PutObjectAsync(new PutObjectRequest
-            {
-                BucketName = _bucket,
-                Key = FullKey(key),
-                InputStream = stream,
-                AutoCloseStream = false,
-            }, ct);
-        }
+        await PutStreamAsync(key, stream, ct);
     }
 
     public async Task PutFileAsync(string key, string path, CancellationToken ct = default)
     {
         await using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous))
-            await _client.PutObjectAsync(new PutObjectRequest
-            {
-                BucketName = _bucket,
-                Key = FullKey(key),
-                InputStream = stream,
-                AutoCloseStream = false,
-            }, ct);
+            await PutStreamAsync(key, stream, ct);
         File.Delete(path);
     }
+
+    private Task PutStreamAsync(string key, Stream stream, CancellationToken ct) =>
+        _client.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = _bucket,
+            Key = FullKey(key),
+            InputStream = stream,
+            AutoCloseStream = false,
+        }, ct);
 
     public async Task<byte[]?> GetAsync(string key, CancellationToken ct = default)
     {

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace MoleSignal.Grains.Abstractions.Ingest;
 
@@ -211,29 +210,5 @@ public static class BatchPayload
                 ArrayPool<byte>.Shared.Return(Data);
             }
         }
-    }
-
-    /// <summary>A payload's rows as flat JSON objects (diagnostics and tests); numbers and booleans by their field's kind.</summary>
-    public static IEnumerable<string> ToJsonLines(IngestBatch batch)
-    {
-        var kinds = batch.FieldNames.Zip(batch.FieldKinds).ToDictionary(x => x.First, x => x.Second);
-        var rows = new List<List<string>>();
-        var reader = new Reader(batch.Payload);
-        foreach (var ts in reader.Timestamps) rows.Add([$"\"_timestamp\":{ts}"]);
-        while (reader.Next(out var c))
-        {
-            var name = Encoding.UTF8.GetString(c.Name);
-            var start = 0;
-            for (var k = 0; k < c.Rows.Length; k++)
-            {
-                var value = batch.Payload.AsSpan(c.DataOffset + start, c.Ends[k] - start);
-                start = c.Ends[k];
-                var json = kinds.GetValueOrDefault(name) == FieldKind.Utf8
-                    ? System.Text.Json.JsonSerializer.Serialize(Encoding.UTF8.GetString(value))
-                    : Encoding.UTF8.GetString(value);
-                rows[c.Rows[k]].Add($"{System.Text.Json.JsonSerializer.Serialize(name)}:{json}");
-            }
-        }
-        return rows.Select(r => "{" + string.Join(",", r) + "}");
     }
 }

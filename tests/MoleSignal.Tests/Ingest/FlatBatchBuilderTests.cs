@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using MoleSignal.Gateway.Ingest;
 using MoleSignal.Grains.Abstractions.Ingest;
+using MoleSignal.Tests.Support;
 
 namespace MoleSignal.Tests.Ingest;
 
@@ -16,7 +17,7 @@ public sealed class FlatBatchBuilderTests
         var batches = builder.Build();
         var records = new List<JsonElement>();
         foreach (var b in batches)
-            foreach (var line in BatchPayload.ToJsonLines(b))
+            foreach (var line in BatchJson.Lines(b))
                 records.Add(JsonDocument.Parse(line).RootElement.Clone());
         builder.Dispose();
         return (records, builder, batches, error);

@@ -129,7 +129,7 @@ public static class BatchPayload
         /// <summary>The payload of the rows so far; the writer is then empty.</summary>
         public byte[] ToPayload()
         {
-            var payload = new byte[_bytes];
+            var payload = GC.AllocateUninitializedArray<byte>(checked((int)_bytes)); // every byte is written below
             var p = payload.AsSpan();
             Magic.CopyTo(p);
             BinaryPrimitives.WriteInt32LittleEndian(p[4..], RowCount);
@@ -153,6 +153,7 @@ public static class BatchPayload
                 o += c.DataLength;
                 c.Clear();
             }
+            if (o != payload.Length) throw new InvalidOperationException($"payload size {o} != {payload.Length}");
             _used.Clear();
             RowCount = 0;
             _bytes = 12;

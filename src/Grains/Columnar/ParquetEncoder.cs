@@ -21,10 +21,15 @@ public sealed class ParquetEncoder : IDisposable
     public const int DictionaryLimit = 2000;
     private readonly Lazy<DuckDBConnection> _root;
     private readonly string _scratch;
+    private readonly int _threads;
 
     /// <param name="scratch">Where DuckDB writes each file before a put moves it into the object store (the only directory it may touch).</param>
-    public ParquetEncoder(string scratch)
+    /// <param name="flushParallelism">Files encoded at once on the node: DuckDB gets the cores' share of one of them,
+    /// as its own threads on top of parallel flushes only contend (on 2 cores with 4 flushes, one thread: 3% less
+    /// ingest CPU than DuckDB's default of a thread per core, six paired runs).</param>
+    public ParquetEncoder(string scratch, int flushParallelism = 1)
     {
+        _threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, flushParallelism));
         _scratch = Path.GetFullPath(scratch) + "/";
         Directory.CreateDirectory(_scratch);
         foreach (var stale in Directory.EnumerateFiles(_scratch)) File.Delete(stale); // left by a crash mid-write
@@ -40,6 +45,7 @@ public sealed class ParquetEncoder : IDisposable
             SET autoinstall_known_extensions = false;
             SET autoload_known_extensions = false;
             SET preserve_insertion_order = true;
+            SET threads = {_threads};
             SET allowed_directories = [{DuckSql.Literal(_scratch)}];
             SET enable_external_access = false;
             SET lock_configuration = true;

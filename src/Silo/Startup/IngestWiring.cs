@@ -35,7 +35,7 @@ public static class IngestWiring
         s.AddSingleton<IngestMemory>();
         s.AddSingleton(new FlushScheduler(config.Ingester.FlushParallelism));
         s.AddSingleton<StreamMetaStore>();
-        s.AddSingleton(new ParquetEncoder(Path.Combine(config.Node.DataDir, "flush-tmp")));
+        s.AddSingleton(new ParquetEncoder(Path.Combine(config.Node.DataDir, "flush-tmp"), config.Ingester.FlushParallelism));
         s.AddSingleton<StreamFlusher>();
         s.AddSingleton<WalRecovery>();
         s.AddSingleton<IStreamCatalog, StreamCatalog>();

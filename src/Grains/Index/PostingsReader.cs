@@ -5,9 +5,10 @@ using Lucene.Net.Util;
 namespace MoleSignal.Grains.Index;
 
 /// <summary>
-/// A <see cref="PostingsTable"/> seen by Lucene as a reader of one DOCS_ONLY field with nothing stored, so that
-/// <c>IndexWriter.AddIndexes</c> writes it as a segment with Lucene's codec: the sidecar's files are those of
-/// any Lucene index, doc ids the table's (row numbers).
+/// A <see cref="PostingsTable"/> as a Lucene reader of one DOCS_ONLY field with nothing stored, so that
+/// <c>IndexWriter.AddIndexes</c> makes it a segment (segment info, field infos, commit) whose postings
+/// <see cref="TableCodec"/> writes from the table: the sidecar's files are those of any Lucene index, doc ids
+/// the table's (row numbers).
 /// </summary>
 internal sealed class PostingsReader(string fieldName, PostingsTable table, int docs) : AtomicReader
 {
@@ -16,7 +17,7 @@ internal sealed class PostingsReader(string fieldName, PostingsTable table, int 
             IndexOptions.DOCS_ONLY, DocValuesType.NONE, DocValuesType.NONE, null),
     ]);
 
-    public override Fields Fields => new TableFields(fieldName, table, docs);
+    public override Fields Fields => NoFields.Instance;
 
     /// <summary>The table's postings, term by term, straight to a postings writer (see <see cref="TableCodec"/>).</summary>
     internal void WriteTo(FieldsConsumer consumer, FieldInfos infos)
@@ -39,6 +40,7 @@ internal sealed class PostingsReader(string fieldName, PostingsTable table, int 
         }
         terms.Finish(-1, sumDocFreq, docs);
     }
+
     public override FieldInfos FieldInfos => _infos;
     public override IBits? LiveDocs => null;
     public override int NumDocs => docs;
@@ -54,91 +56,14 @@ internal sealed class PostingsReader(string fieldName, PostingsTable table, int 
     public override void CheckIntegrity() { }
     protected override void DoClose() { }
 
-    private sealed class TableFields(string name, PostingsTable table, int docs) : Fields
+    /// <summary>Lucene reaches the postings only through <see cref="WriteTo"/>: a merge builds its view of the
+    /// fields without reading them, and <see cref="TableCodec"/> writes the table instead.</summary>
+    private sealed class NoFields : Fields
     {
-        public override IEnumerator<string> GetEnumerator() => ((IEnumerable<string>)[name]).GetEnumerator();
-        public override Terms? GetTerms(string field) => field == name ? new TableTerms(table, docs) : null;
+        public static readonly NoFields Instance = new();
+        public override IEnumerator<string> GetEnumerator() => throw Unsupported();
+        public override Terms GetTerms(string field) => throw Unsupported();
         public override int Count => 1;
-    }
-
-    private sealed class TableTerms(PostingsTable table, int docs) : Terms
-    {
-        private int[]? _sorted;
-
-        public override TermsEnum GetEnumerator() => new TableTermsEnum(table, _sorted ??= table.SortedTerms());
-        public override IComparer<BytesRef> Comparer => BytesRef.UTF8SortedAsUnicodeComparer;
-        public override long Count => table.Terms;
-        public override long SumTotalTermFreq => -1;
-        public override long SumDocFreq => table.Postings;
-        public override int DocCount => docs;
-        public override bool HasFreqs => false;
-        public override bool HasOffsets => false;
-        public override bool HasPositions => false;
-        public override bool HasPayloads => false;
-    }
-
-    /// <summary>Forward only: a merge reads each term once, in order.</summary>
-    private sealed class TableTermsEnum(PostingsTable table, int[] sorted) : TermsEnum
-    {
-        private readonly BytesRef _term = new();
-        private int _at = -1;
-
-        public override bool MoveNext()
-        {
-            if (++_at >= sorted.Length) return false;
-            (_term.Bytes, _term.Offset, _term.Length) = table.TermSlice(sorted[_at]);
-            return true;
-        }
-
-        [Obsolete("Lucene.NET's older spelling of MoveNext.")]
-        public override BytesRef? Next() => MoveNext() ? _term : null;
-
-        public override BytesRef Term => _term;
-        public override IComparer<BytesRef> Comparer => BytesRef.UTF8SortedAsUnicodeComparer;
-        public override int DocFreq => table.DocFreq(sorted[_at]);
-        public override long TotalTermFreq => -1;
-        public override long Ord => _at;
-
-        public override DocsEnum Docs(IBits? liveDocs, DocsEnum? reuse, DocsFlags flags)
-        {
-            var docs = reuse as TableDocsEnum ?? new TableDocsEnum(table);
-            docs.Reset(sorted[_at]);
-            return docs;
-        }
-
-        public override DocsAndPositionsEnum? DocsAndPositions(IBits? liveDocs, DocsAndPositionsEnum? reuse, DocsAndPositionsFlags flags) => null;
-        public override SeekStatus SeekCeil(BytesRef text) => throw new NotSupportedException();
-        public override void SeekExact(long ord) => throw new NotSupportedException();
-    }
-
-    private sealed class TableDocsEnum(PostingsTable table) : DocsEnum
-    {
-        private int _term;
-        private int _at;
-        private int _doc;
-
-        public void Reset(int term)
-        {
-            _term = term;
-            _at = 0;
-            _doc = -1;
-        }
-
-        public override int Freq => 1;
-        public override int DocID => _doc;
-
-        public override int NextDoc()
-        {
-            var docs = table.Docs(_term);
-            return _doc = _at < docs.Length ? docs[_at++] : NO_MORE_DOCS;
-        }
-
-        public override int Advance(int target)
-        {
-            while (NextDoc() < target) { }
-            return _doc;
-        }
-
-        public override long GetCost() => 1;
+        private static NotSupportedException Unsupported() => new("a PostingsReader is written by TableCodec, never read");
     }
 }

@@ -5,7 +5,7 @@ namespace MoleSignal.Grains.Index;
 
 /// <summary>
 /// An inverted index being built: each distinct UTF-8 term and the ascending doc ids that hold it. Docs are added
-/// in ascending order. Handed to Lucene whole (<see cref="PostingsReader"/>), which writes it as one segment:
+/// in ascending order. Handed to Lucene whole (<see cref="PostingsReader"/>, <see cref="TableCodec"/>), which writes it as one segment:
 /// Lucene's own per-document indexing chain (a token stream, UTF-16 terms, per-doc bookkeeping) cost three times
 /// what this table does on log text.
 /// </summary>
@@ -29,9 +29,6 @@ public sealed class PostingsTable
     private int[] _slots = new int[2048];
 
     public int Terms { get; private set; }
-
-    /// <summary>Postings (term, doc) held: a row's repeated word counts once.</summary>
-    public int Postings => _postings;
 
     public void Add(ReadOnlySpan<byte> term, int doc)
     {
@@ -105,12 +102,10 @@ public sealed class PostingsTable
         _slots = slots;
     }
 
-    public ReadOnlySpan<byte> Term(int id) => _arena.AsSpan(_start[id], _length[id]);
+    private ReadOnlySpan<byte> Term(int id) => _arena.AsSpan(_start[id], _length[id]);
 
     /// <summary>Copies term <paramref name="id"/> into Lucene's byte array form without allocating.</summary>
     internal (byte[] Bytes, int Offset, int Length) TermSlice(int id) => (_arena, _start[id], _length[id]);
-
-    public int DocFreq(int id) => _docFreq[id];
 
     /// <summary>The ascending docs of term <paramref name="id"/>.</summary>
     public ReadOnlySpan<int> Docs(int id)

@@ -21,10 +21,12 @@ public static class BatchPayload
 {
     public static ReadOnlySpan<byte> Magic => "MSC1"u8;
 
+    private const int HeaderBytes = 12; // magic, rows, columns
+
     /// <summary>The rows of a payload without reading its columns.</summary>
     public static int Rows(ReadOnlySpan<byte> payload)
     {
-        if (payload.Length < 12 || !payload[..4].SequenceEqual(Magic))
+        if (payload.Length < HeaderBytes || !payload[..4].SequenceEqual(Magic))
             throw new InvalidDataException("not a MoleSignal batch payload (written by another version?)");
         return BinaryPrimitives.ReadInt32LittleEndian(payload[4..]);
     }
@@ -53,8 +55,8 @@ public static class BatchPayload
             RowCount = BatchPayload.Rows(payload);
             _payload = payload;
             _columnsLeft = BinaryPrimitives.ReadInt32LittleEndian(payload[8..]);
-            Timestamps = MemoryMarshal.Cast<byte, long>(payload.Slice(12, RowCount * sizeof(long)));
-            _position = 12 + RowCount * sizeof(long);
+            Timestamps = MemoryMarshal.Cast<byte, long>(payload.Slice(HeaderBytes, RowCount * sizeof(long)));
+            _position = HeaderBytes + RowCount * sizeof(long);
         }
 
         public int RowCount { get; }
@@ -92,7 +94,7 @@ public static class BatchPayload
         private readonly List<ColumnBuffer?> _columns = [];
         private readonly List<int> _used = []; // field numbers with cells in the current payload, in first-seen order
         private long[] _timestamps = ArrayPool<long>.Shared.Rent(1024);
-        private long _bytes = 12;
+        private long _bytes = HeaderBytes;
 
         public int RowCount { get; private set; }
 
@@ -115,13 +117,7 @@ public static class BatchPayload
 
         public void EndRow(long timestamp)
         {
-            if (RowCount == _timestamps.Length)
-            {
-                var bigger = ArrayPool<long>.Shared.Rent(RowCount * 2);
-                _timestamps.AsSpan(0, RowCount).CopyTo(bigger);
-                ArrayPool<long>.Shared.Return(_timestamps);
-                _timestamps = bigger;
-            }
+            if (RowCount == _timestamps.Length) Grow(ref _timestamps, RowCount * 2, RowCount);
             _timestamps[RowCount++] = timestamp;
             _bytes += sizeof(long);
         }
@@ -134,8 +130,8 @@ public static class BatchPayload
             Magic.CopyTo(p);
             BinaryPrimitives.WriteInt32LittleEndian(p[4..], RowCount);
             BinaryPrimitives.WriteInt32LittleEndian(p[8..], _used.Count);
-            MemoryMarshal.AsBytes(_timestamps.AsSpan(0, RowCount)).CopyTo(p[12..]);
-            var o = 12 + RowCount * sizeof(long);
+            MemoryMarshal.AsBytes(_timestamps.AsSpan(0, RowCount)).CopyTo(p[HeaderBytes..]);
+            var o = HeaderBytes + RowCount * sizeof(long);
             foreach (var field in _used)
             {
                 var c = _columns[field]!;
@@ -156,7 +152,7 @@ public static class BatchPayload
             if (o != payload.Length) throw new InvalidOperationException($"payload size {o} != {payload.Length}");
             _used.Clear();
             RowCount = 0;
-            _bytes = 12;
+            _bytes = HeaderBytes;
             return payload;
         }
 
@@ -165,6 +161,15 @@ public static class BatchPayload
             foreach (var c in _columns) c?.Dispose();
             _columns.Clear();
             ArrayPool<long>.Shared.Return(_timestamps);
+        }
+
+        /// <summary>A bigger pooled array holding the first <paramref name="used"/> items; the old one goes back.</summary>
+        private static void Grow<T>(ref T[] array, int size, int used)
+        {
+            var bigger = ArrayPool<T>.Shared.Rent(size);
+            array.AsSpan(0, used).CopyTo(bigger);
+            ArrayPool<T>.Shared.Return(array);
+            array = bigger;
         }
 
         private sealed class ColumnBuffer(byte[] name) : IDisposable
@@ -194,14 +199,6 @@ public static class BatchPayload
             {
                 Cells = 0;
                 DataLength = 0;
-            }
-
-            private static void Grow<T>(ref T[] array, int size, int used)
-            {
-                var bigger = ArrayPool<T>.Shared.Rent(size);
-                array.AsSpan(0, used).CopyTo(bigger);
-                ArrayPool<T>.Shared.Return(array);
-                array = bigger;
             }
 
             public void Dispose()

@@ -24,13 +24,16 @@ public static class HealthEndpoints
     public static IResult Liveness(INodeHealth h)
     {
         var reasons = new List<string>();
-        if (!h.ReplayDone) reasons.Add("wal replay in progress");
+        if (!h.ReplayDone) reasons.Add(ReplayReason(h));
         if (h.ObjectStoreDegraded) reasons.Add("object store degraded: " + h.ObjectStoreError);
         return Body(reasons, h);
     }
 
     public static IResult Readiness(INodeHealth h) =>
-        Body(h.ReplayDone ? [] : ["wal replay in progress"], h);
+        Body(h.ReplayDone ? [] : [ReplayReason(h)], h);
+
+    private static string ReplayReason(INodeHealth h) =>
+        h.ReplayProblem is { } p ? "wal replay failing (acknowledged records not yet visible): " + p : "wal replay in progress";
 
     private static IResult Body(List<string> reasons, INodeHealth h) => Results.Json(new
     {

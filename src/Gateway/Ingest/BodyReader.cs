@@ -23,6 +23,19 @@ public sealed class BodyReader : IDisposable
 
     public sealed class UnsupportedEncodingException(string encoding) : Exception($"Content-Encoding '{encoding}' is not supported (use gzip, zstd or identity)");
 
+    private const int InitialBytes = 256 * 1024;
+
+    /// <summary>A zstd frame may ask for a window of up to 2^<see cref="MaxWindowLog"/> bytes (16 MiB; level 19
+    /// needs 8): a larger one is refused rather than allocated.</summary>
+    public const int MaxWindowLog = 24;
+
+    private static DecompressionStream Zstd(Stream body)
+    {
+        var stream = new DecompressionStream(body, leaveOpen: true);
+        stream.SetParameter(ZstdSharp.Unsafe.ZSTD_dParameter.ZSTD_d_windowLogMax, MaxWindowLog);
+        return stream;
+    }
+
     public static async Task<BodyReader> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
     {
         var encoding = request.Headers.ContentEncoding.ToString().Trim().ToLowerInvariant();
@@ -30,13 +43,14 @@ public sealed class BodyReader : IDisposable
         {
             "" or "identity" => request.Body,
             "gzip" or "x-gzip" => new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
-            "zstd" => new DecompressionStream(request.Body, leaveOpen: true),
+            "zstd" => Zstd(request.Body),
             "deflate" => new ZLibStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
             _ => throw new UnsupportedEncodingException(encoding),
         };
+        // Content-Length is a claim, not bytes: the buffer grows as the bytes arrive.
         var initial = request.ContentLength is > 0 and < int.MaxValue && encoding is "" or "identity"
-            ? (int)Math.Min(request.ContentLength.Value, limit) + 1
-            : 256 * 1024;
+            ? (int)Math.Min(Math.Min(request.ContentLength.Value, limit), InitialBytes) + 1
+            : InitialBytes;
         var buffer = ArrayPool<byte>.Shared.Rent(initial);
         var length = 0;
         try

@@ -18,6 +18,8 @@ public sealed class FlatBatchBuilder : IDisposable
     private const int MaxKeyBytes = 256;
 
     private readonly IngestLimits _limits;
+    private readonly FieldBudget? _budget;
+    private readonly TimestampRange _range;
     private readonly long _arrivalMicros;
     private readonly Dictionary<string, int> _fieldIndex = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _fieldLookup;
@@ -35,6 +37,11 @@ public sealed class FlatBatchBuilder : IDisposable
     private string? _error;
     private long _ts;
     private int _tsPriority;
+    private int _committedFields; // distinct fields of accepted records (max_request_fields)
+    private int _committedNew; // of those, fields the stream does not have yet (the field budget)
+    private int _recordNew; // fields this record would add to each count
+    private int _recordNewToStream;
+    private int _recordInvalidUtf8;
     private Chunk _current = Chunk.Empty;
 
     private record struct Chunk(int Count, long MinTs, long MaxTs, long OriginalBytes)
@@ -42,10 +49,13 @@ public sealed class FlatBatchBuilder : IDisposable
         public static readonly Chunk Empty = new(0, long.MaxValue, long.MinValue, 0);
     }
 
-    public FlatBatchBuilder(IngestLimits limits, long arrivalMicros)
+    /// <param name="budget">The stream's remaining field budget, when it is near <c>max_stream_fields</c>.</param>
+    public FlatBatchBuilder(IngestLimits limits, long arrivalMicros, FieldBudget? budget = null)
     {
         _limits = limits;
+        _budget = budget;
         _arrivalMicros = arrivalMicros;
+        _range = new TimestampRange(arrivalMicros, limits.MaxPastDays, limits.MaxFutureDays);
         _fieldLookup = _fieldIndex.GetAlternateLookup<ReadOnlySpan<char>>();
         _scratch = ArrayPool<byte>.Shared.Rent(16 * 1024);
         Field("_timestamp"u8);
@@ -55,7 +65,14 @@ public sealed class FlatBatchBuilder : IDisposable
 
     public int Accepted { get; private set; }
 
-    public int Rejected => Errors.Count;
+    /// <summary>Rejected records past the first <see cref="MaxKeptErrors"/> are counted, not listed.</summary>
+    public int Rejected => Errors.Count + _unlistedErrors;
+
+    /// <summary>Text values of accepted records whose invalid UTF-8 was replaced by U+FFFD.</summary>
+    public int InvalidUtf8Values { get; private set; }
+
+    public const int MaxKeptErrors = 100;
+    private int _unlistedErrors;
 
     /// <summary>The reader is on the record's first token; on return it is on the record's last token.</summary>
     /// <param name="input">The bytes the reader reads (raw text of nested values is taken from it).</param>
@@ -73,6 +90,9 @@ public sealed class FlatBatchBuilder : IDisposable
         _scratchLen = 0;
         _error = null;
         _tsPriority = 0;
+        _recordNew = 0;
+        _recordNewToStream = 0;
+        _recordInvalidUtf8 = 0;
         _recordCells.Clear();
         var baseDepth = reader.CurrentDepth;
         Span<byte> key = stackalloc byte[MaxKeyBytes];
@@ -81,18 +101,21 @@ public sealed class FlatBatchBuilder : IDisposable
         var size = (int)reader.BytesConsumed - start;
         if (_error is null && size > _limits.MaxRecordBytes)
             _error = $"record is {size} bytes, over the {_limits.MaxRecordBytes}-byte limit";
+        var ts = _tsPriority > 0 ? _ts : _arrivalMicros;
+        if (_error is null && _tsPriority > 0) _error = _range.Check(ts);
         if (_error is not null)
         {
             Reject(index, _error);
             return;
         }
-        Commit(_tsPriority > 0 ? _ts : _arrivalMicros, size);
+        Commit(ts, size);
     }
 
     /// <summary>A record that is not even JSON (NDJSON lines are parsed one by one).</summary>
     public void Reject(int index, string error)
     {
-        if (Errors.Count < int.MaxValue) Errors.Add(new RecordError(index, error));
+        if (Errors.Count < MaxKeptErrors) Errors.Add(new RecordError(index, error));
+        else _unlistedErrors++;
     }
 
     private void FlattenObject(ref Utf8JsonReader r, ReadOnlySpan<byte> input, scoped Span<byte> key, int prefixLen, int level, int baseDepth, ref int fields)
@@ -131,18 +154,14 @@ public sealed class FlatBatchBuilder : IDisposable
                         break;
                     }
                     if (WriteKey(key[..keyLen], FieldKind.Utf8, ref fields))
-                        Put(input[from..(int)r.BytesConsumed]);
+                        PutText(input[from..(int)r.BytesConsumed]);
                     break;
                 }
                 case JsonTokenType.String:
                     if (WriteKey(key[..keyLen], FieldKind.Utf8, ref fields))
                     {
-                        if (r.ValueIsEscaped)
-                        {
-                            if (_scratchLen + r.ValueSpan.Length > _scratch.Length) GrowScratch(r.ValueSpan.Length);
-                            _scratchLen += r.CopyString(_scratch.AsSpan(_scratchLen)); // unescaping only shortens
-                        }
-                        else Put(r.ValueSpan);
+                        if (r.ValueIsEscaped) PutUnescaped(ref r);
+                        else PutText(r.ValueSpan);
                     }
                     break;
                 case JsonTokenType.Number:
@@ -175,7 +194,7 @@ public sealed class FlatBatchBuilder : IDisposable
             key[pos++] = (byte)'_';
         }
         ReadOnlySpan<byte> raw = r.ValueSpan;
-        if (r.ValueIsEscaped) raw = Encoding.UTF8.GetBytes(r.GetString()!); // rare: keys with escapes
+        if (r.ValueIsEscaped) raw = Utf8Text.UnescapeLenient(raw); // rare: keys with escapes
         foreach (var b in raw)
         {
             if (b is >= 0x80 and < 0xC0) continue; // UTF-8 continuation: one '_' per character
@@ -216,7 +235,7 @@ public sealed class FlatBatchBuilder : IDisposable
                 break;
             case JsonTokenType.String:
                 ok = r.ValueIsEscaped
-                    ? TimestampParser.TryFromString(r.GetString()!, out micros)
+                    ? TimestampParser.TryFromUtf8(Utf8Text.UnescapeLenient(r.ValueSpan), out micros)
                     : TimestampParser.TryFromUtf8(r.ValueSpan, out micros);
                 break;
             default:
@@ -249,7 +268,28 @@ public sealed class FlatBatchBuilder : IDisposable
             _error ??= $"record has more than {_limits.MaxColumns} fields";
             return false;
         }
+        if (_kinds[idx] == 0 && !NewFieldFits(idx)) return false;
         _recordCells.Add((idx, kind, _scratchLen));
+        return true;
+    }
+
+    /// <summary>
+    /// A field no accepted record of this request has yet: within <c>max_request_fields</c> distinct names per
+    /// request and, under a <see cref="FieldBudget"/>, within the fields the stream may still gain.
+    /// </summary>
+    private bool NewFieldFits(int idx)
+    {
+        if (_committedFields + ++_recordNew > _limits.MaxRequestFields)
+        {
+            _error ??= $"the request has more than {_limits.MaxRequestFields} distinct field names ([ingester].max_request_fields)";
+            return false;
+        }
+        if (_budget is null || _budget.Known.Contains(_names[idx])) return true;
+        if (_committedNew + ++_recordNewToStream > _budget.AllowedNew)
+        {
+            _error ??= $"field '{_names[idx]}' would be new and the stream has reached {_budget.MaxStreamFields} fields ([ingester].max_stream_fields)";
+            return false;
+        }
         return true;
     }
 
@@ -288,6 +328,9 @@ public sealed class FlatBatchBuilder : IDisposable
         foreach (var (field, kind, _) in _recordCells)
             _kinds[field] = _kinds[field] == 0 ? kind : FieldKinds.Widen(_kinds[field], kind);
         _kinds[0] = FieldKind.Int64;
+        _committedFields += _recordNew;
+        _committedNew += _recordNewToStream;
+        InvalidUtf8Values += _recordInvalidUtf8;
 
         if (_writer.Bytes >= _limits.MaxBatchBytes) Seal();
         for (var i = 0; i < _recordCells.Count; i++)
@@ -345,6 +388,43 @@ public sealed class FlatBatchBuilder : IDisposable
             if (r.CurrentDepth > maxDepth) maxDepth = r.CurrentDepth;
             if (r.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray && r.CurrentDepth == depth) return;
         }
+    }
+
+    /// <summary>A text value (a string's bytes, or the JSON text of a value kept whole), repaired if not UTF-8.</summary>
+    private void PutText(ReadOnlySpan<byte> bytes)
+    {
+        if (Utf8Text.IsValid(bytes))
+        {
+            Put(bytes);
+            return;
+        }
+        _recordInvalidUtf8++;
+        Put(Utf8Text.Repair(bytes));
+    }
+
+    private void PutUnescaped(ref Utf8JsonReader r)
+    {
+        if (_scratchLen + r.ValueSpan.Length > _scratch.Length) GrowScratch(r.ValueSpan.Length);
+        int n;
+        try
+        {
+            n = r.CopyString(_scratch.AsSpan(_scratchLen)); // unescaping only shortens
+        }
+        catch (InvalidOperationException)
+        {
+            // A lone surrogate escape or invalid raw bytes: System.Text.Json refuses what we repair.
+            _recordInvalidUtf8++;
+            Put(Utf8Text.Repair(Utf8Text.UnescapeLenient(r.ValueSpan)));
+            return;
+        }
+        var written = _scratch.AsSpan(_scratchLen, n);
+        if (Utf8Text.IsValid(written))
+        {
+            _scratchLen += n;
+            return;
+        }
+        _recordInvalidUtf8++;
+        Put(Utf8Text.Repair(written));
     }
 
     private void Put(ReadOnlySpan<byte> bytes)

@@ -13,11 +13,16 @@ public sealed class IngestLimitsSource(Func<IngestLimits> current)
     public IngestLimits Current => current();
 }
 
+/// <summary>What the gateway repaired in accepted records.</summary>
+public static class IngestWarnings
+{
+    public static readonly Prometheus.Counter InvalidUtf8 = Prometheus.Metrics.CreateCounter(
+        "ingest_invalid_utf8_values_total", "Text values whose invalid UTF-8 was replaced by U+FFFD.");
+}
+
 /// <summary><c>POST /api/v1/ingest/{stream}</c>: JSON object, array or NDJSON into the stream's StreamGrain.</summary>
 public static class IngestEndpoints
 {
-    private const int MaxReportedErrors = 100;
-
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/v1/ingest/{stream}", Ingest).RateLimited(RouteClass.Ingest);
@@ -53,50 +58,77 @@ public static class IngestEndpoints
             return ApiError.Result(400, "bad_encoding", $"request body could not be decompressed: {e.Message}");
         }
 
-        List<IngestBatch> batches;
-        FlatBatchBuilder builder;
         using (body)
         {
-            builder = new FlatBatchBuilder(limits, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
-            var notJson = IngestBodyParser.Parse(body.Span, builder);
-            if (notJson is not null)
+            var grain = grains.GetGrain<IStreamGrain>(new StreamKey(org, type, name).GrainKey);
+            var arrival = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+            FieldBudget? budget = null;
+            // A stream near max_stream_fields refuses a batch that would pass it, writing nothing; the request is
+            // then built again keeping only the records that fit (a few rounds, as concurrent requests add fields).
+            for (var round = 0; ; round++)
             {
-                builder.Dispose();
-                return ApiError.Result(400, "invalid_json", notJson);
+                using var builder = new FlatBatchBuilder(limits, arrival, budget);
+                var notJson = IngestBodyParser.Parse(body.Span, builder);
+                if (notJson is not null) return ApiError.Result(400, "invalid_json", notJson);
+                var batches = builder.Build();
+                var errors = builder.Errors;
+                if (builder.Accepted == 0)
+                    return ApiError.Result(400, "all_rejected", errors.Count > 0
+                        ? $"all {builder.Rejected} records were rejected; first: record {errors[0].Index}: {errors[0].Error}"
+                        : "the body holds no records");
+                var outcome = await AppendAsync(grain, batches, builder.Accepted, request);
+                if (outcome.Full is { } full && round < 3)
+                {
+                    budget = new FieldBudget(full.Fields!.ToHashSet(StringComparer.Ordinal), Math.Max(0, full.MaxFields - full.Fields!.Length), full.MaxFields);
+                    continue;
+                }
+                if (outcome.Error is not null) return outcome.Error;
+                return Answer(outcome.Accepted, builder);
             }
-            batches = builder.Build();
-            builder.Dispose();
         }
-        var errors = builder.Errors;
-        if (builder.Accepted == 0)
-            return ApiError.Result(400, "all_rejected", errors.Count > 0
-                ? $"all {errors.Count} records were rejected; first: record {errors[0].Index}: {errors[0].Error}"
-                : "the body holds no records");
+    }
 
-        var grain = grains.GetGrain<IStreamGrain>(new StreamKey(org, type, name).GrainKey);
+    private readonly record struct Outcome(int Accepted, IResult? Error, AppendResult? Full);
+
+    private static async Task<Outcome> AppendAsync(IStreamGrain grain, List<IngestBatch> batches, int total, HttpRequest request)
+    {
         var accepted = 0;
         foreach (var batch in batches)
         {
-            // Only the first batch can meet backpressure: an admitted request is written whole.
+            // Only the first batch can meet backpressure or a full schema: an admitted request is written whole.
             var result = await grain.Append(batch);
-            if (result.Status == AppendStatus.Ok)
+            switch (result.Status)
             {
-                accepted += batch.Count;
-                continue;
+                case AppendStatus.Ok:
+                    accepted += batch.Count;
+                    continue;
+                case AppendStatus.SchemaFull:
+                    return new Outcome(0, ApiError.Result(400, "all_rejected", result.Error ?? "the stream has too many fields"), result);
+                case AppendStatus.Backpressure:
+                    request.HttpContext.Response.Headers.RetryAfter = Math.Max(1, result.RetryAfterSecs).ToString();
+                    return new Outcome(0, ApiError.Result(503, "backpressure", result.Error ?? "the ingester buffer is full; retry later"), null);
+                default:
+                    return new Outcome(accepted, ApiError.Result(500, "wal_write_failed",
+                        $"{accepted} of {total} records were written before the WAL failed: {result.Error}"), null);
             }
-            if (result.Status == AppendStatus.Backpressure)
-            {
-                request.HttpContext.Response.Headers.RetryAfter = Math.Max(1, result.RetryAfterSecs).ToString();
-                return ApiError.Result(503, "backpressure", result.Error ?? "the ingester buffer is full; retry later");
-            }
-            return ApiError.Result(500, "wal_write_failed",
-                $"{accepted} of {builder.Accepted} records were written before the WAL failed: {result.Error}");
         }
-        return Results.Json(new
+        return new Outcome(accepted, null, null);
+    }
+
+    private static IResult Answer(int accepted, FlatBatchBuilder builder)
+    {
+        var errors = builder.Errors.Select(e => new { index = e.Index, error = e.Error });
+        if (builder.InvalidUtf8Values > 0)
         {
-            accepted,
-            rejected = errors.Count,
-            errors = errors.Take(MaxReportedErrors).Select(e => new { index = e.Index, error = e.Error }),
-        }, GatewayJson.Options);
+            IngestWarnings.InvalidUtf8.Inc(builder.InvalidUtf8Values);
+            return Results.Json(new
+            {
+                accepted,
+                rejected = builder.Rejected,
+                errors,
+                warnings = new { invalid_utf8_values = builder.InvalidUtf8Values },
+            }, GatewayJson.Options);
+        }
+        return Results.Json(new { accepted, rejected = builder.Rejected, errors }, GatewayJson.Options);
     }
 }

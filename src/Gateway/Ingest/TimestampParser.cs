@@ -27,7 +27,7 @@ public static class TimestampParser
 
     public static long Scale(long v)
     {
-        var a = Math.Abs(v);
+        var a = v == long.MinValue ? long.MaxValue : Math.Abs(v);
         if (a < 100_000_000_000L) return v * 1_000_000;          // seconds (until year 5138)
         if (a < 100_000_000_000_000L) return v * 1_000;           // milliseconds
         if (a < 100_000_000_000_000_000L) return v;               // microseconds
@@ -40,7 +40,7 @@ public static class TimestampParser
         if (a < 1e11) return (long)Math.Round(v * 1e6);
         if (a < 1e14) return (long)Math.Round(v * 1e3);
         if (a < 1e17) return (long)Math.Round(v);
-        return (long)Math.Round(v / 1e3);
+        return (long)Math.Clamp(Math.Round(v / 1e3), long.MinValue, long.MaxValue); // out of range: rejected later
     }
 
     /// <summary>An unescaped JSON string: RFC 3339 parsed by hand (the common case), else the general parsers.</summary>

@@ -6,6 +6,9 @@ public interface INodeHealth
     /// <summary>WAL replay finished (always true on roles without an ingester).</summary>
     bool ReplayDone { get; }
 
+    /// <summary>Why replay is not done yet when a stream's WAL recovery failed (it is retried meanwhile).</summary>
+    string? ReplayProblem { get; }
+
     /// <summary>Three consecutive object store probes failed and none has succeeded since.</summary>
     bool ObjectStoreDegraded { get; }
 

@@ -32,13 +32,21 @@ public enum AppendStatus : byte
     Backpressure = 1,
     /// <summary>The write did not reach the WAL.</summary>
     Failed = 2,
+    /// <summary>
+    /// Nothing was written: the batch would grow the stream's schema past <c>max_stream_fields</c>. The result
+    /// carries the stream's fields, so the request can be built again keeping only records that fit.
+    /// </summary>
+    SchemaFull = 3,
 }
 
 [GenerateSerializer, Immutable]
 public sealed record AppendResult(
     [property: Id(0)] AppendStatus Status,
     [property: Id(1)] int RetryAfterSecs = 0,
-    [property: Id(2)] string? Error = null)
+    [property: Id(2)] string? Error = null,
+    /// <summary>With <see cref="AppendStatus.SchemaFull"/>: the stream's field names and its field cap.</summary>
+    [property: Id(3)] string[]? Fields = null,
+    [property: Id(4)] int MaxFields = 0)
 {
     public static readonly AppendResult Ok = new(AppendStatus.Ok);
 }

@@ -14,5 +14,13 @@ public sealed class NodeHealth(ObjectStoreProbe probe) : INodeHealth
 
     public string? ObjectStoreError => probe.Degraded ? probe.LastError : null;
 
-    public void MarkReplayDone() => _replayDone = true;
+    public string? ReplayProblem { get; private set; }
+
+    public void MarkReplayDone()
+    {
+        ReplayProblem = null;
+        _replayDone = true;
+    }
+
+    public void ReplayFailed(string problem) => ReplayProblem = problem;
 }

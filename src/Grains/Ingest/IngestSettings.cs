@@ -10,4 +10,8 @@ public sealed record IngestSettings(
     TimeSpan FlushInterval,
     long FlushThresholdBytes,
     FieldPatterns TextFields,
-    FieldPatterns IdFields);
+    FieldPatterns IdFields,
+    /// <summary>A stream's schema never grows past this many fields (<c>max_stream_fields</c>).</summary>
+    int MaxStreamFields = 2000,
+    /// <summary>A run whose flush fails this many times in a row for a reason other than I/O is quarantined.</summary>
+    int MaxFlushAttempts = 5);

@@ -11,6 +11,8 @@ namespace MoleSignal.Grains.Ingest;
 /// Turns a buffer snapshot into data files: sorted by <c>_timestamp</c>, one Parquet file and one index sidecar
 /// per UTC day, uploaded under <c>{org}/{type}/{stream}/{date}/{file-id}</c>, then FileMeta committed. File ids
 /// derive from the WAL range, so a flush redone after a crash overwrites the same objects and rows.
+/// A failure to encode the rows (anything but I/O) is a <see cref="FlushEncodingException"/>: retrying it gives
+/// the same answer, so the caller quarantines the entries instead of retrying for ever.
 /// </summary>
 public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, LiveSettings<IngestSettings> settings, ParquetEncoder parquet)
 {
@@ -21,8 +23,11 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
     {
         var sw = Stopwatch.StartNew();
         var s = settings.Current;
-        var set = new ColumnSet(batches, schema);
-        var order = set.SortedOrder();
+        var (set, order) = Encode(() =>
+        {
+            var columns = new ColumnSet(batches, schema);
+            return (columns, columns.SortedOrder());
+        });
         var originalTotal = batches.Sum(b => b.OriginalBytes);
         var files = new List<FileMeta>();
         var part = 0;
@@ -33,12 +38,21 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
             while (to < order.Length && FloorDiv(set.Timestamps[order[to]], MicrosPerDay) == day) to++;
 
             var fileId = $"{seqStart:D12}-{seqEnd:D12}-{part}";
-            var date = DateTimeOffset.FromUnixTimeMilliseconds(day * 86_400_000L).ToString("yyyy-MM-dd");
-            var prefix = $"{key.Org}/{key.Type}/{key.Stream}/{date}/{fileId}";
+            var prefix = ObjectKey.DataFile(key, Encode(() => DayName(day)), fileId);
             // DuckDB encodes on its threads while this one builds the index: both only read the columns.
             var encoding = parquet.EncodeAsync(set, order, from, to, ct);
-            var sidecar = IndexSidecar.Build(set, order, from, to, s.TextFields, s.IdFields);
-            using var data = await encoding;
+            var (f0, t0) = (from, to);
+            byte[] sidecar;
+            try
+            {
+                sidecar = Encode(() => IndexSidecar.Build(set, order, f0, t0, s.TextFields, s.IdFields));
+            }
+            catch
+            {
+                try { (await encoding).Dispose(); } catch { /* the sidecar's failure is the one reported */ }
+                throw;
+            }
+            using var data = await EncodeAsync(encoding);
             await store.PutAsync(prefix + ".idx", sidecar, ct);
             await store.PutFileAsync(prefix + ".parquet", data.Path, ct);
             var rows = to - from;
@@ -54,4 +68,40 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
     }
 
     private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+
+    /// <summary>yyyy-MM-dd of a day number since 1970-01-01; days outside years 1-9999 cannot be named.</summary>
+    private static string DayName(long day) =>
+        DateOnly.FromDayNumber(checked((int)(day + DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber))).ToString("yyyy-MM-dd");
+
+    /// <summary>I/O (a full scratch disk) is worth retrying; anything else the rows caused is not.</summary>
+    private static bool IsIo(Exception e) =>
+        e is IOException || e.GetBaseException() is IOException || e.Message.StartsWith("IO Error", StringComparison.Ordinal);
+
+    private static T Encode<T>(Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (Exception e) when (!IsIo(e) && e is not OperationCanceledException)
+        {
+            throw new FlushEncodingException(e);
+        }
+    }
+
+    private static async Task<T> EncodeAsync<T>(Task<T> work)
+    {
+        try
+        {
+            return await work;
+        }
+        catch (Exception e) when (!IsIo(e) && e is not OperationCanceledException)
+        {
+            throw new FlushEncodingException(e);
+        }
+    }
 }
+
+/// <summary>The rows of a flush could not be encoded (not an I/O failure): the same rows would fail again.</summary>
+public sealed class FlushEncodingException(Exception inner)
+    : Exception($"the rows could not be encoded: {inner.GetBaseException().Message}", inner);

@@ -20,6 +20,7 @@ public sealed class StreamGrain(
     StreamFlusher flusher,
     StreamMetaStore meta,
     WalRecovery recovery,
+    FlushQuarantine quarantine,
     ILogger<StreamGrain> log) : Grain, IStreamGrain
 {
     /// <summary>A hot stream keeps both cores of a small node busy encoding; more would only hold more memory.</summary>
@@ -48,6 +49,7 @@ public sealed class StreamGrain(
     private long _flushingBytes; // of entries in a running flush or flushed behind an earlier one
     private DateTime _retryFlushAfter = DateTime.MinValue;
     private int _failedFlushes;
+    private int _encodingFailures; // in a row: past max_flush_attempts, runs flush entry by entry
 
     public override async Task OnActivateAsync(CancellationToken ct)
     {
@@ -80,6 +82,8 @@ public sealed class StreamGrain(
 
     public async Task<AppendResult> Append(IngestBatch batch)
     {
+        // A request's later batches name the same fields as its first, which was checked.
+        if (!batch.ContinuesRequest && SchemaFullFor(batch) is { } full) return full;
         var size = batch.Payload.Length;
         if (batch.ContinuesRequest) memory.ForceReserve(size);
         else if (!memory.TryReserve(size))
@@ -113,6 +117,19 @@ public sealed class StreamGrain(
     }
 
     public Task Flush() => FlushAll();
+
+    /// <summary>Refuses a batch that would grow the schema past <c>max_stream_fields</c>, before anything is written.</summary>
+    private AppendResult? SchemaFullFor(IngestBatch batch)
+    {
+        var max = settings.Current.MaxStreamFields;
+        var added = 0;
+        foreach (var name in batch.FieldNames)
+            if (!_schema.Contains(name)) added++;
+        if (added == 0 || _schema.Fields.Count + added <= max) return null;
+        return new AppendResult(AppendStatus.SchemaFull, 0,
+            $"the stream has {_schema.Fields.Count} fields and [ingester].max_stream_fields is {max}",
+            _schema.Fields.Select(f => f.Name).ToArray(), max);
+    }
 
     public Task<StreamBufferStats> GetBufferStats()
     {
@@ -216,33 +233,75 @@ public sealed class StreamGrain(
         }
     }
 
-    /// <summary>Encodes and commits one run; false (after logging and backing off) when that failed.</summary>
+    /// <summary>
+    /// Encodes and commits one run; false (after logging and backing off) when that failed. After
+    /// <c>max_flush_attempts</c> encoding failures in a row the run goes entry by entry, and an entry that still
+    /// cannot be encoded is quarantined: every other entry reaches the files and the stream moves on.
+    /// </summary>
     private async Task<bool> FlushRun(List<Entry> run)
     {
         var schema = _schema.Fields.ToList();
-        var batches = run.Select(e => e.Batch).ToList();
+        var s = settings.Current;
         try
         {
-            await scheduler.RunAsync(() => flusher.FlushAsync(_key, batches, schema, run[0].Seq, run[^1].Seq));
+            if (_encodingFailures >= s.MaxFlushAttempts)
+            {
+                foreach (var entry in run)
+                {
+                    await FlushOrQuarantine(entry, schema);
+                    entry.State = EntryState.Flushed; // on the grain's turn: a retry never writes it twice
+                }
+            }
+            else
+            {
+                var batches = run.Select(e => e.Batch).ToList();
+                await scheduler.RunAsync(() => flusher.FlushAsync(_key, batches, schema, run[0].Seq, run[^1].Seq));
+            }
         }
         catch (Exception e)
         {
-            // Back on the grain's turn: the run is buffered again, for the next flush after the backoff.
-            foreach (var entry in run) entry.State = EntryState.Buffered;
-            _flushingBytes -= run.Sum(entry => (long)entry.Batch.Payload.Length);
+            // Back on the grain's turn: what is not in a file yet is buffered again, for the next flush after the backoff.
+            foreach (var entry in run.Where(x => x.State == EntryState.Flushing))
+            {
+                entry.State = EntryState.Buffered;
+                _flushingBytes -= entry.Batch.Payload.Length;
+            }
             _failedFlushes++;
             IngestMetrics.FlushErrors.Inc();
-            var backoff = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(_failedFlushes, 5))));
+            var encoding = e is FlushEncodingException;
+            if (encoding) _encodingFailures++;
+            // A store that is down is retried gently; rows that failed to encode are retried soon, then isolated.
+            var backoff = encoding
+                ? TimeSpan.FromSeconds(Math.Min(5, _encodingFailures))
+                : TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(_failedFlushes, 5))));
             _retryFlushAfter = DateTime.UtcNow + backoff;
             log.LogWarning("stream {Stream}: flush failed ({Failures} in a row), retrying in {Backoff}s: {Error}",
                 _key, _failedFlushes, backoff.TotalSeconds, e.GetBaseException().Message);
+            DropFlushedFront(); // entries an entry-by-entry run did write
             return false;
         }
         foreach (var entry in run) entry.State = EntryState.Flushed;
         _failedFlushes = 0;
+        _encodingFailures = 0;
         DropFlushedFront();
         _ = StartNextFlush();
         return true;
+    }
+
+    private async Task FlushOrQuarantine(Entry entry, List<(string Name, FieldKind Kind)> schema)
+    {
+        try
+        {
+            await scheduler.RunAsync(() => flusher.FlushAsync(_key, [entry.Batch], schema, entry.Seq, entry.Seq));
+        }
+        catch (FlushEncodingException e)
+        {
+            await scheduler.RunAsync(async () =>
+            {
+                await quarantine.PutAsync(_key, entry.Seq, entry.Batch, e);
+                return true;
+            });
+        }
     }
 
     /// <summary>Appends that arrived during a flush may already fill another file: checked once that flush is done.</summary>
@@ -252,7 +311,8 @@ public sealed class StreamGrain(
         StartFlush(force: false);
     }
 
-    private void DropFlushedFront()
+    /// <returns>Whether any entry left the buffer.</returns>
+    private bool DropFlushedFront()
     {
         var n = 0;
         long bytes = 0, records = 0;
@@ -261,7 +321,7 @@ public sealed class StreamGrain(
             bytes += _buffer[n].Batch.Payload.Length;
             records += _buffer[n].Batch.Count;
         }
-        if (n == 0) return;
+        if (n == 0) return false;
         var through = _buffer[n - 1].Seq;
         _buffer.RemoveRange(0, n);
         _bufferBytes -= bytes;
@@ -269,5 +329,6 @@ public sealed class StreamGrain(
         _bufferRecords -= records;
         memory.Release(bytes);
         _wal.TruncateThrough(through);
+        return true;
     }
 }

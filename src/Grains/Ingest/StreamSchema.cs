@@ -15,6 +15,8 @@ public sealed class StreamSchema
 
     public int Version { get; private set; }
 
+    public bool Contains(string name) => _index.ContainsKey(name);
+
     /// <summary>Returns true when a field was added or widened.</summary>
     public bool Merge(string[] names, FieldKind[] kinds)
     {

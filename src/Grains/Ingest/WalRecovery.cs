@@ -13,7 +13,7 @@ namespace MoleSignal.Grains.Ingest;
 /// and an epoch at a time (a file never spans two epochs, so its WAL range names only its own entries), and a
 /// segment is deleted only once its entries are committed.
 /// </summary>
-public sealed class WalRecovery(StreamFlusher flusher, StreamMetaStore meta, ILogger<WalRecovery> log)
+public sealed class WalRecovery(StreamFlusher flusher, StreamMetaStore meta, FlushQuarantine quarantine, ILogger<WalRecovery> log)
 {
     /// <summary>Where <see cref="SetAside"/> moves WAL directories; not a valid org name, so never a live stream's.</summary>
     public const string RecoveryDirName = ".recovery";
@@ -94,7 +94,26 @@ public sealed class WalRecovery(StreamFlusher flusher, StreamMetaStore meta, ILo
             var schema = new StreamSchema();
             schema.Load((await meta.EnsureAsync(key, ct)).Schema);
             foreach (var (_, b) in batch) schema.Merge(b.FieldNames, b.FieldKinds);
-            await flusher.FlushAsync(key, batch.Select(e => e.Batch).ToList(), schema.Fields, batch[0].Seq, batch[^1].Seq, ct);
+            try
+            {
+                await flusher.FlushAsync(key, batch.Select(e => e.Batch).ToList(), schema.Fields, batch[0].Seq, batch[^1].Seq, ct);
+            }
+            catch (FlushEncodingException)
+            {
+                // The same rows fail the same way every time: entry by entry, the ones that cannot be encoded
+                // are quarantined and the rest reach the files.
+                foreach (var (seq, b) in batch)
+                {
+                    try
+                    {
+                        await flusher.FlushAsync(key, [b], schema.Fields, seq, seq, ct);
+                    }
+                    catch (FlushEncodingException e)
+                    {
+                        await quarantine.PutAsync(key, seq, b, e, ct);
+                    }
+                }
+            }
             records += batch.Sum(e => (long)e.Batch.Count);
         }
         return new Result(pending.Count, records, 0);

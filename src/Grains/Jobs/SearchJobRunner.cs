@@ -15,7 +15,7 @@ public sealed record SearchJobSettings(int Workers, TimeSpan IdlePoll, TimeSpan 
 /// </summary>
 public sealed class SearchJobRunner(SearchJobStore jobs, IQueryService queries, IObjectStore store, ILogger<SearchJobRunner> log)
 {
-    public static string ResultKey(string org, string jobId) => $"{org}/search_jobs/{jobId}.ndjson";
+    public static string ResultKey(string org, string jobId) => ObjectKey.SearchJobResult(org, jobId);
 
     public async Task RunAsync(SearchJob job, string node, TimeSpan lease, CancellationToken stopping)
     {

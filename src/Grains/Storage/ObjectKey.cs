@@ -1,8 +1,28 @@
+using MoleSignal.Grains.Abstractions.Ingest;
+
 namespace MoleSignal.Grains.Storage;
 
-/// <summary>Guards every store against keys that could escape its root or bucket prefix.</summary>
+/// <summary>
+/// The object-key layout, in one place: data files <c>{org}/{type}/{stream}/{date}/{file-id}.parquet|.idx</c>,
+/// quarantined WAL runs <c>{org}/_quarantine/{type}/{stream}/{first-seq}-{last-seq}.wal</c>, job results
+/// <c>{org}/search_jobs/{job_id}.ndjson</c>, probes <c>_health/{uuid}.probe</c>. Org names start with a letter
+/// or digit, so no org's keys meet the <c>_</c> names. Every store validates keys against escaping its root.
+/// </summary>
 public static class ObjectKey
 {
+    /// <summary>A data file's key without its extension.</summary>
+    public static string DataFile(StreamKey key, string date, string fileId) => $"{key.Org}/{key.Type}/{key.Stream}/{date}/{fileId}";
+
+    /// <summary>The prefix every object of an org's stream data starts with.</summary>
+    public static string OrgPrefix(string org) => org + "/";
+
+    public static string Quarantine(StreamKey key, long firstSeq, long lastSeq) =>
+        $"{key.Org}/_quarantine/{key.Type}/{key.Stream}/{firstSeq:D20}-{lastSeq:D20}.wal";
+
+    public static string SearchJobResult(string org, string jobId) => $"{org}/search_jobs/{jobId}.ndjson";
+
+    public static string Probe(Guid id) => $"_health/{id:N}.probe";
+
     public static string Validate(string key)
     {
         if (string.IsNullOrEmpty(key)) throw new ArgumentException("object key is empty");

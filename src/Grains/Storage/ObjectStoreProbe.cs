@@ -22,7 +22,7 @@ public sealed class ObjectStoreProbe(IObjectStore store)
     /// <summary>One round-trip; throws with the reason on failure. Does not change the degraded state.</summary>
     public async Task RoundTripAsync(CancellationToken ct = default)
     {
-        var key = $"_health/{Guid.NewGuid():N}.probe";
+        var key = ObjectKey.Probe(Guid.NewGuid());
         var payload = RandomNumberGenerator.GetBytes(128);
         await store.PutAsync(key, payload, ct);
         try

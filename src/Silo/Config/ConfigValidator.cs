@@ -38,6 +38,11 @@ public static class ConfigValidator
         Positive("ingester.max_record_kb", c.Ingester.MaxRecordKb);
         Positive("ingester.flatten_level", c.Ingester.FlattenLevel);
         Positive("ingester.max_nesting_depth", c.Ingester.MaxNestingDepth);
+        Positive("ingester.max_request_fields", c.Ingester.MaxRequestFields);
+        Positive("ingester.max_stream_fields", c.Ingester.MaxStreamFields);
+        NotNegative("ingester.max_past_days", c.Ingester.MaxPastDays);
+        NotNegative("ingester.max_future_days", c.Ingester.MaxFutureDays);
+        Positive("ingester.max_flush_attempts", c.Ingester.MaxFlushAttempts);
         NotNegative("router.rate_limit.ingest_qps", c.Router.RateLimit.IngestQps);
         NotNegative("router.rate_limit.query_qps", c.Router.RateLimit.QueryQps);
         Positive("querier.timeout_secs", c.Querier.TimeoutSecs);

@@ -139,6 +139,16 @@ public sealed class IngesterSection
     public int FlattenLevel { get; set; } = 3;
     /// <summary>A record nested deeper than this is rejected.</summary>
     public int MaxNestingDepth { get; set; } = 32;
+    /// <summary>Distinct field names in one request; a record that would add more is rejected.</summary>
+    public int MaxRequestFields { get; set; } = 10_000;
+    /// <summary>Fields a stream's schema may hold; a record that would add more is rejected.</summary>
+    public int MaxStreamFields { get; set; } = 2000;
+    /// <summary>A record whose _timestamp is older than this many days is rejected; 0 = no limit.</summary>
+    public int MaxPastDays { get; set; } = 0;
+    /// <summary>A record whose _timestamp is further ahead than this many days is rejected; 0 = no limit.</summary>
+    public int MaxFutureDays { get; set; } = 1;
+    /// <summary>Encoding failures of a flush run in a row before its bad entries are quarantined.</summary>
+    public int MaxFlushAttempts { get; set; } = 5;
     /// <summary>Fields indexed for match_all(); a trailing '*' matches a prefix.</summary>
     public string[] FullTextFields { get; set; } = ["log", "message", "msg", "content", "data", "body", "error_*"];
     /// <summary>High-cardinality id fields with a per-file bloom filter.</summary>

@@ -31,10 +31,10 @@ public sealed class IngesterReplay(RoleSet roles, NodeHealth health, LiveConfig 
         var sw = Stopwatch.StartNew();
         var pending = WalRecovery.Pending(config.Current.Wal.Dir);
         long bytes = 0, records = 0;
-        var firstRound = true;
         while (pending.Count > 0 && !stopping.IsCancellationRequested)
         {
             var failed = 0;
+            string? problem = null;
             await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, config.Current.Ingester.FlushParallelism), CancellationToken = stopping },
                 async (p, ct) =>
                 {
@@ -48,17 +48,18 @@ public sealed class IngesterReplay(RoleSet roles, NodeHealth health, LiveConfig 
                     {
                         // The segments stay; the next round (or the next start) tries again.
                         Interlocked.Increment(ref failed);
+                        problem = $"{p.Key}: {e.GetBaseException().Message}";
                         log.LogWarning("wal recovery of {Stream} failed, retrying: {Error}", p.Key, e.Message);
                     }
                 });
             pending = WalRecovery.Pending(config.Current.Wal.Dir);
-            // A stream that cannot be written now (object store down) must not keep the node unready for ever:
-            // its segments stay set aside and are retried here in the background.
-            if (firstRound) health.MarkReplayDone();
-            firstRound = false;
+            // Not ready while acknowledged records are only in set-aside segments: queries would miss them. An
+            // I/O failure (store down) is retried here until it clears; rows that cannot be encoded were
+            // quarantined by the recovery and do not come back.
+            if (problem is not null) health.ReplayFailed(problem);
             if (failed > 0) await Task.Delay(TimeSpan.FromSeconds(2), stopping).ContinueWith(_ => { }, CancellationToken.None);
         }
-        if (firstRound) health.MarkReplayDone();
+        if (pending.Count == 0) health.MarkReplayDone();
         var secs = sw.Elapsed.TotalSeconds;
         log.LogInformation("wal replay done: {Records} records, {MiB:F1} MiB in {Secs:F2}s ({Rate:F1} MiB/s)",
             records, bytes / 1048576.0, secs, secs > 0 ? bytes / 1048576.0 / secs : 0);

@@ -19,14 +19,19 @@ public static class IngestWiring
         TimeSpan.FromSeconds(c.Ingester.FlushIntervalSecs),
         (long)c.Ingester.FlushThresholdMb << 20,
         new FieldPatterns(c.Ingester.FullTextFields),
-        new FieldPatterns(c.Ingester.IdFields));
+        new FieldPatterns(c.Ingester.IdFields),
+        c.Ingester.MaxStreamFields,
+        c.Ingester.MaxFlushAttempts);
 
     public static IngestLimits Limits(MoleSignalConfig c) => new(
         MaxColumns: c.Ingester.MaxColumns,
         MaxRecordBytes: c.Ingester.MaxRecordKb * 1024,
         MaxNestingDepth: c.Ingester.MaxNestingDepth,
         FlattenLevel: c.Ingester.FlattenLevel,
-        MaxBodyBytes: (long)c.Http.MaxBodyMb << 20);
+        MaxBodyBytes: (long)c.Http.MaxBodyMb << 20,
+        MaxRequestFields: c.Ingester.MaxRequestFields,
+        MaxPastDays: c.Ingester.MaxPastDays,
+        MaxFutureDays: c.Ingester.MaxFutureDays);
 
     public static IServiceCollection AddIngest(this IServiceCollection s, MoleSignalConfig config)
     {
@@ -37,6 +42,7 @@ public static class IngestWiring
         s.AddSingleton<StreamMetaStore>();
         s.AddSingleton(new ParquetEncoder(Path.Combine(config.Node.DataDir, "flush-tmp"), config.Ingester.FlushParallelism));
         s.AddSingleton<StreamFlusher>();
+        s.AddSingleton<FlushQuarantine>();
         s.AddSingleton<WalRecovery>();
         s.AddSingleton<IStreamCatalog, StreamCatalog>();
         s.AddSingleton(sp => new IngestLimitsSource(() => Limits(sp.GetRequiredService<LiveConfig>().Current)));

@@ -6,10 +6,15 @@ using MoleSignal.Grains.Abstractions.Jobs;
 namespace MoleSignal.Gateway.Query;
 
 /// <summary>When a query becomes a job: <c>Prefer: respond-async</c>, or an estimate over the threshold.</summary>
-public sealed class QueryRouting(Func<long> autoAsyncThresholdRows)
+public sealed class QueryRouting(Func<QueryLimits> current)
 {
-    public long AutoAsyncThresholdRows => autoAsyncThresholdRows();
+    public QueryLimits Current => current();
+
+    public long AutoAsyncThresholdRows => current().AutoAsyncThresholdRows;
 }
+
+/// <summary>The query request limits in force now ([querier]).</summary>
+public sealed record QueryLimits(long AutoAsyncThresholdRows, int MaxSqlBytes, long MaxResultBytes);
 
 /// <summary><c>/api/v1/query/jobs</c>: list, status, result (NDJSON, one object per row), cancel.</summary>
 public static class JobEndpoints

@@ -24,28 +24,34 @@ public static class QueryEndpoints
 
     private static async Task<IResult> Query(HttpRequest request, IQueryService queries, ISearchJobs jobs, QueryRouting routing, CancellationToken ct)
     {
-        var (query, error) = await ParseAsync(request, ct);
+        var limits = routing.Current;
+        var (query, error) = await ParseAsync(request, limits, ct);
         if (error is not null) return error;
         try
         {
             // RFC 7240: respond-async makes a job; respond-sync forbids one; otherwise large queries become jobs.
             var prefer = request.Headers["Prefer"].ToString().ToLowerInvariant();
             if (prefer.Contains("respond-async")) return JobEndpoints.Accepted(await jobs.SubmitAsync(query!, ct));
-            var inlineRows = prefer.Contains("respond-sync") ? long.MaxValue : routing.AutoAsyncThresholdRows;
+            var inlineRows = prefer.Contains("respond-sync") ? long.MaxValue : limits.AutoAsyncThresholdRows;
             await using var cursor = await queries.OpenUnlessLargerAsync(query!, inlineRows, ct);
             if (cursor is null) return JobEndpoints.Accepted(await jobs.SubmitAsync(query!, ct));
-            var rows = new List<object?[]>();
-            await foreach (var row in cursor.ReadRowsAsync(ct)) rows.Add(row);
-            var stats = cursor.Stats;
-            return Results.Json(new
+            // The rows are written as JSON as they come, so the answer's size is known exactly and bounded.
+            var rows = new ArrayBufferWriter<byte>(16 * 1024);
+            await using (var writer = new Utf8JsonWriter(rows))
             {
-                columns = cursor.Columns.Select(c => new { name = c.Name, type = c.Type }),
-                rows,
-                scanned_rows = stats.ScannedRows,
-                scanned_bytes = stats.ScannedBytes,
-                scanned_files = stats.ScannedFiles,
-                took_ms = stats.TookMs,
-            }, GatewayJson.Options);
+                writer.WriteStartArray();
+                await foreach (var row in cursor.ReadRowsAsync(ct))
+                {
+                    JsonSerializer.Serialize(writer, row, GatewayJson.Options);
+                    if (writer.BytesPending + rows.WrittenCount <= limits.MaxResultBytes) continue;
+                    return ApiError.Result(413, "result_too_large",
+                        $"the answer is larger than {limits.MaxResultBytes >> 20} MiB (querier.max_result_mb): add a LIMIT, " +
+                        "read it from /api/v1/query/stream, or run it as an async job (Prefer: respond-async)");
+                }
+                writer.WriteEndArray();
+            }
+            var stats = cursor.Stats;
+            return new RawRowsResult(cursor.Columns, rows, stats);
         }
         catch (QueryException e)
         {
@@ -53,10 +59,31 @@ public static class QueryEndpoints
         }
     }
 
-    /// <summary>First line the columns, then one JSON array per row, last line the stats; constant memory.</summary>
-    private static async Task Stream(HttpContext context, IQueryService queries, CancellationToken ct)
+    /// <summary>The /api/v1/query answer around rows already written as a JSON array.</summary>
+    private sealed class RawRowsResult(IReadOnlyList<QueryColumn> columns, ArrayBufferWriter<byte> rows, QueryStats stats) : IResult
     {
-        var (query, error) = await ParseAsync(context.Request, ct);
+        public async Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await using var w = new Utf8JsonWriter(context.Response.BodyWriter);
+            w.WriteStartObject();
+            w.WritePropertyName("columns");
+            JsonSerializer.Serialize(w, columns.Select(c => new { name = c.Name, type = c.Type }), GatewayJson.Options);
+            w.WritePropertyName("rows");
+            w.WriteRawValue(rows.WrittenSpan, skipInputValidation: true);
+            w.WriteNumber("scanned_rows", stats.ScannedRows);
+            w.WriteNumber("scanned_bytes", stats.ScannedBytes);
+            w.WriteNumber("scanned_files", stats.ScannedFiles);
+            w.WriteNumber("took_ms", stats.TookMs);
+            w.WriteEndObject();
+            await w.FlushAsync();
+        }
+    }
+
+    /// <summary>First line the columns, then one JSON array per row, last line the stats; constant memory.</summary>
+    private static async Task Stream(HttpContext context, IQueryService queries, QueryRouting routing, CancellationToken ct)
+    {
+        var (query, error) = await ParseAsync(context.Request, routing.Current, ct);
         if (error is not null)
         {
             await error.ExecuteAsync(context);
@@ -123,24 +150,39 @@ public static class QueryEndpoints
 
     private sealed record Body(string? Sql, JsonElement? StartTime, JsonElement? EndTime, long? Limit);
 
-    private static async Task<(QueryRequest?, IResult?)> ParseAsync(HttpRequest request, CancellationToken ct)
+    private static async Task<(QueryRequest?, IResult?)> ParseAsync(HttpRequest request, QueryLimits limits, CancellationToken ct)
     {
         var org = OrgHeader.Current(request);
+        // The body is read up to what a request at the SQL limit can need (the SQL, escaped, and the other fields).
+        var maxBody = (long)limits.MaxSqlBytes * 6 + 4096;
         Body? body;
         try
         {
-            body = await JsonSerializer.DeserializeAsync<Body>(request.Body, GatewayJson.Options, ct);
+            using var bounded = await BodyReader.ReadAsync(request, maxBody, ct);
+            body = JsonSerializer.Deserialize<Body>(bounded.Span, GatewayJson.Options);
+        }
+        catch (BodyReader.TooLargeException)
+        {
+            return (null, SqlTooLarge(limits));
+        }
+        catch (Exception e) when (e is BodyReader.UnsupportedEncodingException or InvalidDataException or ZstdSharp.ZstdException)
+        {
+            return (null, ApiError.Result(400, "invalid_request", $"the body could not be read: {e.Message}"));
         }
         catch (JsonException e)
         {
             return (null, ApiError.Result(400, "invalid_request", $"the body must be JSON {{\"sql\": ..., \"start_time\": ..., \"end_time\": ..., \"limit\": ...}}: {e.Message}"));
         }
+        if (body?.Sql is { } text && System.Text.Encoding.UTF8.GetByteCount(text) > limits.MaxSqlBytes) return (null, SqlTooLarge(limits));
         if (string.IsNullOrWhiteSpace(body?.Sql)) return (null, ApiError.Result(400, "invalid_request", "\"sql\" is required"));
         if (body.Limit is < 0) return (null, ApiError.Result(400, "invalid_request", "\"limit\" must not be negative"));
         if (!Time(body.StartTime, out var start) || !Time(body.EndTime, out var end))
             return (null, ApiError.Result(400, "invalid_request", "start_time and end_time are µs since the epoch or RFC 3339 strings"));
         return (new QueryRequest(org, body.Sql, start, end, body.Limit), null);
     }
+
+    private static IResult SqlTooLarge(QueryLimits limits) =>
+        ApiError.Result(413, "sql_too_large", $"the SQL is longer than {limits.MaxSqlBytes / 1024} KiB (querier.max_sql_kb)");
 
     private static bool Time(JsonElement? e, out long? micros)
     {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -15,31 +14,36 @@ public sealed class RateLimitSource(Func<(int IngestQps, int QueryQps)> current)
 }
 
 /// <summary>
-/// Token buckets per (org, route class), refilled every second to the configured QPS: a burst of one second's
-/// worth passes, more is 429 with Retry-After. In-process and per replica, as the spec describes. A changed
-/// limit (config reload) starts fresh buckets.
+/// Token buckets per (org, route class), refilled continuously at the configured QPS: a burst of one second's
+/// worth passes, more is 429 with Retry-After. In-process and per replica, as the spec describes. One
+/// partitioned limiter holds every bucket: it replenishes them all from a single timer and drops a bucket idle
+/// for a few seconds, so any number of orgs costs no timers and memory only while they send. A changed limit
+/// (config reload) starts fresh buckets.
 /// </summary>
-public sealed class OrgRateLimits(RateLimitSource source)
+public sealed class OrgRateLimits(RateLimitSource source) : IDisposable
 {
-    private readonly ConcurrentDictionary<(string Org, RouteClass Class, int Qps), TokenBucketRateLimiter> _buckets = new();
+    private readonly PartitionedRateLimiter<(string Org, RouteClass Class, int Qps)> _buckets =
+        PartitionedRateLimiter.Create<(string Org, RouteClass Class, int Qps), (string, RouteClass, int)>(key =>
+            RateLimitPartition.GetTokenBucketLimiter(key, k => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = k.Item3,
+                TokensPerPeriod = k.Item3,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
 
     /// <summary>Null when the request may proceed, else the seconds to wait.</summary>
     public int? TryAcquire(string org, RouteClass routeClass)
     {
         var qps = source.QpsOf(routeClass);
         if (qps <= 0) return null;
-        var bucket = _buckets.GetOrAdd((org, routeClass, qps), k => new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = k.Qps,
-            TokensPerPeriod = k.Qps,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
-        using var lease = bucket.AttemptAcquire();
+        using var lease = _buckets.AttemptAcquire((org, routeClass, qps));
         if (lease.IsAcquired) return null;
         return lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 1;
     }
+
+    public void Dispose() => _buckets.Dispose();
 }
 
 public static class RateLimitFilter

@@ -31,7 +31,7 @@ public sealed class WalRecovery(StreamFlusher flusher, StreamMetaStore meta, Flu
         foreach (var (key, dir) in StreamDirectories(root))
         {
             var target = Path.Combine(root, RecoveryDirName, key.Org, key.Type, key.Stream);
-            Directory.CreateDirectory(target);
+            Fsync.CreateDirectory(target);
             foreach (var (_, path) in StreamWal.ListSegments(dir))
                 File.Move(path, Path.Combine(target, Path.GetFileName(path)), overwrite: false);
             Fsync.Directory(target);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using MoleSignal.Grains.Abstractions.Jobs;
 using MoleSignal.Grains.Abstractions.Query;
+using MoleSignal.Grains.Query;
 using MoleSignal.Grains.Storage;
 
 namespace MoleSignal.Grains.Jobs;
@@ -13,7 +14,8 @@ public sealed record SearchJobSettings(int Workers, TimeSpan IdlePoll, TimeSpan 
 /// <c>{org}/search_jobs/{job_id}.ndjson</c>, then done or failed. The lease is renewed while it runs; when renewal
 /// fails (the job was cancelled, or its lease lapsed and another node took it) the query is cancelled.
 /// </summary>
-public sealed class SearchJobRunner(SearchJobStore jobs, IQueryService queries, IObjectStore store, ILogger<SearchJobRunner> log)
+public sealed class SearchJobRunner(SearchJobStore jobs, IQueryService queries, IObjectStore store, LiveSettings<QuerySettings> settings,
+    ILogger<SearchJobRunner> log)
 {
     public static string ResultKey(string org, string jobId) => ObjectKey.SearchJobResult(org, jobId);
 
@@ -36,9 +38,22 @@ public sealed class SearchJobRunner(SearchJobStore jobs, IQueryService queries, 
         }, CancellationToken.None);
         try
         {
-            var (bytes, rows) = await ExecuteAsync(job.Request with { Limit = 0 }, cancel.Token);
+            // The result streams to a scratch file and is uploaded from it (multipart when large): a job's
+            // result is never held in memory, however many rows it has.
+            var dir = Path.Combine(Path.GetFullPath(settings.Current.TempDir), "_jobs");
+            Directory.CreateDirectory(dir);
+            var path = Path.Combine(dir, job.JobId + ".ndjson");
+            long rows;
+            try
+            {
+                rows = await ExecuteAsync(job.Request with { Limit = 0 }, path, cancel.Token);
+                await store.PutFileAsync(ResultKey(job.Org, job.JobId), path, cancel.Token);
+            }
+            finally
+            {
+                File.Delete(path);
+            }
             var key = ResultKey(job.Org, job.JobId);
-            await store.PutAsync(key, bytes, cancel.Token);
             if (!await jobs.MarkDoneAsync(job.JobId, node, key, rows, CancellationToken.None))
                 await store.DeleteAsync(key, CancellationToken.None); // cancelled meanwhile
         }
@@ -66,29 +81,28 @@ public sealed class SearchJobRunner(SearchJobStore jobs, IQueryService queries, 
         }
     }
 
-    private async Task<(byte[] Bytes, long Rows)> ExecuteAsync(QueryRequest request, CancellationToken ct)
+    private async Task<long> ExecuteAsync(QueryRequest request, string path, CancellationToken ct)
     {
         await using var cursor = await queries.OpenAsync(request, ct);
-        using var ms = new MemoryStream();
-        await using (var writer = new Utf8JsonWriter(ms))
+        await using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+        await using var writer = new Utf8JsonWriter(file);
+        long rows = 0;
+        var names = cursor.Columns.Select(c => JsonEncodedText.Encode(c.Name)).ToArray();
+        await foreach (var row in cursor.ReadRowsAsync(ct))
         {
-            long rows = 0;
-            var names = cursor.Columns.Select(c => JsonEncodedText.Encode(c.Name)).ToArray();
-            await foreach (var row in cursor.ReadRowsAsync(ct))
+            writer.WriteStartObject();
+            for (var i = 0; i < row.Length; i++)
             {
-                writer.WriteStartObject();
-                for (var i = 0; i < row.Length; i++)
-                {
-                    writer.WritePropertyName(names[i]);
-                    JsonSerializer.Serialize(writer, row[i]);
-                }
-                writer.WriteEndObject();
-                await writer.FlushAsync(ct);
-                writer.Reset();
-                ms.WriteByte((byte)'\n');
-                rows++;
+                writer.WritePropertyName(names[i]);
+                JsonSerializer.Serialize(writer, row[i]);
             }
-            return (ms.ToArray(), rows);
+            writer.WriteEndObject();
+            await writer.FlushAsync(ct);
+            writer.Reset();
+            file.WriteByte((byte)'\n');
+            rows++;
         }
+        await file.FlushAsync(ct);
+        return rows;
     }
 }

@@ -1,23 +1,36 @@
-using System.Collections.Concurrent;
 using DuckDB.NET.Data;
 
 namespace MoleSignal.Grains.Query;
 
 /// <summary>
 /// One DuckDB instance per org, set up once and locked: settings, the OpenObserve-compatible macros, and the
-/// sandbox (files readable only under the org's data directory and its query scratch directory; no network,
-/// no extensions; configuration locked). A query gets its own connection to it (its views are TEMP, so
-/// concurrent queries never see each other's) and keeps the instance's Parquet metadata cache warm. A new
+/// sandbox (files readable only under the org's data directory and its scratch directory, where it also spills;
+/// no network, no extensions; configuration locked). A query gets its own connection to it (its views are TEMP,
+/// so concurrent queries never see each other's) and keeps the instance's Parquet metadata cache warm. A new
 /// instance costs ~8 ms; a connection to an existing one ~0.01 ms.
+/// Instances are bounded: at most <see cref="QuerySettings.MaxEngines"/> are open, the least recently used one
+/// beyond that and any idle for <see cref="QuerySettings.EngineIdle"/> are closed, so many orgs cost no more
+/// threads or memory than a few. Closing the root connection is safe under running queries: DuckDB keeps the
+/// database until its last connection closes.
 /// </summary>
-public sealed class OrgEngines(LiveSettings<QuerySettings> settings, ObjectFiles files) : IDisposable
+public sealed class OrgEngines(LiveSettings<QuerySettings> settings, ObjectFiles files, TimeProvider? clock = null) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<Engine>> _engines = new();
+    private static readonly TimeSpan DefaultIdle = TimeSpan.FromMinutes(5);
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+    private readonly Dictionary<string, Engine> _engines = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
 
     private sealed class Engine(DuckDBConnection root, QuerySettings settings)
     {
         public DuckDBConnection Root { get; } = root;
         public QuerySettings Settings { get; } = settings;
+        public long LastUsed { get; set; }
+    }
+
+    /// <summary>Open instances (for tests and metrics).</summary>
+    public int Count
+    {
+        get { lock (_lock) return _engines.Count; }
     }
 
     public string ScratchRoot(string org) => Path.Combine(Path.GetFullPath(settings.Current.TempDir), org);
@@ -25,22 +38,41 @@ public sealed class OrgEngines(LiveSettings<QuerySettings> settings, ObjectFiles
     public DuckDBConnection Connect(string org)
     {
         var s = settings.Current;
-        var engine = _engines.GetOrAdd(org, o => new Lazy<Engine>(() => Create(o, s))).Value;
-        if (engine.Settings != s)
+        var now = _clock.GetTimestamp();
+        Engine engine;
+        lock (_lock)
         {
+            CloseIdle(now, s);
             // Instance-wide settings changed (config reload): later queries get a fresh instance.
-            _engines.TryRemove(org, out _);
-            engine = _engines.GetOrAdd(org, o => new Lazy<Engine>(() => Create(o, s))).Value;
-        }
-        lock (engine.Root)
-        {
+            if (_engines.TryGetValue(org, out var found) && found.Settings != s) Close(org);
+            if (!_engines.TryGetValue(org, out engine!))
+            {
+                while (_engines.Count >= Math.Max(1, s.MaxEngines)) Close(_engines.MinBy(e => e.Value.LastUsed).Key);
+                engine = new Engine(Create(org, s), s);
+                _engines[org] = engine;
+            }
+            engine.LastUsed = now;
             var conn = engine.Root.Duplicate();
             conn.Open();
             return conn;
         }
     }
 
-    private Engine Create(string org, QuerySettings s)
+    private void CloseIdle(long now, QuerySettings s)
+    {
+        var idle = s.EngineIdle ?? DefaultIdle;
+        List<string>? stale = null;
+        foreach (var (org, e) in _engines)
+            if (_clock.GetElapsedTime(e.LastUsed, now) >= idle) (stale ??= []).Add(org);
+        if (stale is not null) foreach (var org in stale) Close(org);
+    }
+
+    private void Close(string org)
+    {
+        if (_engines.Remove(org, out var e)) e.Root.Dispose();
+    }
+
+    private DuckDBConnection Create(string org, QuerySettings s)
     {
         var scratch = ScratchRoot(org) + "/";
         Directory.CreateDirectory(scratch);
@@ -49,6 +81,8 @@ public sealed class OrgEngines(LiveSettings<QuerySettings> settings, ObjectFiles
         QueryService.Exec(root, $$"""
             SET threads = {{s.Threads}};
             SET memory_limit = '{{s.MemoryLimitMb}}MB';
+            SET temp_directory = {{DuckSql.Literal(scratch + "spill")}};
+            SET max_temp_directory_size = '{{(long)s.MemoryLimitMb * 4}}MB';
             SET autoinstall_known_extensions = false;
             SET autoload_known_extensions = false;
             SET preserve_insertion_order = false;
@@ -64,12 +98,15 @@ public sealed class OrgEngines(LiveSettings<QuerySettings> settings, ObjectFiles
             SET enable_external_access = false;
             SET lock_configuration = true;
             """);
-        return new Engine(root, s);
+        return root;
     }
 
     public void Dispose()
     {
-        foreach (var e in _engines.Values.Where(e => e.IsValueCreated)) e.Value.Root.Dispose();
-        _engines.Clear();
+        lock (_lock)
+        {
+            foreach (var e in _engines.Values) e.Root.Dispose();
+            _engines.Clear();
+        }
     }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using DuckDB.NET.Data;
+using Microsoft.Extensions.Logging;
 using MoleSignal.Grains.Abstractions.Query;
 
 namespace MoleSignal.Grains.Query;
@@ -26,11 +27,13 @@ internal sealed class QueryCursor : IQueryCursor
     private DbDataReader? _reader;
     private CancellationTokenRegistration _registration;
     private int _disposed;
+    private readonly ILogger? _log;
 
     /// <param name="release">Frees what the query held (its concurrency slot, its pinned cache files).</param>
     public QueryCursor(DuckDBConnection conn, string sql, DirectoryInfo scratch, Action release, Stopwatch clock,
-        QueryStats scanned, TimeSpan timeout, string[] hidePaths, CancellationToken requestAborted)
+        QueryStats scanned, TimeSpan timeout, string[] hidePaths, CancellationToken requestAborted, ILogger? log = null)
     {
+        _log = log;
         _conn = conn;
         _sql = sql;
         _scratch = scratch;
@@ -58,7 +61,7 @@ internal sealed class QueryCursor : IQueryCursor
         }
         catch (Exception e)
         {
-            throw QueryErrors.Map(e, _hidePaths, _timeout.IsCancellationRequested);
+            throw QueryErrors.Map(e, _hidePaths, _timeout.IsCancellationRequested, _log);
         }
         Columns = Enumerable.Range(0, _reader.FieldCount).Select(i => new QueryColumn(_reader.GetName(i), _reader.GetDataTypeName(i).ToUpperInvariant())).ToList();
     }
@@ -76,7 +79,7 @@ internal sealed class QueryCursor : IQueryCursor
             }
             catch (Exception e)
             {
-                throw QueryErrors.Map(e, _hidePaths, _timeout.IsCancellationRequested);
+                throw QueryErrors.Map(e, _hidePaths, _timeout.IsCancellationRequested, _log);
             }
             if (!more) break;
             var row = new object?[reader.FieldCount];

@@ -1,12 +1,28 @@
 using DuckDB.NET.Data;
+using DuckDB.NET.Native;
+using Microsoft.Extensions.Logging;
 using MoleSignal.Grains.Abstractions.Query;
 
 namespace MoleSignal.Grains.Query;
 
-/// <summary>Engine errors to what the user is told: status, code, and the engine's message without server paths.</summary>
+/// <summary>
+/// Engine errors to what the user is told: status, code, and the engine's message without server paths. Only
+/// what the statement itself got wrong is a 4xx; the engine failing on our data or on itself (a data file it
+/// cannot read, I/O, an internal error) is 500 <c>internal</c> and logged with its cause.
+/// </summary>
 public static class QueryErrors
 {
-    public static QueryException Map(Exception e, IEnumerable<string> hidePaths, bool timedOut)
+    /// <summary>Error classes the statement causes (its syntax, names, types or values).</summary>
+    private static readonly HashSet<DuckDBErrorType> UserErrors =
+    [
+        DuckDBErrorType.OutOfRange, DuckDBErrorType.Conversion, DuckDBErrorType.Decimal, DuckDBErrorType.MismatchType,
+        DuckDBErrorType.DivideByZero, DuckDBErrorType.InvalidType, DuckDBErrorType.NotImplemented,
+        DuckDBErrorType.Expression, DuckDBErrorType.Catalog, DuckDBErrorType.Parser, DuckDBErrorType.Syntax,
+        DuckDBErrorType.Binder, DuckDBErrorType.InvalidInput, DuckDBErrorType.ParameterNotResolved,
+        DuckDBErrorType.ParameterNotAllowed, DuckDBErrorType.Constraint, DuckDBErrorType.Sequence,
+    ];
+
+    public static QueryException Map(Exception e, IEnumerable<string> hidePaths, bool timedOut, ILogger? log = null)
     {
         if (timedOut) return new QueryException(408, "timeout", "the query ran past querier.timeout_secs and was cancelled");
         if (e is QueryException q) return q;
@@ -14,13 +30,27 @@ public static class QueryErrors
         var message = e.Message;
         foreach (var p in hidePaths) message = message.Replace(p.TrimEnd('/'), "<data>");
         message = message.Split('\n')[0];
-        if (e is not DuckDBException) return new QueryException(500, "internal", "the query failed: " + message);
-        if (message.StartsWith("Out of Memory", StringComparison.Ordinal))
-            return new QueryException(413, "memory_limit", message + " (querier.memory_limit_mb)");
-        if (message.StartsWith("Permission Error", StringComparison.Ordinal) || message.Contains("configuration has been locked", StringComparison.Ordinal))
-            return new QueryException(400, "forbidden", message);
-        if (message.StartsWith("INTERRUPT", StringComparison.Ordinal))
-            return new QueryException(499, "cancelled", "the query was cancelled");
-        return new QueryException(400, "invalid_sql", message);
+        if (e is DuckDBException d)
+        {
+            switch (d.ErrorType)
+            {
+                case DuckDBErrorType.OutOfMemory:
+                    return new QueryException(413, "memory_limit", message + " (querier.memory_limit_mb)");
+                case DuckDBErrorType.Interrupt:
+                    return new QueryException(499, "cancelled", "the query was cancelled");
+                case DuckDBErrorType.Permission:
+                    return new QueryException(400, "forbidden", message);
+                case var t when UserErrors.Contains(t) && !AboutStoredData(message):
+                    return new QueryException(400, "invalid_sql", message);
+            }
+            if (message.Contains("configuration has been locked", StringComparison.Ordinal))
+                return new QueryException(400, "forbidden", message);
+        }
+        log?.LogError(e, "query failed inside the engine: {Message}", message);
+        return new QueryException(500, "internal", "the query failed inside the engine (see the server log): " + message);
     }
+
+    /// <summary>An input error about a data file (an unreadable Parquet page) is ours, not the statement's.</summary>
+    private static bool AboutStoredData(string message) =>
+        message.Contains("Parquet", StringComparison.OrdinalIgnoreCase) || message.Contains("<data>", StringComparison.Ordinal);
 }

@@ -26,7 +26,8 @@ public sealed class QueryService(
     OrgEngines engines,
     IStreamCatalog catalog,
     LiveSettings<IngestSettings> ingest,
-    QuerierSilos? queriers = null) : IQueryService
+    QuerierSilos? queriers = null,
+    Microsoft.Extensions.Logging.ILogger<QueryService>? log = null) : IQueryService
 {
     private SemaphoreSlim? _slots;
     private int _slotCount;
@@ -103,9 +104,11 @@ public sealed class QueryService(
             // Every row the view holds is one the index found for the WHERE clause's match_all terms: they hold.
             var userSql = WithTextFields(shape.Sql, shape.MatchAllAt, textFields, matchedByIndex ? shape.MatchAllConjunctAt : []);
             var limit = request.Limit ?? s.DefaultLimit;
-            var sql = limit > 0 ? $"SELECT * FROM ({userSql.TrimEnd().TrimEnd(';')}) AS __q LIMIT {limit}" : userSql;
+            // The newline keeps the wrapper out of a trailing line comment.
+            var sql = limit > 0 ? $"SELECT * FROM ({userSql.TrimEnd().TrimEnd(';')}\n) AS __q LIMIT {limit}" : userSql;
+            SqlInspector.CheckRewritten(conn, sql, shape.Tables.Select(SqlInspector.ViewName).ToList());
             var cursor = new QueryCursor(conn, sql, scratch, () => { slots.Release(); held.Release(); }, clock,
-                new QueryStats(rows, bytes, fileCount, 0), s.Timeout, hide, ct);
+                new QueryStats(rows, bytes, fileCount, 0), s.Timeout, hide, ct, log);
             conn = null; // owned by the cursor now: disposing it frees the slot, the connection and the scratch files
             try
             {
@@ -122,7 +125,7 @@ public sealed class QueryService(
         {
             Abandon();
             if (e is QueryException) throw;
-            throw QueryErrors.Map(e, hide, timedOut: false);
+            throw QueryErrors.Map(e, hide, timedOut: false, log);
         }
     }
 
@@ -174,8 +177,9 @@ public sealed class QueryService(
     private async Task<Bound?> BindAsync(DuckDBConnection conn, TableRef table, StreamKey key, long minTs, long maxTs,
         Pruning hints, Distribution? distribution, long rowBudget, Held held, CancellationToken ct)
     {
-        // An unknown stream stays unknown (the engine reports the table): no grain is activated for it.
-        if (await meta.GetAsync(key, ct) is null) return null;
+        // A name that is no stream of the org never reaches the engine, which would resolve it in its own catalog.
+        if (await meta.GetAsync(key, ct) is null)
+            throw new QueryException(400, "forbidden", $"table '{SqlInspector.ViewName(table)}' is not a stream of this org");
         var grain = grains.GetGrain<IStreamGrain>(key.GrainKey);
 
         long rows = 0, bytes = 0, fileCount = 0;
@@ -272,6 +276,9 @@ public sealed class QueryService(
     {
         var sql = distribution.ShardSql(fields, matchedByIndex);
         var loading = new SemaphoreSlim(1); // one DuckDB connection: chunks load one at a time
+        // Shipped chunks are held here until the statement ends: they count against the query's memory limit.
+        var budget = (long)settings.Current.MemoryLimitMb << 20;
+        long shipped = 0;
         var shards = scan.GroupBy(f => (int)(XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(f.ObjectKey)) % (ulong)distribution.Queriers));
         var results = await Task.WhenAll(shards.Select(async shard =>
         {
@@ -283,6 +290,9 @@ public sealed class QueryService(
                 var scanner = grains.GetGrain<IScanGrain>($"{distribution.Queriers}:{shard.Key}");
                 await foreach (var chunk in scanner.Scan(request, ct).WithBatchSize(1).WithCancellation(ct))
                 {
+                    if (Interlocked.Add(ref shipped, chunk.ArrowIpc.Length) > budget)
+                        throw new QueryException(413, "memory_limit",
+                            $"the shards' rows exceed {budget >> 20} MiB (querier.memory_limit_mb): narrow the query");
                     await loading.WaitAsync(ct);
                     try
                     {
@@ -352,29 +362,39 @@ public sealed class QueryService(
     /// columns) into a test over the stream's full-text fields: every token of q must occur as a whole token,
     /// case-insensitively. With q a literal, each token becomes a constant pattern (compiled once); otherwise the
     /// <c>__ms_match_all</c> macro does the same per row. The calls at <paramref name="holdsAt"/> become <c>true</c>.
+    /// The call is read with <see cref="SqlLexer"/>, so comments and strings around it stay what they were; the
+    /// rewritten statement goes through the gate again before it runs.
     /// </summary>
     private static string WithTextFields(string sql, IReadOnlyList<int> at, List<string> textFields, IReadOnlyList<int> holdsAt)
     {
         if (at.Count == 0) return sql;
         var text = textFields.Count == 0 ? "CAST(NULL AS VARCHAR)" : $"concat_ws(chr(10), {string.Join(", ", textFields.Select(DuckSql.Identifier))})";
         var fields = textFields.Count == 0 ? ["CAST(NULL AS VARCHAR)"] : textFields.Select(DuckSql.Identifier).ToList();
-        var bytes = Encoding.UTF8.GetBytes(sql).ToList();
-        foreach (var offset in at.OrderDescending())
+        var bytes = Encoding.UTF8.GetBytes(sql);
+        var output = new List<byte>(bytes.Length + 256);
+        var copied = 0;
+        foreach (var offset in at.Order())
         {
-            var paren = bytes.IndexOf((byte)'(', offset);
-            if (paren < 0) continue;
-            if (LiteralCall(bytes, paren) is var (literal, end) && literal is not null)
+            var span = bytes.AsSpan();
+            if (offset < copied || !SqlLexer.IsWord(span, offset, "match_all", out var name)
+                || SqlLexer.SkipTrivia(span, name) is var paren && (paren >= span.Length || span[paren] != '('))
+                throw new QueryException(400, "invalid_sql", "match_all must be called by its plain name: match_all('words')");
+            output.AddRange(bytes.AsSpan(copied, offset - copied));
+            var arg = SqlLexer.SkipTrivia(span, paren + 1);
+            if (SqlLexer.TryStringLiteral(span, arg, out var literal, out var afterLiteral)
+                && SqlLexer.SkipTrivia(span, afterLiteral) is var close && close < span.Length && span[close] == ')')
             {
-                bytes.RemoveRange(offset, end + 1 - offset);
-                bytes.InsertRange(offset, Encoding.UTF8.GetBytes(holdsAt.Contains(offset) ? "true" : TokenTest(TextTokens.Of(literal), fields, text)));
+                output.AddRange(Encoding.UTF8.GetBytes(holdsAt.Contains(offset) ? "true" : TokenTest(TextTokens.Of(literal), fields, text)));
+                copied = close + 1;
             }
             else
             {
-                bytes.RemoveRange(offset, paren + 1 - offset);
-                bytes.InsertRange(offset, Encoding.UTF8.GetBytes($"__ms_match_all({text}, "));
+                output.AddRange(Encoding.UTF8.GetBytes($"__ms_match_all({text}, "));
+                copied = paren + 1;
             }
         }
-        return Encoding.UTF8.GetString(bytes.ToArray());
+        output.AddRange(bytes.AsSpan(copied));
+        return Encoding.UTF8.GetString(output.ToArray());
     }
 
     /// <summary>
@@ -385,23 +405,6 @@ public sealed class QueryService(
     private static string TokenTest(List<string> tokens, List<string> fields, string text) =>
         tokens.Count == 0 ? "false" : "(" + string.Join(" AND ", tokens.Select(t =>
             $@"(({string.Join(" OR ", fields.Select(f => $"{f} ILIKE '%{t}%'"))}) AND regexp_matches({(fields.Count == 1 ? fields[0] : text)}, '(?i)(^|[^\p{{L}}\p{{Nd}}]){t}([^\p{{L}}\p{{Nd}}]|$)'))")) + ")";
-
-    /// <summary>At "(": a single string literal argument and the offset of the closing ")".</summary>
-    private static (string? Literal, int End) LiteralCall(List<byte> sql, int paren)
-    {
-        var i = paren + 1;
-        while (i < sql.Count && sql[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r') i++;
-        if (i >= sql.Count || sql[i] != '\'') return (null, 0);
-        var literal = new List<byte>();
-        for (i++; i < sql.Count; i++)
-        {
-            if (sql[i] != '\'') { literal.Add(sql[i]); continue; }
-            if (i + 1 < sql.Count && sql[i + 1] == '\'') { literal.Add((byte)'\''); i++; continue; }
-            break;
-        }
-        for (i++; i < sql.Count && sql[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r'; i++) { }
-        return i < sql.Count && sql[i] == ')' ? (Encoding.UTF8.GetString(literal.ToArray()), i) : (null, 0);
-    }
 
     public static string DuckType(string type) => type switch
     {

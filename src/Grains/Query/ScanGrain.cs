@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Apache.Arrow.Ipc;
 using MoleSignal.Grains.Abstractions.Query;
 using MoleSignal.Grains.Cluster;
+using MoleSignal.Grains.Storage;
 using Orleans.Concurrency;
 
 namespace MoleSignal.Grains.Query;
@@ -20,6 +21,11 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
 
     public async IAsyncEnumerable<ScanChunk> Scan(ScanRequest request, [EnumeratorCancellation] CancellationToken ct = default)
     {
+        // Files are read on the org's engine, which may read only that org's directory; checked before any is fetched.
+        var orgPrefix = ObjectKey.OrgPrefix(request.Org);
+        foreach (var f in request.Files)
+            if (!f.ObjectKey.StartsWith(orgPrefix, StringComparison.Ordinal) || f.ObjectKey.Contains("/_quarantine/", StringComparison.Ordinal))
+                throw new QueryException(400, "forbidden", "a shard may only read its own org's data files");
         // Stopped by the caller, by the query timeout, or by the caller walking away (the finally below).
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         stop.CancelAfter(settings.Current.Timeout);
@@ -53,7 +59,7 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
             using var conn = engines.Connect(request.Org);
             // Scan RPC inside the cluster is unauthenticated (as the spec's): the shard's SELECT passes the same
             // gate as a user's, on the same locked per-org engine.
-            SqlInspector.Inspect(conn, request.Sql);
+            SqlInspector.CheckRewritten(conn, request.Sql, [request.View]);
             var source = StreamView.Source(request.Fields, StreamView.FileParts(local));
             QueryService.Exec(conn, StreamView.Create(request.View, source, StreamView.Range(request.MinTs, request.MaxTs)));
             using var cmd = conn.CreateCommand();

@@ -47,7 +47,10 @@ public sealed record SqlShape(IReadOnlyList<TableRef> Tables, IReadOnlyList<stri
 public static class SqlInspector
 {
     private static readonly HashSet<string> AllowedTableFunctions = ["range", "generate_series", "unnest"];
-    private static readonly HashSet<string> DeniedFunctions = ["current_setting", "getenv", "current_schemas", "pg_get_viewdef", "duckdb_secrets"];
+    private static readonly HashSet<string> DeniedFunctions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "current_setting", "getenv", "current_schemas", "pg_get_viewdef", "which_secret", "getvariable",
+    };
     public static readonly string[] StreamSchemas = ["logs", "metrics", "traces"];
 
     /// <summary>The temp view a stream is bound to: its name for logs, "type.name" otherwise (no stream name has a dot).</summary>
@@ -59,6 +62,17 @@ public static class SqlInspector
         if (!qualified) return shape with { Sql = sql };
         var rewritten = WithViewNames(conn, json);
         return InspectOnce(conn, rewritten).Shape with { Tables = shape.Tables, Sql = rewritten };
+    }
+
+    /// <summary>
+    /// The gate again, over a statement as it will run (after the rewrites): the same rules, and every table it
+    /// reads must be one of <paramref name="views"/>, the views bound for this query.
+    /// </summary>
+    public static void CheckRewritten(DuckDBConnection conn, string sql, IReadOnlyCollection<string> views)
+    {
+        foreach (var t in InspectOnce(conn, sql).Shape.Tables)
+            if (!views.Contains(ViewName(t), StringComparer.OrdinalIgnoreCase))
+                throw new QueryException(400, "forbidden", $"table '{ViewName(t)}' is not a stream of this org");
     }
 
     internal static string Serialize(DuckDBConnection conn, string sql)
@@ -115,7 +129,7 @@ public static class SqlInspector
         if (statements.GetArrayLength() != 1)
             throw new QueryException(400, "invalid_sql", "exactly one SELECT statement is allowed");
         var walked = new Walked();
-        Walk(statements[0], walked);
+        Walk(statements[0], walked, null);
         var shape = new SqlShape(walked.Tables.Distinct().ToList(), [], [], null, null)
         {
             MatchAllAt = walked.MatchAllAt,
@@ -252,33 +266,56 @@ public static class SqlInspector
         public bool Qualified { get; set; }
     }
 
-    private static void Walk(JsonElement e, Walked walked)
+    /// <summary>The CTE names visible where a node stands (DuckDB matches them case-insensitively).</summary>
+    private sealed record Scope(Scope? Outer, string Name)
+    {
+        public static bool Has(Scope? s, string name)
+        {
+            for (; s is not null; s = s.Outer)
+                if (string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase)) return true;
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Every table reference must be a CTE in scope, a stream (<c>name</c>, <c>logs.name</c>, <c>metrics.name</c>,
+    /// <c>traces.name</c>) or an allowed table function: the engine's own catalog (<c>pg_settings</c>,
+    /// <c>duckdb_*</c>, <c>information_schema</c>), other schemas and catalogs, file paths and replacement scans
+    /// are refused here, before anything reaches the engine. A CTE is in scope in the statement that defines it and
+    /// in the CTEs defined after it, in its own query only when it is recursive: a non-recursive CTE's own name
+    /// inside it means a table of the catalog.
+    /// </summary>
+    private static void Walk(JsonElement e, Walked walked, Scope? scope)
     {
         switch (e.ValueKind)
         {
             case JsonValueKind.Array:
-                foreach (var item in e.EnumerateArray()) Walk(item, walked);
+                foreach (var item in e.EnumerateArray()) Walk(item, walked, scope);
                 return;
             case JsonValueKind.Object:
                 break;
             default:
                 return;
         }
+        if (e.TryGetProperty("cte_map", out var ctes) && ctes.ValueKind == JsonValueKind.Object
+            && ctes.TryGetProperty("map", out var map) && map.GetArrayLength() > 0)
+        {
+            walked.Nested = true;
+            foreach (var cte in map.EnumerateArray())
+            {
+                var name = cte.GetProperty("key").GetString()!;
+                var query = cte.GetProperty("value").GetProperty("query");
+                var recursive = query.TryGetProperty("node", out var n) && n.TryGetProperty("type", out var nt) && nt.GetString() == "RECURSIVE_CTE_NODE";
+                Walk(query, walked, recursive ? new Scope(scope, name) : scope);
+                scope = new Scope(scope, name);
+            }
+        }
         if (e.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String)
         {
             switch (type.GetString())
             {
                 case "BASE_TABLE":
-                    var catalog = e.GetProperty("catalog_name").GetString();
-                    var schema = e.GetProperty("schema_name").GetString() ?? "";
-                    var name = e.GetProperty("table_name").GetString()!;
-                    if (!string.IsNullOrEmpty(catalog))
-                        throw new QueryException(400, "invalid_sql", $"'{catalog}.{schema}.{name}': tables are the org's streams; catalogs cannot be named");
-                    if (StreamSchemas.Contains(schema)) walked.Qualified = true;
-                    if (schema is "" or "main") schema = "logs";
-                    if (!StreamSchemas.Contains(schema))
-                        throw new QueryException(400, "invalid_sql", $"'{schema}.{name}': the schemas are logs, metrics and traces");
-                    walked.Tables.Add(new TableRef(schema, name));
+                    Table(e, walked, scope);
                     break;
                 case "SUBQUERY":
                     walked.Nested = true;
@@ -288,17 +325,41 @@ public static class SqlInspector
                     if (!AllowedTableFunctions.Contains(fn))
                         throw new QueryException(400, "forbidden", $"table function '{fn}' is not allowed: tables are the org's streams");
                     break;
+                case "SHOW_REF":
+                    // DESCRIBE / SUMMARIZE of a query are fine (the query is walked); SHOW TABLES and friends name the catalog.
+                    if (e.TryGetProperty("table_name", out var shown) && !string.IsNullOrEmpty(shown.GetString()))
+                        throw new QueryException(400, "forbidden", "SHOW reads the engine's catalog: tables are the org's streams");
+                    break;
             }
         }
-        if (e.TryGetProperty("cte_map", out var ctes) && ctes.ValueKind == JsonValueKind.Object && ctes.TryGetProperty("map", out var map) && map.GetArrayLength() > 0) walked.Nested = true;
         var cls = e.TryGetProperty("class", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
         if (cls == "SUBQUERY") walked.Nested = true;
         if (cls == "FUNCTION" && e.TryGetProperty("function_name", out var f))
         {
-            if (DeniedFunctions.Contains(f.GetString()!)) throw new QueryException(400, "forbidden", $"function '{f.GetString()}' is not allowed");
-            if (f.GetString() == "match_all" && e.TryGetProperty("query_location", out var at) && at.TryGetInt32(out var offset))
+            var name = f.GetString()!;
+            if (DeniedFunctions.Contains(name) || name.StartsWith("duckdb_", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("pragma_", StringComparison.OrdinalIgnoreCase))
+                throw new QueryException(400, "forbidden", $"function '{name}' is not allowed");
+            if (name == "match_all" && e.TryGetProperty("query_location", out var at) && at.TryGetInt32(out var offset))
                 walked.MatchAllAt.Add(offset);
         }
-        foreach (var p in e.EnumerateObject()) Walk(p.Value, walked);
+        foreach (var p in e.EnumerateObject())
+            if (p.Name != "cte_map") Walk(p.Value, walked, scope);
+    }
+
+    private static void Table(JsonElement e, Walked walked, Scope? scope)
+    {
+        var catalog = e.GetProperty("catalog_name").GetString();
+        var schema = e.GetProperty("schema_name").GetString() ?? "";
+        var name = e.GetProperty("table_name").GetString()!;
+        if (string.IsNullOrEmpty(catalog) && schema == "" && Scope.Has(scope, name)) return;
+        if (!string.IsNullOrEmpty(catalog))
+            throw new QueryException(400, "forbidden", $"'{catalog}.{schema}.{name}': tables are the org's streams; catalogs cannot be named");
+        var lowered = schema.ToLowerInvariant();
+        if (StreamSchemas.Contains(lowered)) walked.Qualified = true;
+        if (lowered is "" or "main") lowered = "logs";
+        if (!StreamSchemas.Contains(lowered))
+            throw new QueryException(400, "forbidden", $"'{schema}.{name}': tables are the org's streams (schemas logs, metrics and traces)");
+        walked.Tables.Add(new TableRef(lowered, name.ToLowerInvariant()));
     }
 }

@@ -15,12 +15,34 @@ public static class Fsync
             throw new IOException($"{(dataOnly ? "fdatasync" : "fsync")} failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
+    /// <summary>Makes the directory's entries durable; a failure is an <see cref="IOException"/>.</summary>
     public static void Directory(string dir)
     {
         if (!OperatingSystem.IsLinux()) return;
         var fd = open(dir, 0 /* O_RDONLY */);
-        if (fd < 0) return;
-        try { fsync(fd); } finally { close(fd); }
+        if (fd < 0) throw new IOException($"cannot open directory {dir} to sync it: errno {Marshal.GetLastPInvokeError()}");
+        try
+        {
+            if (fsync(fd) != 0) throw new IOException($"fsync of directory {dir} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    /// <summary>
+    /// Creates the directory and every missing parent, syncing each parent whose entries changed, so a new
+    /// directory survives a crash together with what is written into it.
+    /// </summary>
+    public static void CreateDirectory(string dir)
+    {
+        var full = Path.GetFullPath(dir);
+        if (System.IO.Directory.Exists(full)) return;
+        var parent = Path.GetDirectoryName(full);
+        if (parent is not null) CreateDirectory(parent);
+        System.IO.Directory.CreateDirectory(full);
+        if (parent is not null) Directory(parent);
     }
 
     [DllImport("libc", SetLastError = true)] private static extern int fsync(int fd);

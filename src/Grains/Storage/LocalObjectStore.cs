@@ -44,7 +44,7 @@ public sealed class LocalObjectStore : IObjectStore
     {
         var path = PathOf(key);
         var dir = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(dir);
+        Fsync.CreateDirectory(dir);
         var temp = Path.Combine(dir, "." + Path.GetFileName(path) + TempMarker + Guid.NewGuid().ToString("N"));
         try
         {

@@ -80,10 +80,26 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         await PutStreamAsync(key, stream, ct);
     }
 
+    /// <summary>Above this a file is uploaded as a multipart upload (S3 allows single puts up to 5 GiB).</summary>
+    public const long MultipartFrom = 64L << 20;
+    public const long MultipartPartBytes = 16L << 20;
+
     public async Task PutFileAsync(string key, string path, CancellationToken ct = default)
     {
-        await using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous))
+        if (new FileInfo(path).Length > MultipartFrom)
+        {
+            // Large files (job results) go up in parts of MultipartPartBytes, read from the file as they are sent.
+            using var transfer = new Amazon.S3.Transfer.TransferUtility(_client);
+            await transfer.UploadAsync(new Amazon.S3.Transfer.TransferUtilityUploadRequest
+            {
+                BucketName = _bucket, Key = FullKey(key), FilePath = path, PartSize = MultipartPartBytes,
+            }, ct);
+        }
+        else
+        {
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
             await PutStreamAsync(key, stream, ct);
+        }
         File.Delete(path);
     }
 

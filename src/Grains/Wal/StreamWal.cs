@@ -25,6 +25,8 @@ public sealed class StreamWal : IAsyncDisposable
     private long _activeFirstSeq;
     private long _activeLength;
     private long _lastWrittenSeq;
+    private long _ackedLength; // of the active segment, through the last acknowledged entry
+    private long _ackedSeq;
     private Exception? _broken;
 
     private abstract record Op;
@@ -64,10 +66,10 @@ public sealed class StreamWal : IAsyncDisposable
     public static StreamWal Open(WalSettings settings, StreamKey key, Action<long, IngestBatch> replay, out WalReplayReport report)
     {
         var dir = DirectoryFor(settings.Dir, key);
-        System.IO.Directory.CreateDirectory(dir);
+        Fsync.CreateDirectory(dir);
         var segments = ListSegments(dir);
         report = WalReader.Replay(segments, replay);
-        var wal = new StreamWal(settings, dir, segments) { _lastWrittenSeq = report.LastSeq };
+        var wal = new StreamWal(settings, dir, segments) { _lastWrittenSeq = report.LastSeq, _ackedSeq = report.LastSeq };
         return wal;
     }
 
@@ -112,7 +114,14 @@ public sealed class StreamWal : IAsyncDisposable
                             WriteAll(batch, ref buffer);
                             batch.Clear();
                             bytes = 0;
-                            Truncate(t.ThroughSeq);
+                            try
+                            {
+                                Truncate(t.ThroughSeq);
+                            }
+                            catch (IOException)
+                            {
+                                // The segment stays listed and goes with a later truncate.
+                            }
                             break;
                     }
                 }
@@ -131,7 +140,7 @@ public sealed class StreamWal : IAsyncDisposable
         if (ops.Count == 0) return;
         var now = Stopwatch.GetTimestamp();
         foreach (var op in ops) WalMetrics.AppendLockWait.Observe(Stopwatch.GetElapsedTime(op.EnqueuedTicks, now).TotalSeconds);
-        if (_broken is not null)
+        if (_broken is not null && !TryReopen())
         {
             Fail(ops, 0, _broken);
             return;
@@ -153,6 +162,8 @@ public sealed class StreamWal : IAsyncDisposable
                     segmentStart = 0;
                 }
                 var size = WalEntryCodec.EncodedSize(op.Batch);
+                if (size - WalEntryCodec.HeaderSize > WalEntryCodec.MaxPayload)
+                    throw new IOException($"a WAL entry of {size >> 20} MiB is over the {WalEntryCodec.MaxPayload >> 20} MiB a reader accepts");
                 if (offset + size > buffer.Length)
                 {
                     FlushBuffer(buffer, ref offset, ref segmentStart);
@@ -178,9 +189,41 @@ public sealed class StreamWal : IAsyncDisposable
         catch (Exception e)
         {
             WalMetrics.FsyncErrors.Inc();
-            // A failed write may leave a partial entry: nothing more goes into this WAL until it is reopened.
+            // A failed write may leave a partial entry, and after a failed fsync the kernel may have dropped the
+            // pages: the entries not acknowledged are cut off, so they are never replayed as if they had been.
             _broken = new IOException($"WAL write failed in {Directory}: {e.Message}", e);
             Fail(ops, done, _broken);
+            TryReopen();
+        }
+    }
+
+    /// <summary>
+    /// Cuts the active segment back to its last acknowledged entry and reopens it, so the next append can succeed
+    /// once the cause (a full disk) is gone. Until then every append fails and this is tried again.
+    /// </summary>
+    private bool TryReopen()
+    {
+        try
+        {
+            if (_activePath is not null)
+            {
+                _active?.Dispose();
+                _active = null;
+                var handle = File.OpenHandle(_activePath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
+                RandomAccess.SetLength(handle, _ackedLength);
+                Fsync.File(handle, dataOnly: false);
+                _active = handle;
+                _activeLength = _ackedLength;
+            }
+            _lastWrittenSeq = _ackedSeq;
+            _broken = null;
+            return true;
+        }
+        catch (Exception)
+        {
+            _active?.Dispose();
+            _active = null;
+            return false;
         }
     }
 
@@ -203,6 +246,11 @@ public sealed class StreamWal : IAsyncDisposable
             WalMetrics.FsyncDuration.Observe(sw.Elapsed.TotalSeconds);
         }
         pending = 0;
+        if (done < upTo)
+        {
+            _ackedLength = _activeLength;
+            _ackedSeq = _lastWrittenSeq;
+        }
         for (; done < upTo; done++)
         {
             WalMetrics.AppendInflight.Dec();
@@ -226,10 +274,12 @@ public sealed class StreamWal : IAsyncDisposable
             _sealed.Add((_activeFirstSeq, _activePath!));
             _active.Dispose();
         }
+        _active = null;
         _activeFirstSeq = firstSeq;
         _activePath = Path.Combine(Directory, $"{firstSeq:D20}.wal");
-        _active = File.OpenHandle(_activePath, FileMode.Create, FileAccess.Write, FileShare.Read);
         _activeLength = 0;
+        _ackedLength = 0;
+        _active = File.OpenHandle(_activePath, FileMode.Create, FileAccess.Write, FileShare.Read);
         Fsync.Directory(Directory);
     }
 

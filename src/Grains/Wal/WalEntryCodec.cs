@@ -6,13 +6,18 @@ using MoleSignal.Grains.Abstractions.Ingest;
 namespace MoleSignal.Grains.Wal;
 
 /// <summary>
-/// One WAL entry: <c>[u32 payload length][u32 crc32 of seq+payload][u64 seq][payload]</c>. The payload is the batch:
-/// count, time range, original size, its field list, then the columns (<see cref="BatchPayload"/>).
+/// One WAL entry: <c>[magic "MSLW"][u32 payload length][u32 crc32 of seq+payload][u64 seq][payload]</c>. The
+/// payload is the batch: count, time range, original size, its field list, then the columns
+/// (<see cref="BatchPayload"/>). The magic lets a reader find the next entry after a damaged one. Entries written
+/// before it existed (<c>[u32 length][u32 crc][u64 seq][payload]</c>, a length never equal to the magic, which
+/// is over <see cref="MaxPayload"/>) are still read.
 /// </summary>
 public static class WalEntryCodec
 {
-    public const int HeaderSize = 16;
+    public const int HeaderSize = 20;
+    private const int OldHeaderSize = 16;
     public const int MaxPayload = 256 << 20;
+    public static ReadOnlySpan<byte> Magic => "MSLW"u8;
 
     public static int EncodedSize(IngestBatch b)
     {
@@ -22,8 +27,12 @@ public static class WalEntryCodec
     }
 
     /// <summary>Writes the entry at the start of <paramref name="dest"/>; returns its length.</summary>
+    /// <exception cref="ArgumentException">The entry is larger than a reader accepts.</exception>
     public static int Encode(long seq, IngestBatch b, Span<byte> dest)
     {
+        if (EncodedSize(b) - HeaderSize > MaxPayload)
+            throw new ArgumentException($"a WAL entry may hold at most {MaxPayload >> 20} MiB");
+        Magic.CopyTo(dest);
         var p = dest[HeaderSize..];
         var o = 0;
         BinaryPrimitives.WriteInt32LittleEndian(p[o..], b.Count); o += 4;
@@ -42,9 +51,9 @@ public static class WalEntryCodec
         b.Payload.CopyTo(p[o..]);
         o += b.Payload.Length;
 
-        BinaryPrimitives.WriteInt32LittleEndian(dest, o);
-        BinaryPrimitives.WriteInt64LittleEndian(dest[8..], seq);
-        BinaryPrimitives.WriteUInt32LittleEndian(dest[4..], Checksum(dest.Slice(8, 8), p[..o]));
+        BinaryPrimitives.WriteInt32LittleEndian(dest[4..], o);
+        BinaryPrimitives.WriteInt64LittleEndian(dest[12..], seq);
+        BinaryPrimitives.WriteUInt32LittleEndian(dest[8..], Checksum(dest.Slice(12, 8), p[..o]));
         return HeaderSize + o;
     }
 
@@ -65,12 +74,15 @@ public static class WalEntryCodec
         batch = null;
         length = 0;
         if (src.IsEmpty) return ReadStatus.End;
-        if (src.Length < HeaderSize) return ReadStatus.Torn;
-        var payloadLen = BinaryPrimitives.ReadInt32LittleEndian(src);
-        if (payloadLen <= 0 || payloadLen > MaxPayload || src.Length < HeaderSize + payloadLen) return ReadStatus.Torn;
-        var p = src.Slice(HeaderSize, payloadLen);
-        if (BinaryPrimitives.ReadUInt32LittleEndian(src[4..]) != Checksum(src.Slice(8, 8), p)) return ReadStatus.Torn;
-        seq = BinaryPrimitives.ReadInt64LittleEndian(src[8..]);
+        // The old layout is the new one without the magic: the same fields from 4 bytes earlier.
+        var at = src.StartsWith(Magic) ? 4 : 0;
+        var header = at + OldHeaderSize;
+        if (src.Length < header) return ReadStatus.Torn;
+        var payloadLen = BinaryPrimitives.ReadInt32LittleEndian(src[at..]);
+        if (payloadLen <= 0 || payloadLen > MaxPayload || src.Length < header + payloadLen) return ReadStatus.Torn;
+        var p = src.Slice(header, payloadLen);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(src[(at + 4)..]) != Checksum(src.Slice(at + 8, 8), p)) return ReadStatus.Torn;
+        seq = BinaryPrimitives.ReadInt64LittleEndian(src[(at + 8)..]);
         try
         {
             var o = 0;
@@ -94,7 +106,7 @@ public static class WalEntryCodec
                 Payload = payload, Count = count, FieldNames = names, FieldKinds = kinds,
                 MinTimestamp = min, MaxTimestamp = max, OriginalBytes = original,
             };
-            length = HeaderSize + payloadLen;
+            length = header + payloadLen;
             return ReadStatus.Ok;
         }
         catch (ArgumentOutOfRangeException)

@@ -50,6 +50,8 @@ public static class ConfigValidator
         Positive("querier.memory_limit_mb", c.Querier.MemoryLimitMb);
         NotNegative("querier.default_limit", c.Querier.DefaultLimit);
         Positive("querier.cache_max_mb", c.Querier.CacheMaxMb);
+        Positive("querier.max_result_mb", c.Querier.MaxResultMb);
+        Positive("querier.max_sql_kb", c.Querier.MaxSqlKb);
         Positive("search_jobs.workers", c.SearchJobs.Workers);
         Positive("search_jobs.idle_poll_secs", c.SearchJobs.IdlePollSecs);
         Positive("search_jobs.cleanup_interval_secs", c.SearchJobs.CleanupIntervalSecs);

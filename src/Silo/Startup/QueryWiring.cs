@@ -19,7 +19,9 @@ public static class QueryWiring
         c.Querier.MemoryLimitMb,
         Math.Max(1, Environment.ProcessorCount),
         c.Querier.DefaultLimit,
-        Path.Combine(c.Node.DataDir, "query-tmp"));
+        Path.Combine(c.Node.DataDir, "query-tmp"),
+        // Engines of orgs beyond the running queries are only a warm cache: twice the query slots is plenty.
+        MaxEngines: Math.Max(4, 2 * c.Querier.MaxConcurrent));
 
     public static IServiceCollection AddQuery(this IServiceCollection s, MoleSignalConfig config)
     {
@@ -39,7 +41,11 @@ public static class QueryWiring
         s.AddSingleton<SearchJobRunner>();
         s.AddSingleton<ISearchJobs, SearchJobs>();
         s.AddHostedService<SearchJobWorkers>();
-        s.AddSingleton(sp => new QueryRouting(() => sp.GetRequiredService<LiveConfig>().Current.Querier.AutoAsyncThresholdRows));
+        s.AddSingleton(sp => new QueryRouting(() =>
+        {
+            var q = sp.GetRequiredService<LiveConfig>().Current.Querier;
+            return new QueryLimits(q.AutoAsyncThresholdRows, q.MaxSqlKb * 1024, (long)q.MaxResultMb << 20);
+        }));
         return s;
     }
 

@@ -62,8 +62,10 @@ public sealed class WalRecovery(StreamFlusher flusher, StreamMetaStore meta, Flu
     /// <summary>Flushes what the directory's segments hold beyond the data files, then deletes the segments.</summary>
     public async Task<Result> RecoverAsync(StreamKey key, string dir, CancellationToken ct = default)
     {
-        long entries = 0, records = 0, bytes = 0, cut = 0;
-        foreach (var segment in StreamWal.ListSegments(dir))
+        long entries = 0, records = 0, bytes = 0, cut = 0, skipped = 0;
+        var segments = StreamWal.ListSegments(dir);
+        if (segments.Count == 0) return new Result(0, 0, 0);
+        foreach (var segment in segments)
         {
             var read = new List<(long Seq, IngestBatch Batch)>();
             var report = WalReader.Replay([segment], (seq, batch) => read.Add((seq, batch)));
@@ -72,12 +74,15 @@ public sealed class WalRecovery(StreamFlusher flusher, StreamMetaStore meta, Flu
             records += flushed.Records;
             bytes += report.Bytes;
             cut += report.TornBytesCut;
+            skipped += report.CorruptBytesSkipped;
             File.Delete(segment.Path);
         }
         Fsync.Directory(dir);
         if (entries > 0 || cut > 0)
             log.LogInformation("stream {Stream}: replayed {Entries} WAL entries ({Records} records) into data files; torn tail cut: {Cut} bytes",
                 key, entries, records, cut);
+        if (skipped > 0)
+            log.LogError("stream {Stream}: {Skipped} damaged WAL bytes between good entries were passed over", key, skipped);
         return new Result(entries, records, bytes);
     }
 

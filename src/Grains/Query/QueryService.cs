@@ -102,7 +102,7 @@ public sealed class QueryService(
             }
 
             // Every row the view holds is one the index found for the WHERE clause's match_all terms: they hold.
-            var userSql = WithTextFields(shape.Sql, shape.MatchAllAt, textFields, matchedByIndex ? shape.MatchAllConjunctAt : []);
+            var userSql = MatchAllRewrite.Apply(shape.Sql, shape.MatchAllAt, textFields, matchedByIndex ? shape.MatchAllConjunctAt : []);
             var limit = request.Limit ?? s.DefaultLimit;
             // The newline keeps the wrapper out of a trailing line comment.
             var sql = limit > 0 ? $"SELECT * FROM ({userSql.TrimEnd().TrimEnd(';')}\n) AS __q LIMIT {limit}" : userSql;
@@ -148,7 +148,7 @@ public sealed class QueryService(
         // by position once it pushes a projection into it, so a shipped column the statement never names would
         // shift the others.
         return new Distribution(count, (fields, matchedByIndex) =>
-            ScanPushdown.ShardSql(conn, WithTextFields(shape.Sql, shape.MatchAllAt, TextFields(fields), matchedByIndex ? shape.MatchAllConjunctAt : []),
+            ScanPushdown.ShardSql(conn, MatchAllRewrite.Apply(shape.Sql, shape.MatchAllAt, TextFields(fields), matchedByIndex ? shape.MatchAllConjunctAt : []),
                 view, fields) + latest, singlePass);
     }
 
@@ -356,55 +356,6 @@ public sealed class QueryService(
         var patterns = ingest.Current.TextFields;
         return fields.Where(f => f.Type == "utf8" && patterns.Matches(f.Name)).Select(f => f.Name).ToList();
     }
-
-    /// <summary>
-    /// <c>match_all('q')</c> is rewritten in place (at the offsets the parser reported; macros cannot name
-    /// columns) into a test over the stream's full-text fields: every token of q must occur as a whole token,
-    /// case-insensitively. With q a literal, each token becomes a constant pattern (compiled once); otherwise the
-    /// <c>__ms_match_all</c> macro does the same per row. The calls at <paramref name="holdsAt"/> become <c>true</c>.
-    /// The call is read with <see cref="SqlLexer"/>, so comments and strings around it stay what they were; the
-    /// rewritten statement goes through the gate again before it runs.
-    /// </summary>
-    private static string WithTextFields(string sql, IReadOnlyList<int> at, List<string> textFields, IReadOnlyList<int> holdsAt)
-    {
-        if (at.Count == 0) return sql;
-        var text = textFields.Count == 0 ? "CAST(NULL AS VARCHAR)" : $"concat_ws(chr(10), {string.Join(", ", textFields.Select(DuckSql.Identifier))})";
-        var fields = textFields.Count == 0 ? ["CAST(NULL AS VARCHAR)"] : textFields.Select(DuckSql.Identifier).ToList();
-        var bytes = Encoding.UTF8.GetBytes(sql);
-        var output = new List<byte>(bytes.Length + 256);
-        var copied = 0;
-        foreach (var offset in at.Order())
-        {
-            var span = bytes.AsSpan();
-            if (offset < copied || !SqlLexer.IsWord(span, offset, "match_all", out var name)
-                || SqlLexer.SkipTrivia(span, name) is var paren && (paren >= span.Length || span[paren] != '('))
-                throw new QueryException(400, "invalid_sql", "match_all must be called by its plain name: match_all('words')");
-            output.AddRange(bytes.AsSpan(copied, offset - copied));
-            var arg = SqlLexer.SkipTrivia(span, paren + 1);
-            if (SqlLexer.TryStringLiteral(span, arg, out var literal, out var afterLiteral)
-                && SqlLexer.SkipTrivia(span, afterLiteral) is var close && close < span.Length && span[close] == ')')
-            {
-                output.AddRange(Encoding.UTF8.GetBytes(holdsAt.Contains(offset) ? "true" : TokenTest(TextTokens.Of(literal), fields, text)));
-                copied = close + 1;
-            }
-            else
-            {
-                output.AddRange(Encoding.UTF8.GetBytes($"__ms_match_all({text}, "));
-                copied = paren + 1;
-            }
-        }
-        output.AddRange(bytes.AsSpan(copied));
-        return Encoding.UTF8.GetString(output.ToArray());
-    }
-
-    /// <summary>
-    /// Each token in some field: ILIKE (pushed into the scan) rules most rows out, then one whole-token regex per
-    /// token over the fields joined. A Unicode class costs DuckDB ~1 ms to compile per pattern and thread, so one
-    /// pattern per token, not per token and field.
-    /// </summary>
-    private static string TokenTest(List<string> tokens, List<string> fields, string text) =>
-        tokens.Count == 0 ? "false" : "(" + string.Join(" AND ", tokens.Select(t =>
-            $@"(({string.Join(" OR ", fields.Select(f => $"{f} ILIKE '%{t}%'"))}) AND regexp_matches({(fields.Count == 1 ? fields[0] : text)}, '(?i)(^|[^\p{{L}}\p{{Nd}}]){t}([^\p{{L}}\p{{Nd}}]|$)'))")) + ")";
 
     public static string DuckType(string type) => type switch
     {

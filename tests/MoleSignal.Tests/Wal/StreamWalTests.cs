@@ -91,7 +91,7 @@ public sealed class StreamWalTests : IDisposable
     }
 
     [Fact]
-    public async Task A_flipped_bit_fails_the_checksum_and_ends_the_replay_there()
+    public async Task A_flipped_bit_fails_that_entrys_checksum_and_replay_resumes_at_the_next_entry()
     {
         var settings = Settings();
         var wal = StreamWal.Open(settings, Key, (_, _) => { }, out _);
@@ -104,8 +104,10 @@ public sealed class StreamWalTests : IDisposable
         await File.WriteAllBytesAsync(segment, bytes);
         var seen = Reopen(settings, out var report, out wal);
         await wal.DisposeAsync();
-        Assert.Equal([1L, 2, 3], seen.Select(s => s.Seq));
-        Assert.Equal(entry * 2, report.TornBytesCut);
+        Assert.Equal([1L, 2, 3, 5], seen.Select(s => s.Seq));
+        Assert.Equal(entry, report.CorruptBytesSkipped);
+        Assert.Equal(0, report.TornBytesCut);
+        Assert.Equal(bytes.Length, new FileInfo(segment).Length); // nothing after the damage was cut
     }
 
     [Fact]

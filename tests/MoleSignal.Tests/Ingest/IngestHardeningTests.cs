@@ -1,0 +1,120 @@
+using System.Text;
+using System.Text.Json;
+using MoleSignal.Gateway.Ingest;
+using MoleSignal.Tests.Support;
+
+namespace MoleSignal.Tests.Ingest;
+
+/// <summary>What passes the gateway is always flushable: timestamps in range, valid UTF-8, bounded fields.</summary>
+public sealed class IngestHardeningTests
+{
+    private const long Arrival = 1_800_000_000_000_000; // 2027-01-15
+    private const long Day = 86_400_000_000;
+
+    private static (List<JsonElement> Records, FlatBatchBuilder Builder) Parse(byte[] body, IngestLimits? limits = null, FieldBudget? budget = null)
+    {
+        var builder = new FlatBatchBuilder(limits ?? new IngestLimits(), Arrival, budget);
+        Assert.Null(IngestBodyParser.Parse(body, builder));
+        var records = builder.Build().SelectMany(BatchJson.Lines).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        builder.Dispose();
+        return (records, builder);
+    }
+
+    private static (List<JsonElement> Records, FlatBatchBuilder Builder) Parse(string body, IngestLimits? limits = null, FieldBudget? budget = null) =>
+        Parse(Encoding.UTF8.GetBytes(body), limits, budget);
+
+    [Theory]
+    [InlineData("-99999999999", "before 1970-01-01")] // the record that once stopped a stream's flushes for ever
+    [InlineData("-1", "before 1970-01-01")]
+    [InlineData("\"1969-12-31T23:59:59Z\"", "before 1970-01-01")]
+    [InlineData("\"9999-12-31T00:00:00Z\"", "after 2262-04-11")]
+    [InlineData("1e300", "after 2262-04-11")]
+    [InlineData("-9223372036854775808", "before 1970-01-01")]
+    public void Timestamps_outside_the_valid_range_are_the_records_error(string ts, string reason)
+    {
+        var (records, b) = Parse($"{{\"_timestamp\": {ts}, \"message\": \"x\"}}\n{{\"message\": \"kept\"}}");
+        Assert.Single(records);
+        Assert.Equal("kept", records[0].GetProperty("message").GetString());
+        Assert.Contains(reason, Assert.Single(b.Errors).Error);
+    }
+
+    [Fact]
+    public void Max_past_and_future_days_bound_timestamps_around_the_arrival_time()
+    {
+        var limits = new IngestLimits(MaxPastDays: 7, MaxFutureDays: 1);
+        var body = string.Join("\n",
+            $"{{\"_timestamp\": {Arrival - 8 * Day}}}",
+            $"{{\"_timestamp\": {Arrival - 6 * Day}}}",
+            $"{{\"_timestamp\": {Arrival + Day / 2}}}",
+            $"{{\"_timestamp\": {Arrival + 2 * Day}}}");
+        var (records, b) = Parse(body, limits);
+        Assert.Equal(2, records.Count);
+        Assert.Contains("[ingester].max_past_days", b.Errors[0].Error);
+        Assert.Contains("[ingester].max_future_days", b.Errors[1].Error);
+        // 0 = no limit for the future too.
+        Assert.Equal(4, Parse(body, limits with { MaxPastDays = 0, MaxFutureDays = 0 }).Records.Count);
+    }
+
+    [Fact]
+    public void Invalid_utf8_is_replaced_and_counted_and_nothing_else_of_the_record_is_lost()
+    {
+        var body = new List<byte>();
+        body.AddRange("{\"message\": \"bad "u8.ToArray());
+        body.AddRange(new byte[] { 0xFF, 0xFE });
+        body.AddRange("\", \"lone\": \"\\ud800x\", \"nested\": [\""u8.ToArray());
+        body.AddRange(new byte[] { 0xC3 });
+        body.AddRange("\"], \"ok\": \"fine é\", \"n\": 5}"u8.ToArray());
+        var (records, b) = Parse(body.ToArray());
+        var r = Assert.Single(records);
+        Assert.Equal("bad \uFFFD\uFFFD", r.GetProperty("message").GetString());
+        Assert.Equal("\uFFFDx", r.GetProperty("lone").GetString());
+        Assert.Equal("[\"\uFFFD\"]", r.GetProperty("nested").GetString());
+        Assert.Equal("fine é", r.GetProperty("ok").GetString());
+        Assert.Equal(5, r.GetProperty("n").GetInt32());
+        Assert.Equal(3, b.InvalidUtf8Values);
+        Assert.Empty(b.Errors);
+    }
+
+    [Fact]
+    public void Distinct_field_names_of_a_request_are_capped()
+    {
+        // 200 records of 900 new keys each: at most max_request_fields distinct names are accepted.
+        var sb = new StringBuilder();
+        for (var r = 0; r < 200; r++)
+        {
+            sb.Append('{');
+            for (var k = 0; k < 900; k++) sb.Append($"\"f{r}_{k}\":1,");
+            sb.Append("\"message\":\"x\"}\n");
+        }
+        var (records, b) = Parse(sb.ToString());
+        var fields = records.SelectMany(x => x.EnumerateObject().Select(p => p.Name)).Distinct().Count();
+        Assert.True(fields <= 10_000, $"{fields} fields");
+        Assert.Equal(11, records.Count); // 11 × 900 + message + _timestamp fit under 10,000
+        Assert.Equal(189, b.Rejected);
+        Assert.Contains("[ingester].max_request_fields", b.Errors[0].Error);
+        Assert.Equal(FlatBatchBuilder.MaxKeptErrors, b.Errors.Count);
+    }
+
+    [Fact]
+    public void A_field_budget_keeps_known_fields_and_rejects_records_that_would_add_too_many()
+    {
+        var budget = new FieldBudget(new HashSet<string> { "_timestamp", "message", "level" }, AllowedNew: 1, MaxStreamFields: 4);
+        var (records, b) = Parse("{\"message\":\"a\",\"level\":\"x\"}\n{\"message\":\"b\",\"new1\":1}\n{\"message\":\"c\",\"new2\":1}\n{\"new1\":2}", budget: budget);
+        Assert.Equal(["a", "b", null], records.Select(r => r.TryGetProperty("message", out var m) ? m.GetString() : null));
+        Assert.Contains("[ingester].max_stream_fields", Assert.Single(b.Errors).Error);
+    }
+
+    [Fact]
+    public void Millions_of_malformed_lines_answer_quickly_with_a_bounded_error_list()
+    {
+        var sb = new StringBuilder();
+        sb.Append("{\"message\":\"good\"}\n");
+        for (var i = 0; i < 500_000; i++) sb.Append(i % 2 == 0 ? "{\"broken\n" : "garbage line\n");
+        sb.Append("{\"message\":\"late\"}\n");
+        var (records, b) = Parse(sb.ToString());
+        // Past MaxMalformedLines the rest is rejected unparsed, the late good line with it (and said so).
+        Assert.Equal("good", Assert.Single(records).GetProperty("message").GetString());
+        Assert.Equal(500_001, b.Rejected);
+        Assert.Equal(FlatBatchBuilder.MaxKeptErrors, b.Errors.Count);
+    }
+}

@@ -22,6 +22,29 @@ public static class QueryErrors
         DuckDBErrorType.ParameterNotAllowed, DuckDBErrorType.Constraint, DuckDBErrorType.Sequence,
     ];
 
+    /// <summary>DuckDB's messages start with the class's name ("Binder Error: ..."); the exception's own type
+    /// field is not always set, so the name decides when it names a class.</summary>
+    private static readonly Dictionary<string, DuckDBErrorType> ByName = new(StringComparer.Ordinal)
+    {
+        ["Out of Range"] = DuckDBErrorType.OutOfRange, ["Conversion"] = DuckDBErrorType.Conversion,
+        ["Decimal"] = DuckDBErrorType.Decimal, ["Mismatch Type"] = DuckDBErrorType.MismatchType,
+        ["Divide by Zero"] = DuckDBErrorType.DivideByZero, ["Invalid type"] = DuckDBErrorType.InvalidType,
+        ["Not implemented"] = DuckDBErrorType.NotImplemented, ["Expression"] = DuckDBErrorType.Expression,
+        ["Catalog"] = DuckDBErrorType.Catalog, ["Parser"] = DuckDBErrorType.Parser, ["Syntax"] = DuckDBErrorType.Syntax,
+        ["Binder"] = DuckDBErrorType.Binder, ["Invalid Input"] = DuckDBErrorType.InvalidInput,
+        ["Parameter Not Resolved"] = DuckDBErrorType.ParameterNotResolved,
+        ["Parameter Not Allowed"] = DuckDBErrorType.ParameterNotAllowed, ["Constraint"] = DuckDBErrorType.Constraint,
+        ["Sequence"] = DuckDBErrorType.Sequence, ["Out of Memory"] = DuckDBErrorType.OutOfMemory,
+        ["INTERRUPT"] = DuckDBErrorType.Interrupt, ["Permission"] = DuckDBErrorType.Permission,
+        ["IO"] = DuckDBErrorType.Io, ["INTERNAL"] = DuckDBErrorType.Internal, ["FATAL"] = DuckDBErrorType.Fatal,
+    };
+
+    private static DuckDBErrorType Classify(DuckDBException e, string message)
+    {
+        var colon = message.IndexOf(" Error:", StringComparison.Ordinal);
+        return colon > 0 && ByName.TryGetValue(message[..colon], out var t) ? t : e.ErrorType;
+    }
+
     public static QueryException Map(Exception e, IEnumerable<string> hidePaths, bool timedOut, ILogger? log = null)
     {
         if (timedOut) return new QueryException(408, "timeout", "the query ran past querier.timeout_secs and was cancelled");
@@ -32,7 +55,7 @@ public static class QueryErrors
         message = message.Split('\n')[0];
         if (e is DuckDBException d)
         {
-            switch (d.ErrorType)
+            switch (Classify(d, message))
             {
                 case DuckDBErrorType.OutOfMemory:
                     return new QueryException(413, "memory_limit", message + " (querier.memory_limit_mb)");

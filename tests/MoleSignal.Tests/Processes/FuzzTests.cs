@@ -80,7 +80,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
             switch (rng.Next(5))
             {
                 case 0: bytes.RemoveAt(at); break;
-                case 1: bytes.Insert(at, (byte)"{}[]\",:\\ \n0eE-."[rng.Next(16)]); break;
+                case 1: bytes.Insert(at, (byte)Punctuation[rng.Next(Punctuation.Length)]); break;
                 case 2: bytes.InsertRange(at, new[] { (byte)0xFF, (byte)0xC3, (byte)0xED, (byte)0xA0, (byte)0x80 }.Take(rng.Next(1, 5))); break;
                 case 3: bytes.Insert(at, (byte)rng.Next(256)); break;
                 default: bytes.InsertRange(at, bytes.Skip(at).Take(rng.Next(1, 40)).ToList()); break;
@@ -89,6 +89,8 @@ public sealed class FuzzTests(ITestOutputHelper output)
         if (rng.Next(30) == 0) return [.. Enumerable.Range(0, rng.Next(1, 2000)).Select(_ => (byte)rng.Next(256))];
         return [.. bytes];
     }
+
+    private const string Punctuation = "{}[]\",:\\ \n0eE-.";
 
     private static string Record(Random rng)
     {

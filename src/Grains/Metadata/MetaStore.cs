@@ -20,6 +20,14 @@ public sealed class MetaStore : IAsyncDisposable
 
     public DbDataSource DataSource { get; }
 
+    /// <summary>
+    /// Orleans membership's own small pool on the same Postgres: a flood of metadata reads (queries, flushes)
+    /// must never keep a silo from renewing its membership row, or the cluster declares it dead.
+    /// </summary>
+    public DbDataSource? MembershipDataSource { get; private init; }
+
+    public const int MembershipPoolSize = 4;
+
     /// <summary>Where it points, without credentials (for logs).</summary>
     public string Description { get; }
 
@@ -28,7 +36,14 @@ public sealed class MetaStore : IAsyncDisposable
         var builder = PostgresDsn.Parse(dsn);
         builder.MaxPoolSize = maxConnections;
         var description = $"postgres {builder.Host}:{builder.Port}/{builder.Database}";
-        return new MetaStore(MetaDialect.Postgres, NpgsqlDataSource.Create(builder), description);
+        var membership = new NpgsqlConnectionStringBuilder(builder.ConnectionString)
+        {
+            MaxPoolSize = MembershipPoolSize, ApplicationName = "molesignal-membership",
+        };
+        return new MetaStore(MetaDialect.Postgres, NpgsqlDataSource.Create(builder), description)
+        {
+            MembershipDataSource = NpgsqlDataSource.Create(membership),
+        };
     }
 
     /// <param name="path">A file path, or a full SQLite connection string (containing '=').</param>
@@ -85,5 +100,9 @@ public sealed class MetaStore : IAsyncDisposable
         return cmd;
     }
 
-    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        if (MembershipDataSource is not null) await MembershipDataSource.DisposeAsync();
+        await DataSource.DisposeAsync();
+    }
 }

@@ -63,6 +63,8 @@ public static class ConfigValidator
         Positive("storage.file_meta_dump.interval_secs", c.Storage.FileMetaDump.IntervalSecs);
         Positive("alert_manager.eval_interval_secs", c.AlertManager.EvalIntervalSecs);
         Positive("alert_manager.dispatch_interval_secs", c.AlertManager.DispatchIntervalSecs);
+        if (c.Cluster.TlsEnabled && (c.Cluster.TlsCertFile == "" || c.Cluster.TlsKeyFile == ""))
+            Fail("cluster.tls_cert_file", "and cluster.tls_key_file are required when cluster.tls_enabled = true");
         if (c.Store.Meta.Backend == "postgres" && string.IsNullOrWhiteSpace(c.Store.Meta.Dsn))
             Fail("store.meta.dsn", "is required when store.meta.backend = \"postgres\"");
         if (c.Store.Object.Backend == "s3" && string.IsNullOrWhiteSpace(c.Store.Object.S3.Bucket))

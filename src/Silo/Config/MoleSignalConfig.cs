@@ -48,6 +48,13 @@ public sealed class ClusterSection
     public int SweepIntervalSecs { get; set; } = 60;
     [Immutable] public int SiloPort { get; set; } = 11111;
     [Immutable] public int GatewayPort { get; set; } = 30000;
+    /// <summary>Silo-to-silo traffic over TLS with client certificates (mutual TLS); cluster mode only.</summary>
+    [Immutable] public bool TlsEnabled { get; set; }
+    /// <summary>This node's certificate and key (PEM); the certificate serves both ends of a connection.</summary>
+    [Immutable] public string TlsCertFile { get; set; } = "";
+    [Immutable] public string TlsKeyFile { get; set; } = "";
+    /// <summary>The CA (PEM) a peer's certificate must chain to; empty = the system's trusted roots.</summary>
+    [Immutable] public string TlsCaFile { get; set; } = "";
 }
 
 public sealed class HttpSection

@@ -124,7 +124,11 @@ public static class SiloProgram
 
         builder.UseOrleans(silo =>
         {
-            if (ClusterMode.IsOn(meta, roles)) UseClusterMembership(silo, config, meta);
+            if (ClusterMode.IsOn(meta, roles))
+            {
+                UseClusterMembership(silo, config, meta);
+                ClusterTls.Use(silo, config.Cluster);
+            }
             else
                 silo.UseLocalhostClustering(config.Cluster.SiloPort, config.Cluster.GatewayPort, null,
                     serviceId: config.Cluster.ClusterId, clusterId: config.Cluster.ClusterId);
@@ -157,7 +161,7 @@ public static class SiloProgram
         silo.UseAdoNetClustering(o =>
         {
             o.Invariant = "Npgsql";
-            o.DataSource = meta.DataSource;
+            o.DataSource = meta.MembershipDataSource ?? meta.DataSource;
         });
         silo.Configure<ClusterOptions>(o =>
         {

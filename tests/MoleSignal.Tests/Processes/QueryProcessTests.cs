@@ -247,12 +247,12 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
     [Fact]
     public async Task A_record_is_queryable_as_soon_as_it_is_acknowledged()
     {
-        var content = new StringContent("{\"_timestamp\":1800000000000000,\"message\":\"fresh needle zzfreshzz\",\"level\":\"INFO\"}");
+        var content = new StringContent("{\"_timestamp\":1750000000000000,\"message\":\"fresh needle zzfreshzz\",\"level\":\"INFO\"}");
         using (var resp = await Http.PostAsync("/api/v1/ingest/fresh", content)) Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
         Assert.Equal([["1"]], await RowsAsync("SELECT count(*) FROM fresh WHERE match_all('zzfreshzz')"));
 
         // Other stream types are tables in their own schema.
-        var metric = new StringContent("{\"_timestamp\":1800000000000000,\"cpu\":0.5}");
+        var metric = new StringContent("{\"_timestamp\":1750000000000000,\"cpu\":0.5}");
         using (var resp = await Http.PostAsync("/api/v1/ingest/fresh?type=metrics", metric)) Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
         Assert.Equal([["0.5", "1"]], await RowsAsync("SELECT m.cpu, count(*) OVER () FROM metrics.fresh AS m JOIN logs.fresh AS l ON l._timestamp = m._timestamp"));
     }

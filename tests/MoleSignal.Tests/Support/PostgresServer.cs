@@ -52,8 +52,15 @@ public sealed class PostgresServer : IAsyncLifetime
             var code = await init.WaitForExitAsync(TimeSpan.FromMinutes(2));
             if (code != 0) throw new InvalidOperationException("initdb failed: " + init.Output);
         }
-        (f, a) = AsServerUser(Path.Combine(bin, "postgres"), "-D", data, "-p", Port.ToString(), "-k", _dir.Path,
+        await StartAsync();
+    }
+
+    /// <summary>Starts the server on its data directory (again, after <see cref="Stop"/>).</summary>
+    public async Task StartAsync()
+    {
+        var (f, a) = AsServerUser(Path.Combine(BinDir(), "postgres"), "-D", _dir.Combine("data"), "-p", Port.ToString(), "-k", _dir.Path,
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200", "-c", "shared_buffers=32MB");
+        _server?.Dispose();
         _server = new ChildProcess(f, a);
         await Poll.UntilAsync(async () =>
         {
@@ -61,6 +68,13 @@ public sealed class PostgresServer : IAsyncLifetime
             await conn.OpenAsync();
             return true;
         }, ok => ok, TimeSpan.FromSeconds(60), "postgres accepting connections");
+    }
+
+    /// <summary>Stops the server at once (SIGQUIT: immediate shutdown, every connection dropped).</summary>
+    public void Stop()
+    {
+        if (_server is { HasExited: false }) ChildProcess.Signal(_server.Pid, 3);
+        _server?.Process.WaitForExit(30_000);
     }
 
     public async Task<string> CreateDatabaseAsync()

@@ -19,7 +19,7 @@ public sealed class ClusterTlsTests(PostgresServer pg) : IClassFixture<PostgresS
         var caReq = new CertificateRequest("CN=molesignal-test-ca", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         caReq.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caReq.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
-        using var ca = caReq.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
+        using var ca = caReq.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-2), DateTimeOffset.UtcNow.AddDays(30));
         File.WriteAllText(dir.Combine("ca.pem"), ca.ExportCertificatePem());
         (string Cert, string Key) Leaf(string name)
         {
@@ -69,5 +69,21 @@ public sealed class ClusterTlsTests(PostgresServer pg) : IClassFixture<PostgresS
         }, s => s == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "an ingest through the router");
         Assert.Equal(HttpStatusCode.OK, resp);
         Assert.Equal(1, await NodeQueries.RecordsAsync(router.Http, "app"));
+
+        // A node whose certificate comes from another CA is refused by every peer: it never joins the cluster
+        // (its silo stops), and the cluster's membership keeps the two nodes that trust each other.
+        var rogueEnv = Env("tls-rogue", "router");
+        using (var otherKey = RSA.Create(2048))
+        {
+            var otherReq = new CertificateRequest("CN=tls-rogue", otherKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            using var selfSigned = otherReq.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
+            File.WriteAllText(rogueEnv["MS_CLUSTER.TLS_CERT_FILE"], selfSigned.ExportCertificatePem());
+            File.WriteAllText(rogueEnv["MS_CLUSTER.TLS_KEY_FILE"], otherKey.ExportPkcs8PrivateKeyPem());
+        }
+        using var rogue = MoleSignalNode.Start(rogueEnv);
+        await rogue.Process.WaitForExitAsync(TimeSpan.FromSeconds(120));
+        Assert.True(rogue.Process.HasExited, "a node with an untrusted certificate stops");
+        var members = await router.Http.GetFromJsonAsync<JsonElement>("/api/v1/cluster/nodes");
+        Assert.DoesNotContain("tls-rogue", members.GetProperty("orleans").GetRawText());
     }
 }

@@ -60,7 +60,7 @@ var rounds = args.Length > 3 ? int.Parse(args[3]) : 2;
 for (var round = 0; round < rounds; round++)
 {
     var sw = Stopwatch.StartNew();
-    using var builder = new FlatBatchBuilder(new IngestLimits(MaxBatchBytes: 64 << 20), 0);
+    using var builder = new FlatBatchBuilder(new IngestLimits(MaxBatchBytes: 64 << 20), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
     IngestBodyParser.Parse(bytes, builder);
     var batches = builder.Build();
     var tParse = sw.Elapsed.TotalSeconds;

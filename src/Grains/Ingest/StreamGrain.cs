@@ -311,8 +311,7 @@ public sealed class StreamGrain(
         StartFlush(force: false);
     }
 
-    /// <returns>Whether any entry left the buffer.</returns>
-    private bool DropFlushedFront()
+    private void DropFlushedFront()
     {
         var n = 0;
         long bytes = 0, records = 0;
@@ -321,7 +320,7 @@ public sealed class StreamGrain(
             bytes += _buffer[n].Batch.Payload.Length;
             records += _buffer[n].Batch.Count;
         }
-        if (n == 0) return false;
+        if (n == 0) return;
         var through = _buffer[n - 1].Seq;
         _buffer.RemoveRange(0, n);
         _bufferBytes -= bytes;
@@ -329,6 +328,5 @@ public sealed class StreamGrain(
         _bufferRecords -= records;
         memory.Release(bytes);
         _wal.TruncateThrough(through);
-        return true;
     }
 }

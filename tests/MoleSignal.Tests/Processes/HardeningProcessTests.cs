@@ -110,14 +110,7 @@ public sealed class HardeningProcessTests
     {
         using var node = MoleSignalNode.Start(new Dictionary<string, string> { ["MS_INGESTER.MAX_STREAM_FIELDS"] = "2000" });
         await node.WaitHealthyAsync();
-        var sb = new StringBuilder();
-        for (var r = 0; r < 200; r++)
-        {
-            sb.Append('{');
-            for (var k = 0; k < 900; k++) sb.Append($"\"f{r}_{k}\":1,");
-            sb.Append("\"message\":\"x\"}\n");
-        }
-        var (status, body) = await PostAsync(node.Http, "/api/v1/ingest/wide", Encoding.UTF8.GetBytes(sb.ToString()));
+        var (status, body) = await PostAsync(node.Http, "/api/v1/ingest/wide", Encoding.UTF8.GetBytes(WideBody.Ndjson()));
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(2, body.GetProperty("accepted").GetInt32());
         Assert.Equal(198, body.GetProperty("rejected").GetInt32());

@@ -12,7 +12,7 @@ public sealed class StreamWalTests : IDisposable
     private WalSettings Settings(FlushStrategy strategy = FlushStrategy.Batch, long segmentBytes = 1 << 20) =>
         new(_dir.Path, segmentBytes, strategy, SyncLevel.Data);
 
-    private static IngestBatch Batch(int i, int size = 100) => new()
+    internal static IngestBatch Batch(int i, int size = 100) => new()
     {
         Payload = Payload(i, size),
         Count = 1,

@@ -13,17 +13,7 @@ public sealed class WalFaultTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static IngestBatch Batch(int i, int size = 100)
-    {
-        using var writer = new BatchPayload.Writer();
-        writer.Add(1, "m"u8, Encoding.UTF8.GetBytes(new string((char)('a' + i % 26), size)));
-        writer.EndRow(i);
-        return new IngestBatch
-        {
-            Payload = writer.ToPayload(), Count = 1, FieldNames = ["_timestamp", "m"],
-            FieldKinds = [FieldKind.Int64, FieldKind.Utf8], MinTimestamp = i, MaxTimestamp = i,
-        };
-    }
+    private static IngestBatch Batch(int i, int size = 100) => StreamWalTests.Batch(i, size);
 
     private static List<long> Replay(string walDir, out WalReplayReport report)
     {

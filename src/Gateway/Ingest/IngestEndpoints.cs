@@ -67,10 +67,15 @@ public static class IngestEndpoints
             // then built again keeping only the records that fit (a few rounds, as concurrent requests add fields).
             for (var round = 0; ; round++)
             {
-                using var builder = new FlatBatchBuilder(limits, arrival, budget);
-                var notJson = IngestBodyParser.Parse(body.Span, builder);
-                if (notJson is not null) return ApiError.Result(400, "invalid_json", notJson);
-                var batches = builder.Build();
+                List<IngestBatch> batches;
+                var builder = new FlatBatchBuilder(limits, arrival, budget);
+                // The builder's pooled buffers go back before the appends wait for their WAL syncs.
+                using (builder)
+                {
+                    var notJson = IngestBodyParser.Parse(body.Span, builder);
+                    if (notJson is not null) return ApiError.Result(400, "invalid_json", notJson);
+                    batches = builder.Build();
+                }
                 var errors = builder.Errors;
                 if (builder.Accepted == 0)
                     return ApiError.Result(400, "all_rejected", errors.Count > 0

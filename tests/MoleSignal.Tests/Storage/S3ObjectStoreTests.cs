@@ -26,6 +26,21 @@ public sealed class S3ObjectStoreTests(S3Server server) : ObjectStoreContract
     }
 
     [Fact]
+    public async Task A_file_over_the_multipart_threshold_goes_up_in_parts_and_comes_back_byte_for_byte()
+    {
+        using var dir = new TempDir();
+        var path = dir.Combine("big.ndjson");
+        var data = new byte[S3ObjectStore.MultipartFrom + 3 * 1024 * 1024 + 17];
+        new Random(11).NextBytes(data);
+        await File.WriteAllBytesAsync(path, data);
+        var key = $"m{Guid.NewGuid():N}/result.ndjson";
+        await _store.PutFileAsync(key, path);
+        Assert.False(File.Exists(path)); // used up, as with the local store
+        Assert.Equal(data, await _store.GetAsync(key));
+        await _store.DeleteAsync(key);
+    }
+
+    [Fact]
     public void Credentials_come_from_env_then_file_then_inline()
     {
         using var dir = new TempDir();

@@ -17,6 +17,9 @@ public sealed class BodyReader : IDisposable
 
     public int Length { get; }
 
+    /// <summary>The size of the buffer behind the body.</summary>
+    public int Capacity => _buffer.Length;
+
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
 
     public sealed class TooLargeException(long limit) : Exception($"request body is larger than {limit >> 20} MiB (http.max_body_mb), after decompression");

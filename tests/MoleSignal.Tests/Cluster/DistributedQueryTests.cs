@@ -125,6 +125,17 @@ public sealed class DistributedQueryTests : IAsyncLifetime
             await foreach (var _ in _cluster.Client.GetGrain<IScanGrain>("2:0").Scan(request)) { }
         });
         Assert.Contains("not allowed", e.Message);
+
+        // Another org's data file, or a quarantined WAL entry, is refused before anything is fetched.
+        foreach (var key in new[] { "other/logs/dist/2026-01-01/x.parquet", "default/_quarantine/logs/dist/1-1.wal" })
+        {
+            var foreign = request with { Sql = "SELECT * FROM dist", Files = [new ScanFile(key, null)] };
+            var refused = await Assert.ThrowsAnyAsync<Exception>(async () =>
+            {
+                await foreach (var _ in _cluster.Client.GetGrain<IScanGrain>("2:1").Scan(foreign)) { }
+            });
+            Assert.Contains("its own org's data files", refused.Message);
+        }
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using MoleSignal.Gateway.Ingest;
 using MoleSignal.Tests.Support;
 
@@ -109,5 +110,44 @@ public sealed class IngestHardeningTests
         Assert.Equal("good", Assert.Single(records).GetProperty("message").GetString());
         Assert.Equal(500_001, b.Rejected);
         Assert.Equal(FlatBatchBuilder.MaxKeptErrors, b.Errors.Count);
+    }
+}
+
+/// <summary>Request bodies are bounded by the bytes that arrive, not by what the headers claim.</summary>
+public sealed class BodyReaderTests
+{
+    private static DefaultHttpContext Request(byte[] body, string? encoding = null, long? contentLength = null)
+    {
+        var ctx = new DefaultHttpContext();
+        ctx.Request.Body = new MemoryStream(body);
+        ctx.Request.ContentLength = contentLength ?? body.Length;
+        if (encoding is not null) ctx.Request.Headers.ContentEncoding = encoding;
+        return ctx;
+    }
+
+    [Fact]
+    public async Task A_zstd_frame_asking_for_a_window_over_the_cap_is_refused()
+    {
+        var data = new byte[64 << 20];
+        new Random(3).NextBytes(data.AsSpan(0, 1 << 20));
+        data.AsSpan(0, 1 << 20).CopyTo(data.AsSpan(40 << 20)); // a match 40 MiB back needs a 64 MiB window
+        using var compressor = new ZstdSharp.Compressor(3);
+        compressor.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_windowLog, 26);
+        var frame = compressor.Wrap(data).ToArray();
+        var ctx = Request(frame, "zstd");
+        await Assert.ThrowsAsync<ZstdSharp.ZstdException>(() => BodyReader.ReadAsync(ctx.Request, 128L << 20, CancellationToken.None));
+        // Within the cap, the same data decompresses.
+        using var small = new ZstdSharp.Compressor(3);
+        using var ok = await BodyReader.ReadAsync(Request(small.Wrap(data.AsSpan(0, 2 << 20)).ToArray(), "zstd").Request, 128L << 20, CancellationToken.None);
+        Assert.Equal(2 << 20, ok.Length);
+    }
+
+    [Fact]
+    public async Task A_claimed_content_length_is_not_trusted_before_the_bytes_arrive()
+    {
+        // A 10-byte body claiming 60 MiB reads as 10 bytes, without a 60 MiB buffer behind it.
+        using var body = await BodyReader.ReadAsync(Request("{\"a\": 1}\n\n"u8.ToArray(), contentLength: 60L << 20).Request, 64L << 20, CancellationToken.None);
+        Assert.Equal(10, body.Length);
+        Assert.True(body.Capacity <= 1 << 20, $"{body.Capacity} bytes rented");
     }
 }

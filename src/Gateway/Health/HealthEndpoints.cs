@@ -33,7 +33,9 @@ public static class HealthEndpoints
         Body(h.ReplayDone ? [] : [ReplayReason(h)], h);
 
     private static string ReplayReason(INodeHealth h) =>
-        h.ReplayProblem is { } p ? "wal replay failing (acknowledged records not yet visible): " + p : "wal replay in progress";
+        h.ReplayProblem is { } p
+            ? "wal replay failing (acknowledged records not yet visible): " + p
+            : "wal replay in progress";
 
     private static IResult Body(List<string> reasons, INodeHealth h) => Results.Json(new
     {

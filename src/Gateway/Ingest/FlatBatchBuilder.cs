@@ -281,13 +281,15 @@ public sealed class FlatBatchBuilder : IDisposable
     {
         if (_committedFields + ++_recordNew > _limits.MaxRequestFields)
         {
-            _error ??= $"the request has more than {_limits.MaxRequestFields} distinct field names ([ingester].max_request_fields)";
+            _error ??= $"the request has more than {_limits.MaxRequestFields} distinct field names " +
+                       "([ingester].max_request_fields)";
             return false;
         }
         if (_budget is null || _budget.Known.Contains(_names[idx])) return true;
         if (_committedNew + ++_recordNewToStream > _budget.AllowedNew)
         {
-            _error ??= $"field '{_names[idx]}' would be new and the stream has reached {_budget.MaxStreamFields} fields ([ingester].max_stream_fields)";
+            _error ??= $"field '{_names[idx]}' would be new and the stream has reached {_budget.MaxStreamFields} " +
+                       "fields ([ingester].max_stream_fields)";
             return false;
         }
         return true;
@@ -390,7 +392,8 @@ public sealed class FlatBatchBuilder : IDisposable
         }
     }
 
-    /// <summary>A text value (a string's bytes, or the JSON text of a value kept whole), repaired if not UTF-8.</summary>
+    /// <summary>A text value (a string's bytes, or the JSON text of a value kept whole), repaired if not
+    /// UTF-8.</summary>
     private void PutText(ReadOnlySpan<byte> bytes)
     {
         if (Utf8Text.IsValid(bytes))

@@ -89,7 +89,8 @@ public static class IngestBodyParser
     }
 
     /// <summary>After a malformed line, a line that cannot start a JSON value is rejected without a parse.</summary>
-    private static bool SkipUnlikeJson(ref int offset, ReadOnlySpan<byte> input, FlatBatchBuilder builder, ref int index, ref int malformed)
+    private static bool SkipUnlikeJson(ref int offset, ReadOnlySpan<byte> input, FlatBatchBuilder builder,
+        ref int index, ref int malformed)
     {
         var start = 0;
         while (start < input.Length && input[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') start++;
@@ -98,7 +99,8 @@ public static class IngestBodyParser
             offset += input.Length;
             return true;
         }
-        if (input[start] is (byte)'{' or (byte)'[' or (byte)'"' or (byte)'-' or (>= (byte)'0' and <= (byte)'9') or (byte)'t' or (byte)'f' or (byte)'n')
+        if (input[start] is (byte)'{' or (byte)'[' or (byte)'"' or (byte)'-' or (>= (byte)'0' and <= (byte)'9')
+            or (byte)'t' or (byte)'f' or (byte)'n')
             return false;
         builder.Reject(index++, "invalid JSON: a record must be a JSON object");
         var nl = input[start..].IndexOf((byte)'\n');

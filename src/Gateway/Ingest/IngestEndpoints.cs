@@ -79,12 +79,15 @@ public static class IngestEndpoints
                 var errors = builder.Errors;
                 if (builder.Accepted == 0)
                     return ApiError.Result(400, "all_rejected", errors.Count > 0
-                        ? $"all {builder.Rejected} records were rejected; first: record {errors[0].Index}: {errors[0].Error}"
+                        ? $"all {builder.Rejected} records were rejected; " +
+                          $"first: record {errors[0].Index}: {errors[0].Error}"
                         : "the body holds no records");
                 var outcome = await AppendAsync(grain, batches, builder.Accepted, request);
                 if (outcome.Full is { } full && round < 3)
                 {
-                    budget = new FieldBudget(full.Fields!.ToHashSet(StringComparer.Ordinal), Math.Max(0, full.MaxFields - full.Fields!.Length), full.MaxFields);
+                    var known = full.Fields!;
+                    budget = new FieldBudget(known.ToHashSet(StringComparer.Ordinal),
+                        Math.Max(0, full.MaxFields - known.Length), full.MaxFields);
                     continue;
                 }
                 if (outcome.Error is not null) return outcome.Error;
@@ -95,7 +98,8 @@ public static class IngestEndpoints
 
     private readonly record struct Outcome(int Accepted, IResult? Error, AppendResult? Full);
 
-    private static async Task<Outcome> AppendAsync(IStreamGrain grain, List<IngestBatch> batches, int total, HttpRequest request)
+    private static async Task<Outcome> AppendAsync(IStreamGrain grain, List<IngestBatch> batches, int total,
+        HttpRequest request)
     {
         var accepted = 0;
         foreach (var batch in batches)
@@ -108,10 +112,12 @@ public static class IngestEndpoints
                     accepted += batch.Count;
                     continue;
                 case AppendStatus.SchemaFull:
-                    return new Outcome(0, ApiError.Result(400, "all_rejected", result.Error ?? "the stream has too many fields"), result);
+                    return new Outcome(0,
+                        ApiError.Result(400, "all_rejected", result.Error ?? "the stream has too many fields"), result);
                 case AppendStatus.Backpressure:
                     request.HttpContext.Response.Headers.RetryAfter = Math.Max(1, result.RetryAfterSecs).ToString();
-                    return new Outcome(0, ApiError.Result(503, "backpressure", result.Error ?? "the ingester buffer is full; retry later"), null);
+                    return new Outcome(0, ApiError.Result(503, "backpressure",
+                        result.Error ?? "the ingester buffer is full; retry later"), null);
                 default:
                     return new Outcome(accepted, ApiError.Result(500, "wal_write_failed",
                         $"{accepted} of {total} records were written before the WAL failed: {result.Error}"), null);

@@ -45,7 +45,8 @@ public static class QueryEndpoints
                     JsonSerializer.Serialize(writer, row, GatewayJson.Options);
                     if (writer.BytesPending + rows.WrittenCount <= limits.MaxResultBytes) continue;
                     return ApiError.Result(413, "result_too_large",
-                        $"the answer is larger than {limits.MaxResultBytes >> 20} MiB (querier.max_result_mb): add a LIMIT, " +
+                        $"the answer is larger than {limits.MaxResultBytes >> 20} MiB (querier.max_result_mb): " +
+                        "add a LIMIT, " +
                         "read it from /api/v1/query/stream, or run it as an async job (Prefer: respond-async)");
                 }
                 writer.WriteEndArray();
@@ -60,7 +61,8 @@ public static class QueryEndpoints
     }
 
     /// <summary>The /api/v1/query answer around rows already written as a JSON array.</summary>
-    private sealed class RawRowsResult(IReadOnlyList<QueryColumn> columns, ArrayBufferWriter<byte> rows, QueryStats stats) : IResult
+    private sealed class RawRowsResult(
+        IReadOnlyList<QueryColumn> columns, ArrayBufferWriter<byte> rows, QueryStats stats) : IResult
     {
         public async Task ExecuteAsync(HttpContext context)
         {
@@ -81,7 +83,8 @@ public static class QueryEndpoints
     }
 
     /// <summary>First line the columns, then one JSON array per row, last line the stats; constant memory.</summary>
-    private static async Task Stream(HttpContext context, IQueryService queries, QueryRouting routing, CancellationToken ct)
+    private static async Task Stream(HttpContext context, IQueryService queries, QueryRouting routing,
+        CancellationToken ct)
     {
         var (query, error) = await ParseAsync(context.Request, routing.Current, ct);
         if (error is not null)
@@ -150,7 +153,8 @@ public static class QueryEndpoints
 
     private sealed record Body(string? Sql, JsonElement? StartTime, JsonElement? EndTime, long? Limit);
 
-    private static async Task<(QueryRequest?, IResult?)> ParseAsync(HttpRequest request, QueryLimits limits, CancellationToken ct)
+    private static async Task<(QueryRequest?, IResult?)> ParseAsync(HttpRequest request, QueryLimits limits,
+        CancellationToken ct)
     {
         var org = OrgHeader.Current(request);
         // The body is read up to what a request at the SQL limit can need (the SQL, escaped, and the other fields).
@@ -165,7 +169,8 @@ public static class QueryEndpoints
         {
             return (null, SqlTooLarge(limits));
         }
-        catch (Exception e) when (e is BodyReader.UnsupportedEncodingException or InvalidDataException or ZstdSharp.ZstdException)
+        catch (Exception e) when (e is BodyReader.UnsupportedEncodingException or InvalidDataException
+                                      or ZstdSharp.ZstdException)
         {
             return (null, ApiError.Result(400, "invalid_request", $"the body could not be read: {e.Message}"));
         }
@@ -173,7 +178,8 @@ public static class QueryEndpoints
         {
             return (null, ApiError.Result(400, "invalid_request", $"the body must be JSON {{\"sql\": ..., \"start_time\": ..., \"end_time\": ..., \"limit\": ...}}: {e.Message}"));
         }
-        if (body?.Sql is { } text && System.Text.Encoding.UTF8.GetByteCount(text) > limits.MaxSqlBytes) return (null, SqlTooLarge(limits));
+        if (body?.Sql is { } text && System.Text.Encoding.UTF8.GetByteCount(text) > limits.MaxSqlBytes)
+            return (null, SqlTooLarge(limits));
         if (string.IsNullOrWhiteSpace(body?.Sql)) return (null, ApiError.Result(400, "invalid_request", "\"sql\" is required"));
         if (body.Limit is < 0) return (null, ApiError.Result(400, "invalid_request", "\"limit\" must not be negative"));
         if (!Time(body.StartTime, out var start) || !Time(body.EndTime, out var end))
@@ -182,7 +188,8 @@ public static class QueryEndpoints
     }
 
     private static IResult SqlTooLarge(QueryLimits limits) =>
-        ApiError.Result(413, "sql_too_large", $"the SQL is longer than {limits.MaxSqlBytes / 1024} KiB (querier.max_sql_kb)");
+        ApiError.Result(413, "sql_too_large",
+            $"the SQL is longer than {limits.MaxSqlBytes / 1024} KiB (querier.max_sql_kb)");
 
     private static bool Time(JsonElement? e, out long? micros)
     {

@@ -16,12 +16,14 @@ namespace MoleSignal.Grains.Ingest;
 public sealed class FlushQuarantine(IObjectStore store, ILogger<FlushQuarantine> log)
 {
     private static readonly Counter Runs = Metrics.CreateCounter(
-        "flush_quarantined_entries_total", "WAL entries moved to the quarantine because their rows could not be encoded.");
+        "flush_quarantined_entries_total",
+        "WAL entries moved to the quarantine because their rows could not be encoded.");
 
     private static readonly Counter Records = Metrics.CreateCounter(
         "flush_quarantined_records_total", "Records in quarantined WAL entries.");
 
-    public async Task PutAsync(StreamKey key, long seq, IngestBatch batch, Exception cause, CancellationToken ct = default)
+    public async Task PutAsync(StreamKey key, long seq, IngestBatch batch, Exception cause,
+        CancellationToken ct = default)
     {
         var bytes = new byte[WalEntryCodec.EncodedSize(batch)];
         WalEntryCodec.Encode(seq, batch, bytes);
@@ -31,7 +33,8 @@ public sealed class FlushQuarantine(IObjectStore store, ILogger<FlushQuarantine>
         await store.PutAsync(objectKey, bytes, ct);
         Runs.Inc();
         Records.Inc(batch.Count);
-        log.LogError("stream {Stream}: WAL entry {Seq} ({Records} records) cannot be written to data files and is kept at {Key}: {Cause}",
+        log.LogError(
+            "stream {Stream}: WAL entry {Seq} ({Records} records) cannot be encoded, kept at {Key}: {Cause}",
             key, seq, batch.Count, objectKey, cause.GetBaseException().Message);
     }
 }

@@ -71,11 +71,13 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
 
     /// <summary>yyyy-MM-dd of a day number since 1970-01-01; days outside years 1-9999 cannot be named.</summary>
     private static string DayName(long day) =>
-        DateOnly.FromDayNumber(checked((int)(day + DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber))).ToString("yyyy-MM-dd");
+        DateOnly.FromDayNumber(checked((int)(day + DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber)))
+            .ToString("yyyy-MM-dd");
 
     /// <summary>I/O (a full scratch disk) is worth retrying; anything else the rows caused is not.</summary>
     private static bool IsIo(Exception e) =>
-        e is IOException || e.GetBaseException() is IOException || e.Message.StartsWith("IO Error", StringComparison.Ordinal);
+        e is IOException || e.GetBaseException() is IOException
+        || e.Message.StartsWith("IO Error", StringComparison.Ordinal);
 
     private static T Encode<T>(Func<T> work)
     {

@@ -118,7 +118,8 @@ public sealed class StreamGrain(
 
     public Task Flush() => FlushAll();
 
-    /// <summary>Refuses a batch that would grow the schema past <c>max_stream_fields</c>, before anything is written.</summary>
+    /// <summary>Refuses a batch that would grow the schema past <c>max_stream_fields</c>, before anything is
+    /// written.</summary>
     private AppendResult? SchemaFullFor(IngestBatch batch)
     {
         var max = settings.Current.MaxStreamFields;
@@ -260,7 +261,8 @@ public sealed class StreamGrain(
         }
         catch (Exception e)
         {
-            // Back on the grain's turn: what is not in a file yet is buffered again, for the next flush after the backoff.
+            // Back on the grain's turn: what is not in a file yet is buffered again, for the next flush after the
+            // backoff.
             foreach (var entry in run.Where(x => x.State == EntryState.Flushing))
             {
                 entry.State = EntryState.Buffered;

@@ -13,7 +13,8 @@ namespace MoleSignal.Grains.Ingest;
 /// and an epoch at a time (a file never spans two epochs, so its WAL range names only its own entries), and a
 /// segment is deleted only once its entries are committed.
 /// </summary>
-public sealed class WalRecovery(StreamFlusher flusher, StreamMetaStore meta, FlushQuarantine quarantine, ILogger<WalRecovery> log)
+public sealed class WalRecovery(
+    StreamFlusher flusher, StreamMetaStore meta, FlushQuarantine quarantine, ILogger<WalRecovery> log)
 {
     /// <summary>Where <see cref="SetAside"/> moves WAL directories; not a valid org name, so never a live stream's.</summary>
     public const string RecoveryDirName = ".recovery";
@@ -82,7 +83,8 @@ public sealed class WalRecovery(StreamFlusher flusher, StreamMetaStore meta, Flu
             log.LogInformation("stream {Stream}: replayed {Entries} WAL entries ({Records} records) into data files; torn tail cut: {Cut} bytes",
                 key, entries, records, cut);
         if (skipped > 0)
-            log.LogError("stream {Stream}: {Skipped} damaged WAL bytes between good entries were passed over", key, skipped);
+            log.LogError("stream {Stream}: {Skipped} damaged WAL bytes between good entries were passed over",
+                key, skipped);
         return new Result(entries, records, bytes);
     }
 
@@ -101,7 +103,8 @@ public sealed class WalRecovery(StreamFlusher flusher, StreamMetaStore meta, Flu
             foreach (var (_, b) in batch) schema.Merge(b.FieldNames, b.FieldKinds);
             try
             {
-                await flusher.FlushAsync(key, batch.Select(e => e.Batch).ToList(), schema.Fields, batch[0].Seq, batch[^1].Seq, ct);
+                var batches = batch.Select(e => e.Batch).ToList();
+                await flusher.FlushAsync(key, batches, schema.Fields, batch[0].Seq, batch[^1].Seq, ct);
             }
             catch (FlushEncodingException)
             {

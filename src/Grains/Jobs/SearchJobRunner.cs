@@ -14,7 +14,8 @@ public sealed record SearchJobSettings(int Workers, TimeSpan IdlePoll, TimeSpan 
 /// <c>{org}/search_jobs/{job_id}.ndjson</c>, then done or failed. The lease is renewed while it runs; when renewal
 /// fails (the job was cancelled, or its lease lapsed and another node took it) the query is cancelled.
 /// </summary>
-public sealed class SearchJobRunner(SearchJobStore jobs, IQueryService queries, IObjectStore store, LiveSettings<QuerySettings> settings,
+public sealed class SearchJobRunner(
+    SearchJobStore jobs, IQueryService queries, IObjectStore store, LiveSettings<QuerySettings> settings,
     ILogger<SearchJobRunner> log)
 {
     public static string ResultKey(string org, string jobId) => ObjectKey.SearchJobResult(org, jobId);
@@ -84,7 +85,8 @@ public sealed class SearchJobRunner(SearchJobStore jobs, IQueryService queries, 
     private async Task<long> ExecuteAsync(QueryRequest request, string path, CancellationToken ct)
     {
         await using var cursor = await queries.OpenAsync(request, ct);
-        await using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+        await using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16,
+            FileOptions.Asynchronous);
         await using var writer = new Utf8JsonWriter(file);
         long rows = 0;
         var names = cursor.Columns.Select(c => JsonEncodedText.Encode(c.Name)).ToArray();

@@ -4,7 +4,8 @@ using MoleSignal.Grains.Index;
 
 namespace MoleSignal.Grains.Query;
 
-/// <summary>The one rewrite of user SQL: <c>match_all</c> calls into tests over the stream's full-text fields.</summary>
+/// <summary>The one rewrite of user SQL: <c>match_all</c> calls into tests over the stream's full-text
+/// fields.</summary>
 public static class MatchAllRewrite
 {
     /// <summary>
@@ -18,7 +19,9 @@ public static class MatchAllRewrite
     public static string Apply(string sql, IReadOnlyList<int> at, List<string> textFields, IReadOnlyList<int> holdsAt)
     {
         if (at.Count == 0) return sql;
-        var text = textFields.Count == 0 ? "CAST(NULL AS VARCHAR)" : $"concat_ws(chr(10), {string.Join(", ", textFields.Select(DuckSql.Identifier))})";
+        var text = textFields.Count == 0
+            ? "CAST(NULL AS VARCHAR)"
+            : $"concat_ws(chr(10), {string.Join(", ", textFields.Select(DuckSql.Identifier))})";
         var fields = textFields.Count == 0 ? ["CAST(NULL AS VARCHAR)"] : textFields.Select(DuckSql.Identifier).ToList();
         var bytes = Encoding.UTF8.GetBytes(sql);
         var output = new List<byte>(bytes.Length + 256);
@@ -28,13 +31,15 @@ public static class MatchAllRewrite
             var span = bytes.AsSpan();
             if (offset < copied || !SqlLexer.IsWord(span, offset, "match_all", out var name)
                 || SqlLexer.SkipTrivia(span, name) is var paren && (paren >= span.Length || span[paren] != '('))
-                throw new QueryException(400, "invalid_sql", "match_all must be called by its plain name: match_all('words')");
+                throw new QueryException(400, "invalid_sql",
+                    "match_all must be called by its plain name: match_all('words')");
             output.AddRange(bytes.AsSpan(copied, offset - copied));
             var arg = SqlLexer.SkipTrivia(span, paren + 1);
             if (SqlLexer.TryStringLiteral(span, arg, out var literal, out var afterLiteral)
                 && SqlLexer.SkipTrivia(span, afterLiteral) is var close && close < span.Length && span[close] == ')')
             {
-                output.AddRange(Encoding.UTF8.GetBytes(holdsAt.Contains(offset) ? "true" : TokenTest(TextTokens.Of(literal), fields, text)));
+                var test = holdsAt.Contains(offset) ? "true" : TokenTest(TextTokens.Of(literal), fields, text);
+                output.AddRange(Encoding.UTF8.GetBytes(test));
                 copied = close + 1;
             }
             else
@@ -52,7 +57,14 @@ public static class MatchAllRewrite
     /// token over the fields joined. A Unicode class costs DuckDB ~1 ms to compile per pattern and thread, so one
     /// pattern per token, not per token and field.
     /// </summary>
-    private static string TokenTest(List<string> tokens, List<string> fields, string text) =>
-        tokens.Count == 0 ? "false" : "(" + string.Join(" AND ", tokens.Select(t =>
-            $@"(({string.Join(" OR ", fields.Select(f => $"{f} ILIKE '%{t}%'"))}) AND regexp_matches({(fields.Count == 1 ? fields[0] : text)}, '(?i)(^|[^\p{{L}}\p{{Nd}}]){t}([^\p{{L}}\p{{Nd}}]|$)'))")) + ")";
+    private static string TokenTest(List<string> tokens, List<string> fields, string text)
+    {
+        if (tokens.Count == 0) return "false";
+        var joined = fields.Count == 1 ? fields[0] : text;
+        return "(" + string.Join(" AND ", tokens.Select(t =>
+        {
+            var any = string.Join(" OR ", fields.Select(f => $"{f} ILIKE '%{t}%'"));
+            return $@"(({any}) AND regexp_matches({joined}, '(?i)(^|[^\p{{L}}\p{{Nd}}]){t}([^\p{{L}}\p{{Nd}}]|$)'))";
+        })) + ")";
+    }
 }

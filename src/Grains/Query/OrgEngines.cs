@@ -13,7 +13,8 @@ namespace MoleSignal.Grains.Query;
 /// threads or memory than a few. Closing the root connection is safe under running queries: DuckDB keeps the
 /// database until its last connection closes.
 /// </summary>
-public sealed class OrgEngines(LiveSettings<QuerySettings> settings, ObjectFiles files, TimeProvider? clock = null) : IDisposable
+public sealed class OrgEngines(LiveSettings<QuerySettings> settings, ObjectFiles files, TimeProvider? clock = null)
+    : IDisposable
 {
     private static readonly TimeSpan DefaultIdle = TimeSpan.FromMinutes(5);
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;

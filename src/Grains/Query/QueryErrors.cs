@@ -70,10 +70,12 @@ public static class QueryErrors
                 return new QueryException(400, "forbidden", message);
         }
         log?.LogError(e, "query failed inside the engine: {Message}", message);
-        return new QueryException(500, "internal", "the query failed inside the engine (see the server log): " + message);
+        return new QueryException(500, "internal",
+            "the query failed inside the engine (see the server log): " + message);
     }
 
     /// <summary>An input error about a data file (an unreadable Parquet page) is ours, not the statement's.</summary>
     private static bool AboutStoredData(string message) =>
-        message.Contains("Parquet", StringComparison.OrdinalIgnoreCase) || message.Contains("<data>", StringComparison.Ordinal);
+        message.Contains("Parquet", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("<data>", StringComparison.Ordinal);
 }

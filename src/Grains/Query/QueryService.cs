@@ -102,7 +102,8 @@ public sealed class QueryService(
             }
 
             // Every row the view holds is one the index found for the WHERE clause's match_all terms: they hold.
-            var userSql = MatchAllRewrite.Apply(shape.Sql, shape.MatchAllAt, textFields, matchedByIndex ? shape.MatchAllConjunctAt : []);
+            var userSql = MatchAllRewrite.Apply(shape.Sql, shape.MatchAllAt, textFields,
+                matchedByIndex ? shape.MatchAllConjunctAt : []);
             var limit = request.Limit ?? s.DefaultLimit;
             // The newline keeps the wrapper out of a trailing line comment.
             var sql = limit > 0 ? $"SELECT * FROM ({userSql.TrimEnd().TrimEnd(';')}\n) AS __q LIMIT {limit}" : userSql;
@@ -148,8 +149,8 @@ public sealed class QueryService(
         // by position once it pushes a projection into it, so a shipped column the statement never names would
         // shift the others.
         return new Distribution(count, (fields, matchedByIndex) =>
-            ScanPushdown.ShardSql(conn, MatchAllRewrite.Apply(shape.Sql, shape.MatchAllAt, TextFields(fields), matchedByIndex ? shape.MatchAllConjunctAt : []),
-                view, fields) + latest, singlePass);
+            ScanPushdown.ShardSql(conn, MatchAllRewrite.Apply(shape.Sql, shape.MatchAllAt, TextFields(fields),
+                matchedByIndex ? shape.MatchAllConjunctAt : []), view, fields) + latest, singlePass);
     }
 
     private SemaphoreSlim Slots(int count)
@@ -179,7 +180,8 @@ public sealed class QueryService(
     {
         // A name that is no stream of the org never reaches the engine, which would resolve it in its own catalog.
         if (await meta.GetAsync(key, ct) is null)
-            throw new QueryException(400, "forbidden", $"table '{SqlInspector.ViewName(table)}' is not a stream of this org");
+            throw new QueryException(400, "forbidden",
+                $"table '{SqlInspector.ViewName(table)}' is not a stream of this org");
         var grain = grains.GetGrain<IStreamGrain>(key.GrainKey);
 
         long rows = 0, bytes = 0, fileCount = 0;

@@ -305,7 +305,8 @@ public static class SqlInspector
             {
                 var name = cte.GetProperty("key").GetString()!;
                 var query = cte.GetProperty("value").GetProperty("query");
-                var recursive = query.TryGetProperty("node", out var n) && n.TryGetProperty("type", out var nt) && nt.GetString() == "RECURSIVE_CTE_NODE";
+                var recursive = query.TryGetProperty("node", out var n) && n.TryGetProperty("type", out var nt)
+                    && nt.GetString() == "RECURSIVE_CTE_NODE";
                 Walk(query, walked, recursive ? new Scope(scope, name) : scope);
                 scope = new Scope(scope, name);
             }
@@ -326,9 +327,11 @@ public static class SqlInspector
                         throw new QueryException(400, "forbidden", $"table function '{fn}' is not allowed: tables are the org's streams");
                     break;
                 case "SHOW_REF":
-                    // DESCRIBE / SUMMARIZE of a query are fine (the query is walked); SHOW TABLES and friends name the catalog.
+                    // DESCRIBE / SUMMARIZE of a query are fine (the query is walked); SHOW TABLES and friends
+                    // name the catalog.
                     if (e.TryGetProperty("table_name", out var shown) && !string.IsNullOrEmpty(shown.GetString()))
-                        throw new QueryException(400, "forbidden", "SHOW reads the engine's catalog: tables are the org's streams");
+                        throw new QueryException(400, "forbidden",
+                            "SHOW reads the engine's catalog: tables are the org's streams");
                     break;
             }
         }
@@ -354,12 +357,14 @@ public static class SqlInspector
         var name = e.GetProperty("table_name").GetString()!;
         if (string.IsNullOrEmpty(catalog) && schema == "" && Scope.Has(scope, name)) return;
         if (!string.IsNullOrEmpty(catalog))
-            throw new QueryException(400, "forbidden", $"'{catalog}.{schema}.{name}': tables are the org's streams; catalogs cannot be named");
+            throw new QueryException(400, "forbidden",
+                $"'{catalog}.{schema}.{name}': tables are the org's streams; catalogs cannot be named");
         var lowered = schema.ToLowerInvariant();
         if (StreamSchemas.Contains(lowered)) walked.Qualified = true;
         if (lowered is "" or "main") lowered = "logs";
         if (!StreamSchemas.Contains(lowered))
-            throw new QueryException(400, "forbidden", $"'{schema}.{name}': tables are the org's streams (schemas logs, metrics and traces)");
+            throw new QueryException(400, "forbidden",
+                $"'{schema}.{name}': tables are the org's streams (schemas logs, metrics and traces)");
         walked.Tables.Add(new TableRef(lowered, name.ToLowerInvariant()));
     }
 }

@@ -42,7 +42,8 @@ public static class SqlLexer
         return i;
     }
 
-    /// <summary>Whether an unquoted identifier equal (case-insensitively) to <paramref name="word"/> starts at i.</summary>
+    /// <summary>Whether an unquoted identifier equal (case-insensitively) to <paramref name="word"/> starts at
+    /// i.</summary>
     public static bool IsWord(ReadOnlySpan<byte> sql, int i, string word, out int end)
     {
         end = i + word.Length;
@@ -80,5 +81,6 @@ public static class SqlLexer
     }
 
     private static bool IsIdentifierByte(byte b) =>
-        b is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9' or (byte)'_' or (byte)'$' || b >= 0x80;
+        b is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9'
+            or (byte)'_' or (byte)'$' || b >= 0x80;
 }

@@ -20,10 +20,12 @@ public static class Fsync
     {
         if (!OperatingSystem.IsLinux()) return;
         var fd = open(dir, 0 /* O_RDONLY */);
-        if (fd < 0) throw new IOException($"cannot open directory {dir} to sync it: errno {Marshal.GetLastPInvokeError()}");
+        if (fd < 0)
+            throw new IOException($"cannot open directory {dir} to sync it: errno {Marshal.GetLastPInvokeError()}");
         try
         {
-            if (fsync(fd) != 0) throw new IOException($"fsync of directory {dir} failed: errno {Marshal.GetLastPInvokeError()}");
+            if (fsync(fd) != 0)
+                throw new IOException($"fsync of directory {dir} failed: errno {Marshal.GetLastPInvokeError()}");
         }
         finally
         {

@@ -11,7 +11,8 @@ namespace MoleSignal.Grains.Storage;
 public static class ObjectKey
 {
     /// <summary>A data file's key without its extension.</summary>
-    public static string DataFile(StreamKey key, string date, string fileId) => $"{key.Org}/{key.Type}/{key.Stream}/{date}/{fileId}";
+    public static string DataFile(StreamKey key, string date, string fileId) =>
+        $"{key.Org}/{key.Type}/{key.Stream}/{date}/{fileId}";
 
     /// <summary>The prefix every object of an org's stream data starts with.</summary>
     public static string OrgPrefix(string org) => org + "/";

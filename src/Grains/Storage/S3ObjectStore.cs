@@ -97,7 +97,8 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         }
         else
         {
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16,
+                FileOptions.Asynchronous);
             await PutStreamAsync(key, stream, ct);
         }
         File.Delete(path);

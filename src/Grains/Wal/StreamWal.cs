@@ -69,7 +69,11 @@ public sealed class StreamWal : IAsyncDisposable
         Fsync.CreateDirectory(dir);
         var segments = ListSegments(dir);
         report = WalReader.Replay(segments, replay);
-        var wal = new StreamWal(settings, dir, segments) { _lastWrittenSeq = report.LastSeq, _ackedSeq = report.LastSeq };
+        var wal = new StreamWal(settings, dir, segments)
+        {
+            _lastWrittenSeq = report.LastSeq,
+            _ackedSeq = report.LastSeq,
+        };
         return wal;
     }
 
@@ -163,7 +167,9 @@ public sealed class StreamWal : IAsyncDisposable
                 }
                 var size = WalEntryCodec.EncodedSize(op.Batch);
                 if (size - WalEntryCodec.HeaderSize > WalEntryCodec.MaxPayload)
-                    throw new IOException($"a WAL entry of {size >> 20} MiB is over the {WalEntryCodec.MaxPayload >> 20} MiB a reader accepts");
+                    throw new IOException(
+                        $"a WAL entry of {size >> 20} MiB is over the {WalEntryCodec.MaxPayload >> 20} MiB " +
+                        "a reader accepts");
                 if (offset + size > buffer.Length)
                 {
                     FlushBuffer(buffer, ref offset, ref segmentStart);

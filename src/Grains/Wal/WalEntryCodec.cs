@@ -81,7 +81,8 @@ public static class WalEntryCodec
         var payloadLen = BinaryPrimitives.ReadInt32LittleEndian(src[at..]);
         if (payloadLen <= 0 || payloadLen > MaxPayload || src.Length < header + payloadLen) return ReadStatus.Torn;
         var p = src.Slice(header, payloadLen);
-        if (BinaryPrimitives.ReadUInt32LittleEndian(src[(at + 4)..]) != Checksum(src.Slice(at + 8, 8), p)) return ReadStatus.Torn;
+        if (BinaryPrimitives.ReadUInt32LittleEndian(src[(at + 4)..]) != Checksum(src.Slice(at + 8, 8), p))
+            return ReadStatus.Torn;
         seq = BinaryPrimitives.ReadInt64LittleEndian(src[(at + 8)..]);
         try
         {

@@ -2,8 +2,10 @@ using MoleSignal.Grains.Abstractions.Ingest;
 
 namespace MoleSignal.Grains.Wal;
 
-/// <param name="CorruptBytesSkipped">Damaged bytes between good entries, passed over to reach the entries after them.</param>
-public sealed record WalReplayReport(int Segments, long Entries, long Bytes, long LastSeq, long TornBytesCut, long CorruptBytesSkipped = 0);
+/// <param name="CorruptBytesSkipped">Damaged bytes between good entries, passed over to reach the entries after
+/// them.</param>
+public sealed record WalReplayReport(
+    int Segments, long Entries, long Bytes, long LastSeq, long TornBytesCut, long CorruptBytesSkipped = 0);
 
 /// <summary>
 /// Reads segments in order. A damaged entry does not hide the entries after it: the reader looks for the next
@@ -57,7 +59,9 @@ public static class WalReader
             var hit = data.AsSpan(from).IndexOf(WalEntryCodec.Magic);
             if (hit < 0) return -1;
             var at = from + hit;
-            if (WalEntryCodec.TryDecode(data.AsSpan(at), out var seq, out _, out _) == WalEntryCodec.ReadStatus.Ok && seq > afterSeq) return at;
+            if (WalEntryCodec.TryDecode(data.AsSpan(at), out var seq, out _, out _) == WalEntryCodec.ReadStatus.Ok
+                && seq > afterSeq)
+                return at;
             from = at + 1;
         }
         return -1;

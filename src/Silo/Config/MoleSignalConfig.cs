@@ -184,7 +184,8 @@ public sealed class QuerierSection
     public long DefaultLimit { get; set; } = 10_000;
     /// <summary>Bound of the local cache of remote data files.</summary>
     public int CacheMaxMb { get; set; } = 2048;
-    /// <summary>A /api/v1/query answer larger than this is 413 (the stream endpoint and async jobs have no bound).</summary>
+    /// <summary>A /api/v1/query answer larger than this is 413 (the stream endpoint and async jobs have no
+    /// bound).</summary>
     public int MaxResultMb { get; set; } = 256;
     /// <summary>Longest accepted SQL text.</summary>
     public int MaxSqlKb { get; set; } = 256;

@@ -29,10 +29,14 @@ public sealed class EngineBoundsTests : IDisposable
         }
         for (var i = 0; i < 20; i++) Query($"warm{i}");
         var threads = Process.GetCurrentProcess().Threads.Count;
+        var rss = Process.GetCurrentProcess().WorkingSet64;
         for (var i = 0; i < 2000; i++) Query($"org{i}");
         Assert.True(engines.Count <= 8, $"{engines.Count} engines open");
         var after = Process.GetCurrentProcess().Threads.Count;
         Assert.True(after <= threads + 8, $"threads {threads} -> {after}");
+        // 2,000 engines kept open would hold several GiB; closed ones give their memory back.
+        var grown = (Process.GetCurrentProcess().WorkingSet64 - rss) >> 20;
+        Assert.True(grown < 400, $"RSS grew {grown} MiB over 2,000 orgs");
         // Each org's engine spills into its own scratch directory, never a shared one.
         Assert.Equal(Path.Combine(Path.GetFullPath(_dir.Combine("query-tmp")), "org7"), engines.ScratchRoot("org7"));
     }

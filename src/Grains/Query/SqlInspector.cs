@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using DuckDB.NET.Data;
 using MoleSignal.Grains.Abstractions.Query;
@@ -58,10 +59,20 @@ public static class SqlInspector
 
     public static SqlShape Inspect(DuckDBConnection conn, string sql)
     {
+        if (Verdicts.Shape(sql) is { } known) return known;
         var (shape, json, qualified) = InspectOnce(conn, sql);
-        if (!qualified) return shape with { Sql = sql };
-        var rewritten = WithViewNames(conn, json);
-        return InspectOnce(conn, rewritten).Shape with { Tables = shape.Tables, Sql = rewritten };
+        SqlShape result;
+        if (qualified)
+        {
+            var rewritten = WithViewNames(conn, json);
+            result = InspectOnce(conn, rewritten).Shape with { Tables = shape.Tables, Sql = rewritten };
+        }
+        else
+        {
+            result = shape with { Sql = sql };
+        }
+        Verdicts.Remember(sql, result);
+        return result;
     }
 
     /// <summary>
@@ -70,9 +81,43 @@ public static class SqlInspector
     /// </summary>
     public static void CheckRewritten(DuckDBConnection conn, string sql, IReadOnlyCollection<string> views)
     {
-        foreach (var t in InspectOnce(conn, sql).Shape.Tables)
+        var tables = Verdicts.Tables(sql);
+        if (tables is null)
+        {
+            tables = InspectOnce(conn, sql).Shape.Tables;
+            Verdicts.Remember(sql, tables);
+        }
+        foreach (var t in tables)
             if (!views.Contains(ViewName(t), StringComparer.OrdinalIgnoreCase))
                 throw new QueryException(400, "forbidden", $"table '{ViewName(t)}' is not a stream of this org");
+    }
+
+    /// <summary>
+    /// What the gate concluded about SQL texts it passed: the verdict is a function of the text alone (DuckDB's
+    /// parser and these rules), so repeated statements (dashboards, alerts, the distributed shards) skip the
+    /// parse. Refusals are not kept. Bounded: short texts only, and the memo starts over when full.
+    /// </summary>
+    private static class Verdicts
+    {
+        private const int MaxEntries = 4096;
+        private const int MaxSqlChars = 4096;
+        private static readonly ConcurrentDictionary<string, SqlShape> Shapes = new(StringComparer.Ordinal);
+        private static readonly ConcurrentDictionary<string, IReadOnlyList<TableRef>> Reads = new(StringComparer.Ordinal);
+
+        public static SqlShape? Shape(string sql) => Shapes.TryGetValue(sql, out var s) ? s : null;
+
+        public static IReadOnlyList<TableRef>? Tables(string sql) => Reads.TryGetValue(sql, out var t) ? t : null;
+
+        public static void Remember(string sql, SqlShape shape) => Put(Shapes, sql, shape);
+
+        public static void Remember(string sql, IReadOnlyList<TableRef> tables) => Put(Reads, sql, tables);
+
+        private static void Put<T>(ConcurrentDictionary<string, T> memo, string sql, T value)
+        {
+            if (sql.Length > MaxSqlChars) return;
+            if (memo.Count >= MaxEntries) memo.Clear();
+            memo[sql] = value;
+        }
     }
 
     internal static string Serialize(DuckDBConnection conn, string sql)

@@ -120,6 +120,20 @@ public sealed class SqlGateTests : IDisposable
     }
 
     [Fact]
+    public void Remembered_verdicts_equal_fresh_ones_and_refusals_are_never_remembered()
+    {
+        const string sql = "SELECT level, count(*) FROM logs.app WHERE match_all('x') GROUP BY level";
+        var first = Inspect(sql);
+        var again = Inspect(sql);
+        Assert.Equal(first.Sql, again.Sql);
+        Assert.Equal(first.Tables, again.Tables);
+        Assert.Equal(first.MatchAllAt, again.MatchAllAt);
+        for (var i = 0; i < 3; i++) Assert.Equal("forbidden", Refused("SELECT * FROM pg_settings"));
+        for (var i = 0; i < 3; i++)
+            Assert.Throws<QueryException>(() => SqlInspector.CheckRewritten(_conn, "SELECT * FROM app", ["other"]));
+    }
+
+    [Fact]
     public void A_rewritten_statement_reading_anything_but_the_bound_views_is_refused()
     {
         Assert.Equal("forbidden", Assert.Throws<QueryException>(() =>

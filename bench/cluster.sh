@@ -9,12 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-2000000}; clients=${2:-8}
-shared=$(cd .. && pwd)/shared/bench
+benchdir=$PWD/bench  # the workload generator (genlogs.py) and the peers (peers/) are the repository's own
 base=${BENCH_DIR:-/tmp/molesignal-bench}
 work=$base/cluster
 mkdir -p "$base"
 logs=$base/logs-$records.ndjson
-[ -f "$logs" ] || python3 "$shared/genlogs.py" --records "$records" --seed 7 > "$logs"
+[ -f "$logs" ] || python3 "$benchdir/genlogs.py" --records "$records" --seed 7 > "$logs"
 rm -rf "$work" && mkdir -p "$work/chunks"
 split -C 8M -d -a 4 "$logs" "$work/chunks/c"
 dotnet build src/Silo -c Release -v q -nologo >/dev/null

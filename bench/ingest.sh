@@ -7,11 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-2000000}; clients=${2:-8}; peer=${3:-}
-shared=$(cd .. && pwd)/shared/bench
+benchdir=$PWD/bench  # the workload generator (genlogs.py) and the peers (peers/) are the repository's own
 work=${BENCH_DIR:-/tmp/molesignal-bench}
 mkdir -p "$work"
 logs=$work/logs-$records.ndjson
-[ -f "$logs" ] || python3 "$shared/genlogs.py" --records "$records" --seed 7 > "$logs"
+[ -f "$logs" ] || python3 "$benchdir/genlogs.py" --records "$records" --seed 7 > "$logs"
 raw=$(stat -c %s "$logs")
 rm -rf "$work/chunks" && mkdir -p "$work/chunks" && split -C 8M -d -a 4 "$logs" "$work/chunks/c"
 
@@ -78,11 +78,11 @@ grep -o 'wal replay done.*' "$work/node.log" | sed 's/^/wal replay (read + flush
 if [ "$peer" != "--no-peer" ]; then
   loads=()
   for round in $(seq 1 "$rounds"); do
-    out=$("$shared/peers/clickhouse-peer.sh" load "$logs")
+    out=$("$benchdir/peers/clickhouse-peer.sh" load "$logs")
     echo "$out" | sed "s/^/peer round $round: /"
     loads+=("$(echo "$out" | awk '/^load_seconds/{print $2}')")
   done
-  stop_peer "$shared"
+  stop_peer "$benchdir"
   load_median=$(median "${loads[@]}")
   echo "peer median of $rounds: loaded in ${load_median}s = $(echo "$records/$load_median" | bc) records/s"
   echo "ratio (medians): MoleSignal acknowledged $(echo "scale=2; $load_median/$ack_median" | bc)x ClickHouse's records/s"

@@ -19,7 +19,7 @@ export -f post
 # query_body SQL: the JSON body of POST /api/v1/query, without the default row limit.
 query_body() { python3 -c 'import json,sys;print(json.dumps({"sql":sys.argv[1],"limit":0}))' "$1"; }
 
-# bench_queries TRACE_ID: fills QUERIES with Q1-Q10 of shared/bench/queries.md over the stream `bench`
+# bench_queries TRACE_ID: fills QUERIES with Q1-Q10 of bench/queries.md over the stream `bench`
 # (Q9 looks up that trace).
 bench_queries() {
   QUERIES=(
@@ -36,7 +36,7 @@ bench_queries() {
   )
 }
 
-# stop_peer SHARED_BENCH_DIR: stops the ClickHouse peer. `clickhouse-peer.sh stop` looks for a pid file that
+# stop_peer BENCH_DIR: stops the ClickHouse peer. `clickhouse-peer.sh stop` looks for a pid file that
 # ClickHouse 18.16 does not leave here, so the server it started (its `su` wrapper carries that pid-file
 # argument; the server is the wrapper's child) is then stopped by PID.
 stop_peer() {

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Query benchmark (issue 4): Q1-Q10 of shared/bench/queries.md over the 2M-record stream, median of 5 warm runs,
+# Query benchmark (issue 4): Q1-Q10 of bench/queries.md over the 2M-record stream, median of 5 warm runs,
 # side by side with ClickHouse on the same records in the same run.
 #   bench/queries.sh [records=2000000] [--no-peer]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-2000000}; peer=${2:-}
-shared=$(cd .. && pwd)/shared/bench
+benchdir=$PWD/bench  # the workload generator (genlogs.py) and the peers (peers/) are the repository's own
 work=${BENCH_DIR:-/tmp/molesignal-bench}
 mkdir -p "$work"
 logs=$work/logs-$records.ndjson
-[ -f "$logs" ] || python3 "$shared/genlogs.py" --records "$records" --seed 7 > "$logs"
+[ -f "$logs" ] || python3 "$benchdir/genlogs.py" --records "$records" --seed 7 > "$logs"
 rm -rf "$work/chunks" && mkdir -p "$work/chunks" && split -C 8M -d -a 4 "$logs" "$work/chunks/c"
 dotnet build src/Silo -c Release -v q -nologo >/dev/null
 bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
@@ -43,9 +43,9 @@ for i in "${!queries[@]}"; do
 done
 kill $PID; wait $PID 2>/dev/null || true
 if [ "$peer" != "--no-peer" ]; then
-  "$shared/peers/clickhouse-peer.sh" load "$logs" >/dev/null
-  mapfile -t ch < <("$shared/peers/clickhouse-peer.sh" queries "$trace")
-  stop_peer "$shared"
+  "$benchdir/peers/clickhouse-peer.sh" load "$logs" >/dev/null
+  mapfile -t ch < <("$benchdir/peers/clickhouse-peer.sh" queries "$trace")
+  stop_peer "$benchdir"
 fi
 printf '%-4s %12s %12s %8s\n' query molesignal_ms clickhouse_ms ratio
 logsum=0

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 
 namespace MoleSignal.Tests.Support;
 
-/// <summary>The shared workload generator (../shared/bench/genlogs.py), run once per (records, seed) per test run.</summary>
+/// <summary>The workload generator (bench/genlogs.py, in the repository), run once per (records, seed) per test run.</summary>
 public static class GenLogs
 {
     private static readonly ConcurrentDictionary<(int, int, string), Lazy<byte[]>> Cache = new();
@@ -11,8 +11,8 @@ public static class GenLogs
     {
         var dir = Path.GetDirectoryName(S3Server.ScriptDir()); // tests/
         var repo = Path.GetDirectoryName(dir)!;
-        var script = Path.Combine(Path.GetDirectoryName(repo)!, "shared", "bench", "genlogs.py");
-        return File.Exists(script) ? script : throw new FileNotFoundException("shared/bench/genlogs.py not found beside the repository", script);
+        var script = Path.Combine(repo, "bench", "genlogs.py");
+        return File.Exists(script) ? script : throw new FileNotFoundException("bench/genlogs.py not found in the repository", script);
     }
 
     public static byte[] Generate(int records, int seed = 7, string format = "ndjson") =>

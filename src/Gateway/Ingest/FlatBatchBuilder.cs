@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using MoleSignal.Grains.Abstractions.Ingest;
 
 namespace MoleSignal.Gateway.Ingest;
@@ -396,7 +397,7 @@ public sealed class FlatBatchBuilder : IDisposable
     /// UTF-8.</summary>
     private void PutText(ReadOnlySpan<byte> bytes)
     {
-        if (Utf8Text.IsValid(bytes))
+        if (Utf8.IsValid(bytes))
         {
             Put(bytes);
             return;
@@ -408,26 +409,17 @@ public sealed class FlatBatchBuilder : IDisposable
     private void PutUnescaped(ref Utf8JsonReader r)
     {
         if (_scratchLen + r.ValueSpan.Length > _scratch.Length) GrowScratch(r.ValueSpan.Length);
-        int n;
         try
         {
-            n = r.CopyString(_scratch.AsSpan(_scratchLen)); // unescaping only shortens
+            // Unescaping only shortens; CopyString validates the UTF-8 it writes.
+            _scratchLen += r.CopyString(_scratch.AsSpan(_scratchLen));
         }
         catch (InvalidOperationException)
         {
             // A lone surrogate escape or invalid raw bytes: System.Text.Json refuses what we repair.
             _recordInvalidUtf8++;
             Put(Utf8Text.Repair(Utf8Text.UnescapeLenient(r.ValueSpan)));
-            return;
         }
-        var written = _scratch.AsSpan(_scratchLen, n);
-        if (Utf8Text.IsValid(written))
-        {
-            _scratchLen += n;
-            return;
-        }
-        _recordInvalidUtf8++;
-        Put(Utf8Text.Repair(written));
     }
 
     private void Put(ReadOnlySpan<byte> bytes)

@@ -92,9 +92,8 @@ public static class IngestBodyParser
     private static bool SkipUnlikeJson(ref int offset, ReadOnlySpan<byte> input, FlatBatchBuilder builder,
         ref int index, ref int malformed)
     {
-        var start = 0;
-        while (start < input.Length && input[start] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') start++;
-        if (start == input.Length)
+        var start = input.IndexOfAnyExcept(" \t\r\n"u8);
+        if (start < 0)
         {
             offset += input.Length;
             return true;

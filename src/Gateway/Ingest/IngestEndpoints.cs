@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using MoleSignal.Gateway.Errors;
@@ -126,20 +127,15 @@ public static class IngestEndpoints
         return new Outcome(accepted, null, null);
     }
 
+    private sealed record Answered(int Accepted, int Rejected, IEnumerable<object> Errors,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] object? Warnings);
+
     private static IResult Answer(int accepted, FlatBatchBuilder builder)
     {
-        var errors = builder.Errors.Select(e => new { index = e.Index, error = e.Error });
-        if (builder.InvalidUtf8Values > 0)
-        {
-            IngestWarnings.InvalidUtf8.Inc(builder.InvalidUtf8Values);
-            return Results.Json(new
-            {
-                accepted,
-                rejected = builder.Rejected,
-                errors,
-                warnings = new { invalid_utf8_values = builder.InvalidUtf8Values },
-            }, GatewayJson.Options);
-        }
-        return Results.Json(new { accepted, rejected = builder.Rejected, errors }, GatewayJson.Options);
+        var repaired = builder.InvalidUtf8Values;
+        if (repaired > 0) IngestWarnings.InvalidUtf8.Inc(repaired);
+        return Results.Json(new Answered(accepted, builder.Rejected,
+            builder.Errors.Select(e => (object)new { index = e.Index, error = e.Error }),
+            repaired > 0 ? new { invalid_utf8_values = repaired } : null), GatewayJson.Options);
     }
 }

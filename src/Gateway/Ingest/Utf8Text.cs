@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
-using System.Text.Unicode;
 
 namespace MoleSignal.Gateway.Ingest;
 
@@ -13,8 +12,6 @@ public static class Utf8Text
 {
     /// <summary>The bytes with every invalid sequence replaced by U+FFFD (Encoding.UTF8's replacement rules).</summary>
     public static byte[] Repair(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(bytes));
-
-    public static bool IsValid(ReadOnlySpan<byte> bytes) => Utf8.IsValid(bytes);
 
     /// <summary>
     /// Unescapes a JSON string's raw text without failing: <c>\u</c> escapes of lone surrogates become U+FFFD

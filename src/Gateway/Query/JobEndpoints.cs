@@ -9,8 +9,6 @@ namespace MoleSignal.Gateway.Query;
 public sealed class QueryRouting(Func<QueryLimits> current)
 {
     public QueryLimits Current => current();
-
-    public long AutoAsyncThresholdRows => current().AutoAsyncThresholdRows;
 }
 
 /// <summary>The query request limits in force now ([querier]).</summary>

@@ -45,9 +45,8 @@ public static class QueryEndpoints
                     JsonSerializer.Serialize(writer, row, GatewayJson.Options);
                     if (writer.BytesPending + rows.WrittenCount <= limits.MaxResultBytes) continue;
                     return ApiError.Result(413, "result_too_large",
-                        $"the answer is larger than {limits.MaxResultBytes >> 20} MiB (querier.max_result_mb): " +
-                        "add a LIMIT, " +
-                        "read it from /api/v1/query/stream, or run it as an async job (Prefer: respond-async)");
+                        $"the answer is larger than {limits.MaxResultBytes >> 20} MiB (querier.max_result_mb): add a " +
+                        "LIMIT, read it from /api/v1/query/stream, or run it as an async job (Prefer: respond-async)");
                 }
                 writer.WriteEndArray();
             }

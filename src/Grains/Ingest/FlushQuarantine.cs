@@ -13,7 +13,7 @@ namespace MoleSignal.Grains.Ingest;
 /// dropped, and one such record never stops its stream: the entry leaves the buffer and the WAL like a flushed
 /// one, and the stream goes on flushing. An operator can read the object back with the WAL reader.
 /// </summary>
-public sealed class FlushQuarantine(IObjectStore store, ILogger<FlushQuarantine> log)
+public sealed class FlushQuarantine(StreamFlusher flusher, IObjectStore store, ILogger<FlushQuarantine> log)
 {
     private static readonly Counter Runs = Metrics.CreateCounter(
         "flush_quarantined_entries_total",
@@ -22,8 +22,21 @@ public sealed class FlushQuarantine(IObjectStore store, ILogger<FlushQuarantine>
     private static readonly Counter Records = Metrics.CreateCounter(
         "flush_quarantined_records_total", "Records in quarantined WAL entries.");
 
-    public async Task PutAsync(StreamKey key, long seq, IngestBatch batch, Exception cause,
-        CancellationToken ct = default)
+    /// <summary>One WAL entry into data files of its own, or into the quarantine when its rows cannot be encoded.</summary>
+    public async Task FlushOrKeepAsync(StreamKey key, long seq, IngestBatch batch,
+        IReadOnlyList<(string Name, FieldKind Kind)> schema, CancellationToken ct = default)
+    {
+        try
+        {
+            await flusher.FlushAsync(key, [batch], schema, seq, seq, ct);
+        }
+        catch (FlushEncodingException e)
+        {
+            await PutAsync(key, seq, batch, e, ct);
+        }
+    }
+
+    private async Task PutAsync(StreamKey key, long seq, IngestBatch batch, Exception cause, CancellationToken ct)
     {
         var bytes = new byte[WalEntryCodec.EncodedSize(batch)];
         WalEntryCodec.Encode(seq, batch, bytes);

@@ -74,10 +74,10 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
         DateOnly.FromDayNumber(checked((int)(day + DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber)))
             .ToString("yyyy-MM-dd");
 
-    /// <summary>I/O (a full scratch disk) is worth retrying; anything else the rows caused is not.</summary>
-    private static bool IsIo(Exception e) =>
-        e is IOException || e.GetBaseException() is IOException
-        || e.Message.StartsWith("IO Error", StringComparison.Ordinal);
+    /// <summary>What the rows caused: not I/O (a full scratch disk is worth retrying), not a cancellation.</summary>
+    private static bool RowsFailed(Exception e) =>
+        e is not (IOException or OperationCanceledException) && e.GetBaseException() is not IOException
+        && !e.Message.StartsWith("IO Error", StringComparison.Ordinal);
 
     private static T Encode<T>(Func<T> work)
     {
@@ -85,7 +85,7 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
         {
             return work();
         }
-        catch (Exception e) when (!IsIo(e) && e is not OperationCanceledException)
+        catch (Exception e) when (RowsFailed(e))
         {
             throw new FlushEncodingException(e);
         }
@@ -97,7 +97,7 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
         {
             return await work;
         }
-        catch (Exception e) when (!IsIo(e) && e is not OperationCanceledException)
+        catch (Exception e) when (RowsFailed(e))
         {
             throw new FlushEncodingException(e);
         }

@@ -249,7 +249,11 @@ public sealed class StreamGrain(
             {
                 foreach (var entry in run)
                 {
-                    await FlushOrQuarantine(entry, schema);
+                    await scheduler.RunAsync(async () =>
+                    {
+                        await quarantine.FlushOrKeepAsync(_key, entry.Seq, entry.Batch, schema);
+                        return true;
+                    });
                     entry.State = EntryState.Flushed; // on the grain's turn: a retry never writes it twice
                 }
             }
@@ -288,22 +292,6 @@ public sealed class StreamGrain(
         DropFlushedFront();
         _ = StartNextFlush();
         return true;
-    }
-
-    private async Task FlushOrQuarantine(Entry entry, List<(string Name, FieldKind Kind)> schema)
-    {
-        try
-        {
-            await scheduler.RunAsync(() => flusher.FlushAsync(_key, [entry.Batch], schema, entry.Seq, entry.Seq));
-        }
-        catch (FlushEncodingException e)
-        {
-            await scheduler.RunAsync(async () =>
-            {
-                await quarantine.PutAsync(_key, entry.Seq, entry.Batch, e);
-                return true;
-            });
-        }
     }
 
     /// <summary>Appends that arrived during a flush may already fill another file: checked once that flush is done.</summary>

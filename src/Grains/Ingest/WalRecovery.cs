@@ -110,17 +110,7 @@ public sealed class WalRecovery(
             {
                 // The same rows fail the same way every time: entry by entry, the ones that cannot be encoded
                 // are quarantined and the rest reach the files.
-                foreach (var (seq, b) in batch)
-                {
-                    try
-                    {
-                        await flusher.FlushAsync(key, [b], schema.Fields, seq, seq, ct);
-                    }
-                    catch (FlushEncodingException e)
-                    {
-                        await quarantine.PutAsync(key, seq, b, e, ct);
-                    }
-                }
+                foreach (var (seq, b) in batch) await quarantine.FlushOrKeepAsync(key, seq, b, schema.Fields, ct);
             }
             records += batch.Sum(e => (long)e.Batch.Count);
         }

@@ -44,17 +44,17 @@ public sealed class SearchJobRunner(
             var dir = Path.Combine(Path.GetFullPath(settings.Current.TempDir), "_jobs");
             Directory.CreateDirectory(dir);
             var path = Path.Combine(dir, job.JobId + ".ndjson");
+            var key = ResultKey(job.Org, job.JobId);
             long rows;
             try
             {
                 rows = await ExecuteAsync(job.Request with { Limit = 0 }, path, cancel.Token);
-                await store.PutFileAsync(ResultKey(job.Org, job.JobId), path, cancel.Token);
+                await store.PutFileAsync(key, path, cancel.Token);
             }
             finally
             {
-                File.Delete(path);
+                File.Delete(path); // the put used it up unless it failed
             }
-            var key = ResultKey(job.Org, job.JobId);
             if (!await jobs.MarkDoneAsync(job.JobId, node, key, rows, CancellationToken.None))
                 await store.DeleteAsync(key, CancellationToken.None); // cancelled meanwhile
         }

@@ -22,10 +22,8 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
     public async IAsyncEnumerable<ScanChunk> Scan(ScanRequest request, [EnumeratorCancellation] CancellationToken ct = default)
     {
         // Files are read on the org's engine, which may read only that org's directory; checked before any is fetched.
-        var orgPrefix = ObjectKey.OrgPrefix(request.Org);
         foreach (var f in request.Files)
-            if (!f.ObjectKey.StartsWith(orgPrefix, StringComparison.Ordinal)
-                || f.ObjectKey.Contains("/_quarantine/", StringComparison.Ordinal))
+            if (!ObjectKey.IsOrgData(request.Org, f.ObjectKey))
                 throw new QueryException(400, "forbidden", "a shard may only read its own org's data files");
         // Stopped by the caller, by the query timeout, or by the caller walking away (the finally below).
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);

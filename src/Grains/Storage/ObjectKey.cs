@@ -14,11 +14,15 @@ public static class ObjectKey
     public static string DataFile(StreamKey key, string date, string fileId) =>
         $"{key.Org}/{key.Type}/{key.Stream}/{date}/{fileId}";
 
-    /// <summary>The prefix every object of an org's stream data starts with.</summary>
-    public static string OrgPrefix(string org) => org + "/";
+    /// <summary>Whether the key is one of the org's own objects that queries may read (not its quarantine).</summary>
+    public static bool IsOrgData(string org, string key) =>
+        key.Length > org.Length && key.StartsWith(org, StringComparison.Ordinal) && key[org.Length] == '/'
+        && !key.AsSpan(org.Length).StartsWith("/" + QuarantineDir + "/", StringComparison.Ordinal);
+
+    private const string QuarantineDir = "_quarantine";
 
     public static string Quarantine(StreamKey key, long firstSeq, long lastSeq) =>
-        $"{key.Org}/_quarantine/{key.Type}/{key.Stream}/{firstSeq:D20}-{lastSeq:D20}.wal";
+        $"{key.Org}/{QuarantineDir}/{key.Type}/{key.Stream}/{firstSeq:D20}-{lastSeq:D20}.wal";
 
     public static string SearchJobResult(string org, string jobId) => $"{org}/search_jobs/{jobId}.ndjson";
 

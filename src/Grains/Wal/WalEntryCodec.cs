@@ -26,12 +26,10 @@ public static class WalEntryCodec
         return size + b.Payload.Length;
     }
 
-    /// <summary>Writes the entry at the start of <paramref name="dest"/>; returns its length.</summary>
-    /// <exception cref="ArgumentException">The entry is larger than a reader accepts.</exception>
+    /// <summary>Writes the entry at the start of <paramref name="dest"/>; returns its length. The writer keeps
+    /// entries within <see cref="MaxPayload"/>, the reader's cap.</summary>
     public static int Encode(long seq, IngestBatch b, Span<byte> dest)
     {
-        if (EncodedSize(b) - HeaderSize > MaxPayload)
-            throw new ArgumentException($"a WAL entry may hold at most {MaxPayload >> 20} MiB");
         Magic.CopyTo(dest);
         var p = dest[HeaderSize..];
         var o = 0;

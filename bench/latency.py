@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""Fixed cost of one query over a kept-alive HTTP connection: 600 POST /api/v1/query of the same SQL, the
+first 100 dropped (warm-up), median and 10th percentile of the rest in ms.
+  bench/latency.py PORT "SELECT 1"          (start the node with MS_ROUTER.RATE_LIMIT.QUERY_QPS=0)
+"""
+import http.client, json, statistics, sys, time
+
+port, sql = int(sys.argv[1]), sys.argv[2]
+conn = http.client.HTTPConnection("127.0.0.1", port)
+body = json.dumps({"sql": sql})
+times = []
+for _ in range(600):
+    t = time.perf_counter()
+    conn.request("POST", "/api/v1/query", body, {"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    resp.read()
+    times.append((time.perf_counter() - t) * 1000)
+    if resp.status != 200:
+        sys.exit(f"status {resp.status}")
+times = sorted(times[100:])
+print(f"{sql[:40]:40s} median {statistics.median(times):.3f} ms  p10 {times[len(times) // 10]:.3f} ms")

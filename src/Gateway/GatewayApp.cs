@@ -1,11 +1,15 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using MoleSignal.Gateway.Audit;
+using MoleSignal.Gateway.Auth;
 using MoleSignal.Gateway.Cluster;
 using MoleSignal.Gateway.Errors;
 using MoleSignal.Gateway.Health;
 using MoleSignal.Gateway.Ingest;
+using MoleSignal.Gateway.Orgs;
 using MoleSignal.Gateway.Query;
+using MoleSignal.Gateway.Secrets;
 using MoleSignal.Gateway.Streams;
 using Prometheus;
 
@@ -18,7 +22,7 @@ public static class GatewayApp
 {
     public static IServiceCollection AddGateway(this IServiceCollection services)
     {
-        services.AddGrpc();
+        services.AddGrpc(o => o.Interceptors.Add<GrpcAuthInterceptor>());
         services.AddGrpcHealthChecks();
         return services;
     }
@@ -26,13 +30,21 @@ public static class GatewayApp
     public static WebApplication MapGateway(this WebApplication app, GatewaySettings options)
     {
         app.UseJsonErrors();
+        app.UseRouting();
+        app.UseApiAuth();
         var http = app.MapGroup("").RequireHost($"*:{options.HttpPort}");
         http.MapHealth();
-        var orgScoped = http.MapOrgScoped();
-        orgScoped.MapIngest();
-        orgScoped.MapStreams();
-        orgScoped.MapQuery();
-        http.MapCluster();
+        var api = http.MapGroup("").MapsAuthErrors();
+        api.MapAuth();
+        api.MapTokens();
+        api.MapOrgs();
+        api.MapQuotas();
+        api.MapAudit();
+        api.MapSecrets();
+        api.MapIngest();
+        api.MapStreams();
+        api.MapQuery();
+        api.MapCluster();
         if (options.MetricsEnabled) http.MapMetrics("/metrics");
         app.MapGrpcHealthChecksService().RequireHost($"*:{options.GrpcPort}");
         return app;

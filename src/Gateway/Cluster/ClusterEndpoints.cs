@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using MoleSignal.Gateway.Auth;
+using MoleSignal.Grains.Abstractions.Auth;
 using MoleSignal.Grains.Abstractions.Cluster;
 using Orleans.Runtime;
 
@@ -27,7 +29,7 @@ public static class ClusterEndpoints
                 }),
                 orleans = hosts.Select(h => new { address = h.SiloAddress.ToString(), name = h.SiloName, status = h.Status.ToString() }),
             }, GatewayJson.Options);
-        });
+        }).Requires(Permission.Root);
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using MoleSignal.Gateway.Auth;
 using MoleSignal.Grains.Abstractions.Health;
 
 namespace MoleSignal.Gateway.Health;
@@ -15,8 +16,9 @@ public static class HealthEndpoints
     {
         foreach (var prefix in new[] { "", "/api/v1" })
         {
-            app.MapGet(prefix + "/healthz", (INodeHealth h) => Liveness(h)).ExcludeFromDescription();
-            app.MapGet(prefix + "/readyz", (INodeHealth h) => Readiness(h)).ExcludeFromDescription();
+            // Probes answer anyone: kubelets and load balancers carry no credentials.
+            app.MapGet(prefix + "/healthz", (INodeHealth h) => Liveness(h)).ExcludeFromDescription().AllowsAnonymous();
+            app.MapGet(prefix + "/readyz", (INodeHealth h) => Readiness(h)).ExcludeFromDescription().AllowsAnonymous();
         }
         return app;
     }

@@ -2,7 +2,9 @@ using System.IO.Compression;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using MoleSignal.Gateway.Auth;
 using MoleSignal.Gateway.Errors;
+using MoleSignal.Grains.Abstractions.Auth;
 using MoleSignal.Gateway.RateLimits;
 using MoleSignal.Grains.Abstractions.Ingest;
 
@@ -26,11 +28,12 @@ public static class IngestEndpoints
 {
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/ingest/{stream}", Ingest).RateLimited(RouteClass.Ingest);
+        app.MapPost("/api/v1/ingest/{stream}", Ingest).Requires(Permission.Ingest).RateLimited(RouteClass.Ingest);
         return app;
     }
 
-    private static async Task<IResult> Ingest(string stream, HttpRequest request, IGrainFactory grains, IngestLimitsSource limitsSource, CancellationToken ct)
+    private static async Task<IResult> Ingest(string stream, HttpRequest request, IGrainFactory grains,
+        IngestLimitsSource limitsSource, IQuotaService quotas, IOrgDirectory orgs, CancellationToken ct)
     {
         var org = OrgHeader.Current(request);
         var name = NameRules.Normalize(stream);
@@ -61,6 +64,10 @@ public static class IngestEndpoints
 
         using (body)
         {
+            // Root writes into any org: its first write makes the org, as an org made through the API.
+            if (RequestAuth.Principal(request.HttpContext).IsRoot) await orgs.EnsureAsync(org, ct);
+            if (await quotas.CheckIngestAsync(org, type, name, body.Length, ct) is { } refusal)
+                return AuthErrors.QuotaExceeded(refusal);
             var grain = grains.GetGrain<IStreamGrain>(new StreamKey(org, type, name).GrainKey);
             var arrival = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
             FieldBudget? budget = null;
@@ -91,6 +98,7 @@ public static class IngestEndpoints
                         Math.Max(0, full.MaxFields - known.Length), full.MaxFields);
                     continue;
                 }
+                if (outcome.Accepted > 0) quotas.RecordIngest(org, body.Length);
                 if (outcome.Error is not null) return outcome.Error;
                 return Answer(outcome.Accepted, builder);
             }

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using MoleSignal.Gateway.Auth;
 using MoleSignal.Gateway.Errors;
+using MoleSignal.Grains.Abstractions.Auth;
 using MoleSignal.Grains.Abstractions.Jobs;
 
 namespace MoleSignal.Gateway.Query;
@@ -19,10 +21,10 @@ public static class JobEndpoints
 {
     public static IEndpointRouteBuilder MapJobs(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/query/jobs", List);
-        app.MapGet("/api/v1/query/jobs/{id}", Get);
-        app.MapGet("/api/v1/query/jobs/{id}/result", Result);
-        app.MapDelete("/api/v1/query/jobs/{id}", Cancel);
+        app.MapGet("/api/v1/query/jobs", List).Requires(Permission.Read);
+        app.MapGet("/api/v1/query/jobs/{id}", Get).Requires(Permission.Read);
+        app.MapGet("/api/v1/query/jobs/{id}/result", Result).Requires(Permission.Read);
+        app.MapDelete("/api/v1/query/jobs/{id}", Cancel).Requires(Permission.Read);
         return app;
     }
 

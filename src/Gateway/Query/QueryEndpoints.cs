@@ -3,7 +3,10 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
+using MoleSignal.Gateway.Auth;
+using MoleSignal.Gateway.Orgs;
 using MoleSignal.Gateway.Errors;
+using MoleSignal.Grains.Abstractions.Auth;
 using MoleSignal.Gateway.RateLimits;
 using MoleSignal.Gateway.Ingest;
 using MoleSignal.Grains.Abstractions.Jobs;
@@ -16,8 +19,8 @@ public static class QueryEndpoints
 {
     public static IEndpointRouteBuilder MapQuery(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/query", Query).RateLimited(RouteClass.Query);
-        app.MapPost("/api/v1/query/stream", Stream).RateLimited(RouteClass.Query);
+        app.MapPost("/api/v1/query", Query).Requires(Permission.Read).RateLimited(RouteClass.Query).LimitsConcurrentQueries();
+        app.MapPost("/api/v1/query/stream", Stream).Requires(Permission.Read).RateLimited(RouteClass.Query).LimitsConcurrentQueries();
         app.MapJobs();
         return app;
     }

@@ -53,8 +53,8 @@ public static class RateLimitFilter
         builder.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            var org = OrgHeader.Of(http.Request);
-            if (org is not null && http.RequestServices.GetService(typeof(OrgRateLimits)) is OrgRateLimits limits
+            var org = OrgHeader.Current(http.Request);
+            if (http.RequestServices.GetService(typeof(OrgRateLimits)) is OrgRateLimits limits
                 && limits.TryAcquire(org, routeClass) is { } retryAfter)
             {
                 http.Response.Headers.RetryAfter = retryAfter.ToString();

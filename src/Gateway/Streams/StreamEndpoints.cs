@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using MoleSignal.Gateway.Auth;
 using MoleSignal.Gateway.Errors;
+using MoleSignal.Grains.Abstractions.Auth;
 using MoleSignal.Gateway.Ingest;
 using MoleSignal.Grains.Abstractions.Ingest;
 
@@ -11,8 +13,8 @@ public static class StreamEndpoints
 {
     public static IEndpointRouteBuilder MapStreams(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/streams", List);
-        app.MapGet("/api/v1/streams/{stream}/schema", Schema);
+        app.MapGet("/api/v1/streams", List).Requires(Permission.Read);
+        app.MapGet("/api/v1/streams/{stream}/schema", Schema).Requires(Permission.Read);
         return app;
     }
 

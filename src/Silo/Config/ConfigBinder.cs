@@ -98,6 +98,8 @@ public static class ConfigBinder
         {
             CipherKey = Get("MS_CIPHER_KEY"),
             JwtSecretOverride = Get("MS_AUTH_JWT_SECRET_OVERRIDE"),
+            RootUserEmail = Get("MS_ROOT_USER_EMAIL"),
+            RootUserPassword = Get("MS_ROOT_USER_PASSWORD"),
             LicenseFile = Get("MS_LICENSE_FILE"),
         };
     }

@@ -21,6 +21,8 @@ public static class ConfigPrinter
         sb.Append("# flat secrets from the environment\n");
         sb.Append("# MS_CIPHER_KEY = ").Append(Redact(config.Secrets.CipherKey)).Append('\n');
         sb.Append("# MS_AUTH_JWT_SECRET_OVERRIDE = ").Append(Redact(config.Secrets.JwtSecretOverride)).Append('\n');
+        sb.Append("# MS_ROOT_USER_EMAIL = ").Append(config.Secrets.RootUserEmail is null ? "(unset)" : Quote(config.Secrets.RootUserEmail)).Append('\n');
+        sb.Append("# MS_ROOT_USER_PASSWORD = ").Append(Redact(config.Secrets.RootUserPassword)).Append('\n');
         sb.Append("# MS_LICENSE_FILE = ").Append(config.Secrets.LicenseFile is null ? "(unset)" : Quote(config.Secrets.LicenseFile)).Append('\n');
         return sb.ToString();
     }

@@ -63,6 +63,16 @@ public static class ConfigValidator
         Positive("storage.file_meta_dump.interval_secs", c.Storage.FileMetaDump.IntervalSecs);
         Positive("alert_manager.eval_interval_secs", c.AlertManager.EvalIntervalSecs);
         Positive("alert_manager.dispatch_interval_secs", c.AlertManager.DispatchIntervalSecs);
+        Positive("auth.jwt_ttl_secs", c.Auth.JwtTtlSecs);
+        Positive("auth.token_cache_secs", c.Auth.TokenCacheSecs);
+        Positive("auth.audit_retention_days", c.Auth.AuditRetentionDays);
+        NotNegative("quotas.ingest_bytes_per_day", c.Quotas.IngestBytesPerDay);
+        NotNegative("quotas.max_streams", c.Quotas.MaxStreams);
+        NotNegative("quotas.stored_bytes", c.Quotas.StoredBytes);
+        NotNegative("quotas.max_concurrent_queries", c.Quotas.MaxConcurrentQueries);
+        if (!c.Auth.Enabled && !(IsLoopback(c.Http.Bind) && IsLoopback(c.Grpc.Bind)))
+            Fail("auth.enabled", $"= false is only allowed when http.bind and grpc.bind are loopback addresses " +
+                 $"(got {c.Http.Bind} and {c.Grpc.Bind})");
         if (c.Cluster.TlsEnabled && (c.Cluster.TlsCertFile == "" || c.Cluster.TlsKeyFile == ""))
             Fail("cluster.tls_cert_file", "and cluster.tls_key_file are required when cluster.tls_enabled = true");
         if (c.Store.Meta.Backend == "postgres" && string.IsNullOrWhiteSpace(c.Store.Meta.Dsn))
@@ -70,6 +80,9 @@ public static class ConfigValidator
         if (c.Store.Object.Backend == "s3" && string.IsNullOrWhiteSpace(c.Store.Object.S3.Bucket))
             Fail("store.object.s3.bucket", "is required when store.object.backend = \"s3\"");
     }
+
+    public static bool IsLoopback(string bind) =>
+        bind == "localhost" || (System.Net.IPAddress.TryParse(bind, out var ip) && System.Net.IPAddress.IsLoopback(ip));
 
     private static void OneOf(string key, string value, params string[] allowed)
     {

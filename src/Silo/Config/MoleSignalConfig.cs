@@ -21,6 +21,7 @@ public sealed class MoleSignalConfig
     public AlertManagerSection AlertManager { get; set; } = new();
     public TelemetrySection Telemetry { get; set; } = new();
     public AuthSection Auth { get; set; } = new();
+    public QuotasSection Quotas { get; set; } = new();
 
     /// <summary>Flat secrets read straight from the environment, never from TOML.</summary>
     [NotAConfigKey]
@@ -235,14 +236,31 @@ public sealed class TelemetrySection
 
 public sealed class AuthSection
 {
+    /// <summary>false only on loopback binds (a laptop sandbox): every route then acts as root.</summary>
+    [Immutable] public bool Enabled { get; set; } = true;
+    public int JwtTtlSecs { get; set; } = 3600;
+    /// <summary>How long a verified credential is trusted without a look at the store.</summary>
+    public int TokenCacheSecs { get; set; } = 30;
+    public int AuditRetentionDays { get; set; } = 365;
     /// <summary>Deprecated: parsed for old configs only; use MS_AUTH_JWT_SECRET_OVERRIDE.</summary>
     [Secret] public string JwtSecret { get; set; } = "";
+}
+
+/// <summary>Per-org defaults; 0 = unlimited. Root overrides them per org through the API.</summary>
+public sealed class QuotasSection
+{
+    public long IngestBytesPerDay { get; set; }
+    public long MaxStreams { get; set; }
+    public long StoredBytes { get; set; }
+    public long MaxConcurrentQueries { get; set; }
 }
 
 public sealed class Secrets
 {
     public string? CipherKey { get; set; }
     public string? JwtSecretOverride { get; set; }
+    public string? RootUserEmail { get; set; }
+    public string? RootUserPassword { get; set; }
     public string? LicenseFile { get; set; }
 }
 

@@ -1,19 +1,26 @@
 namespace MoleSignal.Silo.Startup;
 
-public sealed record CommandLine(string? ConfigPath, bool PrintConfig, bool Help)
+/// <param name="Command">null: run the node; else a one-shot command (<c>routes</c>, <c>rotate-cipher-key</c>).</param>
+public sealed record CommandLine(string? ConfigPath, bool PrintConfig, bool Help, string? Command = null)
 {
+    public const string Routes = "routes", RotateCipherKey = "rotate-cipher-key";
+
     public const string Usage = """
-        usage: molesignal [--config PATH] [--print-config]
-          --config PATH    TOML config (without it: embedded standalone defaults, SQLite + local disk)
-          --print-config   print the effective config (defaults < TOML < MS_ environment), secrets redacted, and exit
+        usage: molesignal [routes | rotate-cipher-key] [--config PATH] [--print-config]
+          --config PATH      TOML config (without it: embedded standalone defaults, SQLite + local disk)
+          --print-config     print the effective config (defaults < TOML < MS_ environment), secrets redacted, and exit
+          routes             print every route of the HTTP and gRPC ports with the access it needs, and exit
+          rotate-cipher-key  re-wrap the stored secrets' data keys from MS_CIPHER_KEY to MS_CIPHER_KEY_NEW, and exit
         environment: MS_<SECTION>.<FIELD> overrides a key (MS_HTTP.PORT=5090, MS_NODE.ROLES=ingester,querier);
-                     MS_CIPHER_KEY, MS_AUTH_JWT_SECRET_OVERRIDE, MS_LICENSE_FILE are read directly
+                     MS_CIPHER_KEY, MS_AUTH_JWT_SECRET_OVERRIDE, MS_ROOT_USER_EMAIL, MS_ROOT_USER_PASSWORD,
+                     MS_LICENSE_FILE are read directly
         """;
 
     public static CommandLine Parse(string[] args)
     {
         string? config = null;
         bool print = false, help = false;
+        string? command = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -30,10 +37,13 @@ public sealed record CommandLine(string? ConfigPath, bool PrintConfig, bool Help
                 case "--help" or "-h":
                     help = true;
                     break;
+                case Routes or RotateCipherKey when i == 0:
+                    command = args[i];
+                    break;
                 default:
                     throw new ArgumentException($"unknown argument '{args[i]}'");
             }
         }
-        return new CommandLine(config, print, help);
+        return new CommandLine(config, print, help, command);
     }
 }

@@ -1,7 +1,9 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using MoleSignal.Gateway;
+using MoleSignal.Grains.Auth;
 using MoleSignal.Grains.Cluster;
+using MoleSignal.Grains.Secrets;
 using MoleSignal.Grains.Metadata;
 using MoleSignal.Grains.Storage;
 using MoleSignal.Silo.Config;
@@ -53,6 +55,8 @@ public static class SiloProgram
         }
 
         var roles = new RoleSet(config.Node.Roles);
+        if (cmd.Command == CommandLine.Routes) return RouteTable.Print(config, root, roles);
+        if (cmd.Command == CommandLine.RotateCipherKey) return await CipherKeyRotation.RunAsync(config);
         IObjectStore objectStore;
         MetaStore meta;
         try
@@ -93,14 +97,62 @@ public static class SiloProgram
             return 4;
         }
 
+        MasterKey master;
+        try
+        {
+            master = MasterKey.From(config.Secrets.CipherKey);
+        }
+        catch (FormatException e)
+        {
+            await Console.Error.WriteLineAsync($"molesignal: {e.Message}");
+            return 2;
+        }
+        if (master.IsDev && ClusterMode.IsOn(meta, roles))
+        {
+            await Console.Error.WriteLineAsync("molesignal: a cluster-mode node needs MS_CIPHER_KEY (base64 of 32 random bytes, " +
+                                               "not the all-zero dev key): stored secrets would be readable by anyone with the database");
+            return 2;
+        }
+        AuthBootstrapper.Result boot;
+        try
+        {
+            boot = await AuthBootstrapper.RunAsync(meta, AuthWiring.Bootstrap(config), TimeProvider.System, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            await Console.Error.WriteLineAsync($"molesignal: auth bootstrap on {meta.Description} failed: {e.Message}");
+            return 4;
+        }
+        if (boot.GeneratedPassword is not null)
+            Console.WriteLine($"molesignal: created the root user {AuthBootstrapper.DefaultRootEmail} with password " +
+                              $"{boot.GeneratedPassword} (also in {boot.PasswordFile}, mode 0600); it is not shown again");
+
         IngesterReplay.SetAside(roles, config);
-        var app = Build(config, root, roles, objectStore, probe, meta);
+        var app = Build(config, root, roles, objectStore, probe, meta, boot.JwtSecret, master);
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MoleSignal");
+        IngestWiring.FollowReloads(app.Services); // also starts watching the config file
+        QueryWiring.FollowReloads(app.Services);
+        AuthWiring.FollowReloads(app.Services);
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            log.LogInformation(
+                "molesignal node {NodeId} roles [{Roles}] http {HttpBind}:{HttpPort} grpc {GrpcBind}:{GrpcPort} meta {Meta} objects {Objects}",
+                config.Node.Id, roles, config.Http.Bind, config.Http.Port, config.Grpc.Bind, config.Grpc.Port,
+                meta.Description, config.Store.Object.Backend);
+            if (!config.Auth.Enabled)
+                log.LogWarning("auth is OFF ([auth].enabled = false): every request acts as root; loopback sandbox only");
+            if (master.IsDev)
+                log.LogWarning("MS_CIPHER_KEY is not set: stored secrets are sealed under the all-zero dev key");
+            if (boot.DeprecatedSecretUsed)
+                log.LogWarning("[auth].jwt_secret is deprecated: pin the JWT secret with MS_AUTH_JWT_SECRET_OVERRIDE");
+        });
         await app.RunAsync();
         return 0;
     }
 
-    private static WebApplication Build(MoleSignalConfig config, IConfigurationRoot root, RoleSet roles,
-        IObjectStore objectStore, ObjectStoreProbe probe, MetaStore meta)
+    /// <summary>The node's web application, its routes mapped; nothing is started or opened until it runs.</summary>
+    internal static WebApplication Build(MoleSignalConfig config, IConfigurationRoot root, RoleSet roles,
+        IObjectStore objectStore, ObjectStoreProbe probe, MetaStore meta, byte[] jwtSecret, MasterKey master)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -138,16 +190,10 @@ public static class SiloProgram
         });
 
         builder.Services.AddMoleSignalNode(config, root, roles, objectStore, probe, meta);
+        builder.Services.AddAuth(config, jwtSecret, master);
         builder.Services.AddGateway();
 
         var app = builder.Build();
-        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MoleSignal");
-        IngestWiring.FollowReloads(app.Services); // also starts watching the config file
-        QueryWiring.FollowReloads(app.Services);
-        app.Lifetime.ApplicationStarted.Register(() => log.LogInformation(
-            "molesignal node {NodeId} roles [{Roles}] http {HttpBind}:{HttpPort} grpc {GrpcBind}:{GrpcPort} meta {Meta} objects {Objects}",
-            config.Node.Id, roles, config.Http.Bind, config.Http.Port, config.Grpc.Bind, config.Grpc.Port,
-            meta.Description, config.Store.Object.Backend));
         app.MapGateway(new GatewaySettings(config.Http.Port, config.Grpc.Port, config.Telemetry.MetricsEnabled));
         return app;
     }

@@ -89,7 +89,7 @@ public sealed class ClusterProcessTests(PostgresServer pg) : IClassFixture<Postg
             using var stop = new CancellationTokenSource();
             var clients = Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
             {
-                using var http = new HttpClient { BaseAddress = router.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+                using var http = MoleSignalNode.NewClient(router.Http.BaseAddress!, TimeSpan.FromSeconds(60));
                 for (var n = 0; !stop.IsCancellationRequested; n++)
                 {
                     var stream = (c + n) % Streams;

@@ -49,7 +49,7 @@ public sealed class CrashRecoveryTests
             using var stop = new CancellationTokenSource();
             var clients = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
             {
-                using var http = new HttpClient { BaseAddress = node.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+                using var http = MoleSignalNode.NewClient(node.Http.BaseAddress!);
                 for (var n = 0; !stop.IsCancellationRequested; n++)
                 {
                     var batchId = $"c{c}-y{cycle}-n{n}";

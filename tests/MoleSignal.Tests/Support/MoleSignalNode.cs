@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
 
 namespace MoleSignal.Tests.Support;
 
@@ -13,7 +15,23 @@ public sealed class MoleSignalNode : IDisposable
         WorkDir = workDir;
         HttpPort = httpPort;
         _ownDir = ownDir;
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        Http = NewClient(new Uri($"http://127.0.0.1:{httpPort}"));
+    }
+
+    /// <summary>The root user every test node bootstraps (MS_ROOT_USER_EMAIL / MS_ROOT_USER_PASSWORD).</summary>
+    public const string RootEmail = "root@molesignal.test", RootPassword = "root-test-password-1";
+
+    public static AuthenticationHeaderValue Basic(string user, string secret) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{secret}")));
+
+    public static readonly AuthenticationHeaderValue RootAuth = Basic(RootEmail, RootPassword);
+
+    /// <summary>A client of the node's HTTP port acting as root.</summary>
+    public static HttpClient NewClient(Uri baseAddress, TimeSpan? timeout = null)
+    {
+        var http = new HttpClient { BaseAddress = baseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = RootAuth;
+        return http;
     }
 
     public ChildProcess Process { get; }
@@ -26,7 +44,11 @@ public sealed class MoleSignalNode : IDisposable
     /// <summary>Loopback binds and free ports for every listener unless the caller sets them.</summary>
     public static Dictionary<string, string> DefaultEnv(bool freePorts)
     {
-        var env = new Dictionary<string, string> { ["MS_HTTP.BIND"] = "127.0.0.1", ["MS_GRPC.BIND"] = "127.0.0.1" };
+        var env = new Dictionary<string, string>
+        {
+            ["MS_HTTP.BIND"] = "127.0.0.1", ["MS_GRPC.BIND"] = "127.0.0.1",
+            ["MS_ROOT_USER_EMAIL"] = RootEmail, ["MS_ROOT_USER_PASSWORD"] = RootPassword,
+        };
         if (!freePorts) return env;
         env["MS_HTTP.PORT"] = Ports.Free().ToString();
         env["MS_GRPC.PORT"] = Ports.Free().ToString();

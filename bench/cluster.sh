@@ -41,6 +41,8 @@ until "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$PG"; do sleep 0.1; done
 DSN="postgres://postgres@127.0.0.1:$PG/postgres"
 sql() { "$pgbin/psql" -qtA -h 127.0.0.1 -p "$PG" -U postgres -c "$1" postgres; }
 
+# Cluster-mode nodes refuse to start without a real master key for stored secrets.
+CIPHER_KEY=$(python3 -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())')
 declare -A HTTP_OF PID_OF SILO_OF
 start() { # name roles [env...]
   local name=$1 roles=$2; shift 2
@@ -49,7 +51,7 @@ start() { # name roles [env...]
   SILO_OF[$name]=$silo
   (cd "$work/$name" && exec env MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$http MS_GRPC.PORT=$grpc \
      MS_CLUSTER.SILO_PORT=$silo MS_CLUSTER.GATEWAY_PORT=$(port) MS_CLUSTER.ADVERTISE_ADDR=127.0.0.1:$grpc \
-     MS_NODE.ID=$name MS_NODE.ROLES=$roles MS_INGESTER.FLUSH_INTERVAL_SECS=5 MS_WAL.FLUSH_STRATEGY=batch "$@" \
+     MS_NODE.ID=$name MS_NODE.ROLES=$roles MS_INGESTER.FLUSH_INTERVAL_SECS=5 MS_WAL.FLUSH_STRATEGY=batch $MS_ENV MS_CIPHER_KEY=$CIPHER_KEY "$@" \
      dotnet "$bin" >>"$work/$name.log" 2>&1) &
   PID_OF[$name]=$!; HTTP_OF[$name]=$http; PIDS+=($!)
 }
@@ -112,7 +114,7 @@ echo "  cost ratio cluster/standalone: time to ack $(echo "scale=2; $c_ack / $s_
 cluster_bench() { sql "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream = 'bench'"; }
 ingest router cluster_bench bench >/dev/null # the query stream (untimed)
 start local standalone "${common[@]}"; ready local
-q() { curl -s "http://127.0.0.1:${HTTP_OF[$1]}/api/v1/query" -H 'Content-Type: application/json' -d "$2"; }
+q() { curl -s -u "$AUTH" "http://127.0.0.1:${HTTP_OF[$1]}/api/v1/query" -H 'Content-Type: application/json' -d "$2"; }
 trace=$(q router "$(query_body "SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1")" | python3 -c 'import json,sys;print(json.load(sys.stdin)["rows"][0][0])')
 bench_queries "$trace"
 queries=("${QUERIES[@]}")

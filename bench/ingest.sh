@@ -3,6 +3,8 @@
 # flush_strategy = batch, into a fresh node each round; then WAL replay speed; then the same records into
 # ClickHouse as the peer, as many rounds. Both sides vary ±10% run to run on 2 cores: the ratio is of medians.
 #   bench/ingest.sh [records=2000000] [clients=8] [--no-peer]      (ROUNDS=3 by default)
+# BENCH_AUTH=token (default) posts with Basic over an ingester service token; BENCH_AUTH=off runs the node with
+# [auth].enabled = false (the baseline of the auth cost).
 # Prints records/s, MB/s, stored/raw, replay MB/s, peak RSS, and the peer's load time and stored bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,10 +22,14 @@ bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
 source bench/lib.sh
 HTTP=$(port)
 start() { # env... ; starts the node in $work/node, sets PID
+  local auth_env=""
+  [ "${BENCH_AUTH:-token}" = off ] && auth_env=MS_AUTH.ENABLED=false
   (cd "$work/node" && exec env MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$HTTP MS_GRPC.PORT=$(port) \
-     MS_CLUSTER.SILO_PORT=$(port) MS_CLUSTER.GATEWAY_PORT=$(port) "$@" dotnet "$bin" >>"$work/node.log" 2>&1) &
+     MS_CLUSTER.SILO_PORT=$(port) MS_CLUSTER.GATEWAY_PORT=$(port) $MS_ENV $auth_env "$@" dotnet "$bin" >>"$work/node.log" 2>&1) &
   PID=$!
   until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP/readyz")" = 200 ]; do sleep 0.05; done
+  [ "${BENCH_AUTH:-token}" = off ] || AUTH="fluent-bit:$(service_token "$HTTP" default ingester)"
+  export AUTH
 }
 url="http://127.0.0.1:$HTTP/api/v1/ingest/bench"
 flushed_rows() { sqlite3 "$work/node/data/meta.db" "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream='bench'" 2>/dev/null || echo 0; }

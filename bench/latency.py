@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 """Fixed cost of one query over a kept-alive HTTP connection: 600 POST /api/v1/query of the same SQL, the
 first 100 dropped (warm-up), median and 10th percentile of the rest in ms.
-  bench/latency.py PORT "SELECT 1"          (start the node with MS_ROUTER.RATE_LIMIT.QUERY_QPS=0)
+  bench/latency.py PORT "SQL" [PATH]        (start the node with MS_ROUTER.RATE_LIMIT.QUERY_QPS=0)
+Authenticates as $AUTH (user:secret, Basic), the root user of bench/lib.sh by default. With PATH (e.g.
+/api/v1/auth/login) it times that route instead, posting SQL as its JSON body.
 """
-import http.client, json, statistics, sys, time
+import base64, http.client, json, os, statistics, sys, time
 
 port, sql = int(sys.argv[1]), sys.argv[2]
 conn = http.client.HTTPConnection("127.0.0.1", port)
-body = json.dumps({"sql": sql})
+path = sys.argv[3] if len(sys.argv) > 3 else "/api/v1/query"
+body = sql if len(sys.argv) > 3 else json.dumps({"sql": sql})
+auth = "Basic " + base64.b64encode(os.environ.get("AUTH", "root@bench.local:bench-root-password").encode()).decode()
 times = []
 for _ in range(600):
     t = time.perf_counter()
-    conn.request("POST", "/api/v1/query", body, {"Content-Type": "application/json"})
+    conn.request("POST", path, body, {"Content-Type": "application/json", "Authorization": auth})
     resp = conn.getresponse()
     resp.read()
     times.append((time.perf_counter() - t) * 1000)

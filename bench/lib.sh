@@ -1,5 +1,18 @@
 # Shared by the benchmark scripts (sourced from the repository root).
 
+# Every node the scripts start bootstraps this root user (MS_ENV holds the variables for `env`); curl calls
+# authenticate as AUTH (user:secret for Basic), root unless a script switches it to an API token.
+ROOT_EMAIL=root@bench.local
+ROOT_PASSWORD=bench-root-password
+MS_ENV="MS_ROOT_USER_EMAIL=$ROOT_EMAIL MS_ROOT_USER_PASSWORD=$ROOT_PASSWORD"
+export AUTH="$ROOT_EMAIL:$ROOT_PASSWORD"
+
+# service_token PORT ORG ROLE: a new service token of ORG with ROLE, made as root.
+service_token() {
+  curl -s -u "$ROOT_EMAIL:$ROOT_PASSWORD" "http://127.0.0.1:$1/api/v1/tokens" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"bench\",\"org\":\"$2\",\"role\":\"$3\"}" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])'
+}
+
 # A free loopback port.
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
@@ -7,7 +20,7 @@ port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));pri
 # record must be accepted. Exported, so `xargs ... bash -c 'post "$0" "$1"' URL FILE` can run it.
 post() {
   while :; do
-    out=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$2" "$1")
+    out=$(curl -s -u "$AUTH" -w ' %{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$2" "$1")
     code=${out##* }
     if [ "$code" = 200 ]; then case "$out" in *'"rejected":0,'*) return 0 ;; *) echo "post $2: $out" >&2; return 1 ;; esac; fi
     [ "$code" = 503 ] && { sleep 0.2; continue; }

@@ -17,7 +17,7 @@ source bench/lib.sh
 HTTP=$(port)
 rm -rf "$work/qnode" && mkdir -p "$work/qnode"
 (cd "$work/qnode" && exec env MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$HTTP MS_GRPC.PORT=$(port) \
-   MS_CLUSTER.SILO_PORT=$(port) MS_CLUSTER.GATEWAY_PORT=$(port) MS_INGESTER.FLUSH_INTERVAL_SECS=5 dotnet "$bin" >"$work/qnode.log" 2>&1) &
+   MS_CLUSTER.SILO_PORT=$(port) MS_CLUSTER.GATEWAY_PORT=$(port) MS_INGESTER.FLUSH_INTERVAL_SECS=5 $MS_ENV dotnet "$bin" >"$work/qnode.log" 2>&1) &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP/readyz")" = 200 ]; do sleep 0.05; done
@@ -25,7 +25,7 @@ ls "$work"/chunks/* | xargs -P 8 -I{} bash -c 'post "$0" "$1"' "http://127.0.0.1
 command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
 until [ "$(sqlite3 "$work/qnode/data/meta.db" "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream='bench'")" = "$records" ]; do sleep 0.5; done
 files=$(sqlite3 "$work/qnode/data/meta.db" "SELECT COUNT(*) FROM file_meta WHERE stream='bench'")
-q() { curl -s "http://127.0.0.1:$HTTP/api/v1/query" -H 'Content-Type: application/json' -d "$1"; }
+q() { curl -s -u "$AUTH" "http://127.0.0.1:$HTTP/api/v1/query" -H 'Content-Type: application/json' -d "$1"; }
 trace=$(q "$(query_body "SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1")" | python3 -c 'import json,sys;print(json.load(sys.stdin)["rows"][0][0])')
 bench_queries "$trace"
 queries=("${QUERIES[@]}")

@@ -37,7 +37,7 @@ public sealed class LoginThrottle(TimeProvider clock)
             var failures = s.Failures + 1;
             var over = failures - FreeFailures;
             var wait = over <= 0 ? TimeSpan.Zero
-                : TimeSpan.FromSeconds(Math.Min(MaxLock.TotalSeconds, Math.Pow(2, Math.Min(over - 1, 20))));
+                : TimeSpan.FromSeconds(Math.Min(MaxLock.TotalSeconds, Math.Pow(2, Math.Min(over, 20))));
             return new State(failures, now + wait, now);
         });
     }

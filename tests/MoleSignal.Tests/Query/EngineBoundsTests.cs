@@ -7,6 +7,7 @@ using MoleSignal.Grains.Storage;
 namespace MoleSignal.Tests.Query;
 
 /// <summary>Per-org structures are bounded: many orgs cost no more threads, timers or engines than a few.</summary>
+[Collection(MoleSignal.Tests.Processes.ProcessCollection.Name)] // counts the test process's threads: nothing else may run
 public sealed class EngineBoundsTests : IDisposable
 {
     private readonly TempDir _dir = new("ms-engines");

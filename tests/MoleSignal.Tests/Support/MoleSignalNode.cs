@@ -24,6 +24,9 @@ public sealed class MoleSignalNode : IDisposable
     public static AuthenticationHeaderValue Basic(string user, string secret) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{secret}")));
 
+    /// <summary>A fixed non-zero master key: cluster-mode nodes refuse to start without one.</summary>
+    public static readonly string TestCipherKey = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+
     public static readonly AuthenticationHeaderValue RootAuth = Basic(RootEmail, RootPassword);
 
     /// <summary>A client of the node's HTTP port acting as root.</summary>
@@ -48,6 +51,7 @@ public sealed class MoleSignalNode : IDisposable
         {
             ["MS_HTTP.BIND"] = "127.0.0.1", ["MS_GRPC.BIND"] = "127.0.0.1",
             ["MS_ROOT_USER_EMAIL"] = RootEmail, ["MS_ROOT_USER_PASSWORD"] = RootPassword,
+            ["MS_CIPHER_KEY"] = TestCipherKey,
         };
         if (!freePorts) return env;
         env["MS_HTTP.PORT"] = Ports.Free().ToString();

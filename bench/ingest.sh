@@ -4,7 +4,7 @@
 # ClickHouse as the peer, as many rounds. Both sides vary ±10% run to run on 2 cores: the ratio is of medians.
 #   bench/ingest.sh [records=2000000] [clients=8] [--no-peer]      (ROUNDS=3 by default)
 # BENCH_AUTH=token (default) posts with Basic over an ingester service token; BENCH_AUTH=off runs the node with
-# [auth].enabled = false (the baseline of the auth cost).
+# [auth].enabled = false (the baseline of the auth cost). ONLY_INGEST=1 stops after the ingest rounds.
 # Prints records/s, MB/s, stored/raw, replay MB/s, peak RSS, and the peer's load time and stored bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,6 +68,8 @@ done
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 ack_median=$(median "${acks[@]}")
 echo "ingest median of $rounds: acknowledged in ${ack_median}s = $(echo "$records/$ack_median" | bc) records/s"
+
+[ -n "${ONLY_INGEST:-}" ] && exit 0   # bench/auth.sh alternates single ingest rounds
 
 # 2. WAL replay: ingest a quarter without flushing, kill -9, time the replay on restart
 rm -rf "$work/node" && mkdir -p "$work/node"

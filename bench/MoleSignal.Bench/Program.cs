@@ -7,6 +7,7 @@ using MoleSignal.Grains.Ingest;
 
 // Hot-path stage timings on genlogs NDJSON: parse+flatten (gateway), columns, sort, Parquet, sidecar.
 //   dotnet run -c Release --project bench/MoleSignal.Bench -- flush FILE.ndjson [rows] [rounds=2] (later rounds: JIT-warm)
+if (args.Length >= 1 && args[0] == "auth") return await MoleSignal.Bench.AuthBench.RunAsync(args);
 if (args.Length >= 3 && args[0] == "duckdb")
 {
     // Engine time alone: MoleSignal.Bench duckdb 'GLOB' 'SQL over table t' [runs]
@@ -42,7 +43,7 @@ if (args.Length >= 4 && args[0] == "balanced-streams")
 }
 if (args.Length < 2 || args[0] != "flush")
 {
-    Console.Error.WriteLine("usage: MoleSignal.Bench flush FILE.ndjson [rows] [rounds] | duckdb GLOB SQL [runs] | balanced-streams ORG PREFIX COUNT HOST:PORT...");
+    Console.Error.WriteLine("usage: MoleSignal.Bench flush FILE.ndjson [rows] [rounds] | duckdb GLOB SQL [runs] | auth [cached] [uncached] | balanced-streams ORG PREFIX COUNT HOST:PORT...");
     return 2;
 }
 var bytes = File.ReadAllBytes(args[1]);

@@ -5,7 +5,8 @@ using MoleSignal.Grains.Abstractions.Auth;
 
 namespace MoleSignal.Gateway.Audit;
 
-/// <summary><c>GET /api/v1/audit?from=&amp;to=&amp;actor=&amp;action=&amp;limit=</c>: an admin sees the X-Org-Id org's rows, root every row.</summary>
+/// <summary><c>GET /api/v1/audit?from=&amp;to=&amp;actor=&amp;action=&amp;limit=</c>: an admin sees the X-Org-Id org's
+/// rows, root every row.</summary>
 public static class AuditEndpoints
 {
     public static IEndpointRouteBuilder MapAudit(this IEndpointRouteBuilder app)
@@ -19,7 +20,8 @@ public static class AuditEndpoints
     {
         var principal = RequestAuth.Principal(ctx);
         // Root reads every org's rows (and those of no org: failed logins); an admin only the org's.
-        var org = principal.IsRoot && !ctx.Request.Headers.ContainsKey("X-Org-Id") ? null : OrgHeader.Current(ctx.Request);
+        var org = principal.IsRoot
+            && !ctx.Request.Headers.ContainsKey("X-Org-Id") ? null : OrgHeader.Current(ctx.Request);
         var rows = await audit.QueryAsync(new AuditFilter(from, to, actor, action, org, limit ?? 100), ct);
         return Results.Json(new
         {

@@ -22,9 +22,11 @@ public static class AuthEndpoints
     private static async Task<IResult> Login(HttpContext ctx, IAccountService accounts, CancellationToken ct)
     {
         var body = await AdminBody.ReadAsync<LoginBody>(ctx.Request, ct);
-        var token = await accounts.LoginAsync(AdminBody.Required(body.Email, "email"), AdminBody.Required(body.Password, "password"),
+        var token = await accounts.LoginAsync(AdminBody.Required(body.Email, "email"),
+            AdminBody.Required(body.Password, "password"),
             RequestAuth.Client(ctx), ct);
-        return Results.Json(new { token = token.Token, expires_at = token.ExpiresAt.ToUnixTimeMilliseconds() * 1000 }, GatewayJson.Options);
+        return Results.Json(new { token = token.Token, expires_at = token.ExpiresAt.ToUnixTimeMilliseconds() * 1000 },
+            GatewayJson.Options);
     }
 
     private static async Task<IResult> Me(HttpContext ctx, IAccountService accounts, CancellationToken ct)
@@ -43,7 +45,8 @@ public static class AuthEndpoints
     private static async Task<IResult> ChangePassword(HttpContext ctx, IAccountService accounts, CancellationToken ct)
     {
         var body = await AdminBody.ReadAsync<PasswordBody>(ctx.Request, ct);
-        await accounts.ChangePasswordAsync(RequestAuth.Principal(ctx), AdminBody.Required(body.CurrentPassword, "current_password"),
+        await accounts.ChangePasswordAsync(RequestAuth.Principal(ctx),
+            AdminBody.Required(body.CurrentPassword, "current_password"),
             AdminBody.Required(body.NewPassword, "new_password"), RequestAuth.Client(ctx), ct);
         return Results.Json(new { changed = true }, GatewayJson.Options);
     }

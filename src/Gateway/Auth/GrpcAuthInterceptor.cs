@@ -13,7 +13,8 @@ public sealed class GrpcAuthInterceptor(IAuthenticator auth) : Interceptor
     public const string HealthService = "/grpc.health.v1.Health/";
     private const string PrincipalKey = "molesignal.principal";
 
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request,
+        ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
         await GateAsync(context);
@@ -27,7 +28,8 @@ public sealed class GrpcAuthInterceptor(IAuthenticator auth) : Interceptor
         return await continuation(requestStream, context);
     }
 
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request,
+        IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
         await GateAsync(context);
@@ -43,13 +45,15 @@ public sealed class GrpcAuthInterceptor(IAuthenticator auth) : Interceptor
 
     /// <summary>The principal the gate resolved for this call.</summary>
     public static Principal Principal(ServerCallContext context) =>
-        context.UserState[PrincipalKey] as Principal ?? throw new InvalidOperationException("the call passed no auth gate");
+        context.UserState[PrincipalKey] as Principal
+            ?? throw new InvalidOperationException("the call passed no auth gate");
 
     private async Task GateAsync(ServerCallContext context)
     {
         if (context.Method.StartsWith(HealthService, StringComparison.Ordinal)) return;
         var http = context.GetHttpContext();
-        var outcome = await auth.AuthenticateAsync(context.RequestHeaders.GetValue("authorization"), RequestAuth.Client(http),
+        var outcome = await auth.AuthenticateAsync(context.RequestHeaders.GetValue("authorization"),
+            RequestAuth.Client(http),
             context.CancellationToken);
         if (outcome.Principal is not { } principal)
             throw new RpcException(new Status(StatusCode.Unauthenticated, "credentials required or not valid"));

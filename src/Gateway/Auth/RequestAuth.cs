@@ -36,7 +36,8 @@ public static class RequestAuth
             return;
         }
         var auth = ctx.RequestServices.GetRequiredService<IAuthenticator>();
-        var outcome = await auth.AuthenticateAsync(ctx.Request.Headers.Authorization.ToString(), Client(ctx), ctx.RequestAborted);
+        var outcome = await auth.AuthenticateAsync(ctx.Request.Headers.Authorization.ToString(), Client(ctx),
+            ctx.RequestAborted);
         if (outcome.Principal is not { } principal)
         {
             await Refuse(ctx, outcome);
@@ -72,7 +73,8 @@ public static class RequestAuth
         await next(ctx);
     });
 
-    private static string Denied(Principal principal, string org, Permission permission) => permission == Permission.Root
+    private static string Denied(Principal principal, string org,
+        Permission permission) => permission == Permission.Root
         ? "only the root user may do this"
         : $"{principal.Actor} has no role in org '{org}' that allows {permission.ToString().ToLowerInvariant()}";
 
@@ -81,7 +83,8 @@ public static class RequestAuth
         if (outcome.Failure == AuthFailure.Throttled)
         {
             ctx.Response.Headers.RetryAfter = outcome.RetryAfterSecs.ToString();
-            return Write(ctx, 429, "too_many_failed_logins", $"too many failed logins; retry after {outcome.RetryAfterSecs}s");
+            return Write(ctx, 429, "too_many_failed_logins",
+                $"too many failed logins; retry after {outcome.RetryAfterSecs}s");
         }
         ctx.Response.Headers.WWWAuthenticate = Challenge;
         return Write(ctx, 401, "unauthorized", outcome.Failure == AuthFailure.Missing

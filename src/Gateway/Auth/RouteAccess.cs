@@ -5,7 +5,8 @@ namespace MoleSignal.Gateway.Auth;
 
 /// <summary>Who may call a route. Every <c>/api</c> route declares one; a route without it is refused.</summary>
 /// <param name="Permission">Needed in the request's org; null: any principal, whatever the org.</param>
-/// <param name="OrgRouteValue">The route value naming the org (<c>/orgs/{org}/...</c>); null: the X-Org-Id header.</param>
+/// <param name="OrgRouteValue">The route value naming the org (<c>/orgs/{org}/...</c>); null: the X-Org-Id
+/// header.</param>
 /// <param name="Anonymous">The credential exchange itself (login): no principal needed.</param>
 public sealed record RouteAccess(Permission? Permission, string? OrgRouteValue = null, bool Anonymous = false)
 {

@@ -31,11 +31,14 @@ public static class TokenEndpoints
         var body = await AdminBody.ReadAsync<CreateBody>(ctx.Request, ct);
         string? org = null;
         if (body.Org is not null)
-            org = Ingest.NameRules.Normalize(body.Org) ?? throw new AuthException(AuthErrorKind.Invalid, OrgHeader.InvalidMessage);
+            org = Ingest.NameRules.Normalize(body.Org) ?? throw new AuthException(AuthErrorKind.Invalid,
+                OrgHeader.InvalidMessage);
         OrgRole? role = body.Role is null ? null : AdminBody.Role(body.Role);
-        var created = await tokens.CreateAsync(RequestAuth.Principal(ctx), AdminBody.Required(body.Name, "name"), org, role,
+        var created = await tokens.CreateAsync(RequestAuth.Principal(ctx), AdminBody.Required(body.Name, "name"), org,
+            role,
             Ttl(body.ExpiresInSecs), RequestAuth.Client(ctx), ct);
-        return Results.Json(new { token = created.Token, info = Describe(created.Info) }, GatewayJson.Options, statusCode: 201);
+        return Results.Json(new { token = created.Token, info = Describe(created.Info) }, GatewayJson.Options,
+            statusCode: 201);
     }
 
     private static async Task<IResult> Revoke(string id, HttpContext ctx, ITokenService tokens, CancellationToken ct)

@@ -3,7 +3,8 @@ using MoleSignal.Grains.Abstractions.Auth;
 
 namespace MoleSignal.Gateway.Errors;
 
-/// <summary>Auth and tenancy errors of the engine as HTTP answers: the one mapping of <see cref="AuthErrorKind"/>.</summary>
+/// <summary>Auth and tenancy errors of the engine as HTTP answers: the one mapping of <see
+/// cref="AuthErrorKind"/>.</summary>
 public static class AuthErrors
 {
     public static (int Status, string Code) Of(AuthErrorKind kind) => kind switch

@@ -5,7 +5,8 @@ using MoleSignal.Grains.Abstractions.Auth;
 
 namespace MoleSignal.Gateway.Orgs;
 
-/// <summary>The org's <c>max_concurrent_queries</c> quota around a query route: 429 <c>quota_exceeded</c> past it.</summary>
+/// <summary>The org's <c>max_concurrent_queries</c> quota around a query route: 429 <c>quota_exceeded</c> past
+/// it.</summary>
 public static class ConcurrentQueries
 {
     public static TBuilder LimitsConcurrentQueries<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>

@@ -5,7 +5,8 @@ using MoleSignal.Grains.Abstractions.Auth;
 
 namespace MoleSignal.Gateway.Orgs;
 
-/// <summary><c>/api/v1/orgs</c> (root creates, renames, deletes; members see theirs) and their members (admins).</summary>
+/// <summary><c>/api/v1/orgs</c> (root creates, renames, deletes; members see theirs) and their members
+/// (admins).</summary>
 public static class OrgEndpoints
 {
     private sealed record OrgBody(string? Org, string? Name);
@@ -73,7 +74,8 @@ public static class OrgEndpoints
     {
         var body = await AdminBody.ReadAsync<MemberBody>(ctx.Request, ct);
         var member = await orgs.AddMemberAsync(RequestAuth.Principal(ctx), OrgHeader.Current(ctx.Request),
-            AdminBody.Required(body.Email, "email"), AdminBody.Role(body.Role), body.Password, RequestAuth.Client(ctx), ct);
+            AdminBody.Required(body.Email,
+                "email"), AdminBody.Role(body.Role), body.Password, RequestAuth.Client(ctx), ct);
         return Results.Json(Describe(member), GatewayJson.Options, statusCode: 201);
     }
 
@@ -85,13 +87,16 @@ public static class OrgEndpoints
         return Results.Json(Describe(member), GatewayJson.Options);
     }
 
-    private static async Task<IResult> RemoveMember(string email, HttpContext ctx, IOrgDirectory orgs, CancellationToken ct)
+    private static async Task<IResult> RemoveMember(string email, HttpContext ctx, IOrgDirectory orgs,
+        CancellationToken ct)
     {
-        await orgs.RemoveMemberAsync(RequestAuth.Principal(ctx), OrgHeader.Current(ctx.Request), email, RequestAuth.Client(ctx), ct);
+        await orgs.RemoveMemberAsync(RequestAuth.Principal(ctx), OrgHeader.Current(ctx.Request), email,
+            RequestAuth.Client(ctx), ct);
         return Results.Json(new { removed = email }, GatewayJson.Options);
     }
 
     private static object Describe(OrgInfo o) => new { org = o.Org, name = o.Name, created_at = o.CreatedAtMicros };
 
-    private static object Describe(MemberInfo m) => new { email = m.Email, role = OrgRoles.Name(m.Role), is_root = m.IsRoot };
+    private static object Describe(MemberInfo m) => new { email = m.Email, role = OrgRoles.Name(m.Role),
+        is_root = m.IsRoot };
 }

@@ -6,7 +6,8 @@ using MoleSignal.Grains.Abstractions.Auth;
 
 namespace MoleSignal.Gateway.Orgs;
 
-/// <summary><c>/api/v1/orgs/{org}/quotas</c>: limits and usage (the org's admins read), overrides (root sets).</summary>
+/// <summary><c>/api/v1/orgs/{org}/quotas</c>: limits and usage (the org's admins read), overrides (root
+/// sets).</summary>
 public static class QuotaEndpoints
 {
     public static IEndpointRouteBuilder MapQuotas(this IEndpointRouteBuilder app)
@@ -28,7 +29,8 @@ public static class QuotaEndpoints
         }, GatewayJson.Options);
     }
 
-    /// <summary>Body: <c>{"max_streams": 10, "stored_bytes": null}</c>: a number overrides, null returns to the default.</summary>
+    /// <summary>Body: <c>{"max_streams": 10, "stored_bytes": null}</c>: a number overrides, null returns to the
+    /// default.</summary>
     private static async Task<IResult> Set(HttpContext ctx, IQuotaService quotas, CancellationToken ct)
     {
         var body = await AdminBody.ReadAsync<Dictionary<string, JsonElement>>(ctx.Request, ct);
@@ -42,7 +44,8 @@ public static class QuotaEndpoints
             {
                 JsonValueKind.Null => null,
                 JsonValueKind.Number when value.TryGetInt64(out var n) && n >= 0 => n,
-                _ => throw new AuthException(AuthErrorKind.Invalid, $"{name} is a whole number ≥ 0 (0 = unlimited) or null"),
+                _ => throw new AuthException(AuthErrorKind.Invalid,
+                    $"{name} is a whole number ≥ 0 (0 = unlimited) or null"),
             };
         }
         var org = OrgHeader.Current(ctx.Request);

@@ -24,8 +24,10 @@ public static class SecretEndpoints
     private static async Task<IResult> Put(HttpContext ctx, ISecretStore secrets, CancellationToken ct)
     {
         var body = await AdminBody.ReadAsync<PutBody>(ctx.Request, ct);
-        var info = await secrets.PutAsync(RequestAuth.Principal(ctx), OrgHeader.Current(ctx.Request), AdminBody.Required(body.Name, "name"),
-            body.Value ?? throw new AuthException(AuthErrorKind.Invalid, "'value' is required"), RequestAuth.Client(ctx), ct);
+        var info = await secrets.PutAsync(RequestAuth.Principal(ctx), OrgHeader.Current(ctx.Request),
+            AdminBody.Required(body.Name, "name"),
+            body.Value ?? throw new AuthException(AuthErrorKind.Invalid,
+                "'value' is required"), RequestAuth.Client(ctx), ct);
         return Results.Json(Describe(info), GatewayJson.Options, statusCode: 201);
     }
 
@@ -37,9 +39,11 @@ public static class SecretEndpoints
 
     private static async Task<IResult> Delete(string id, HttpContext ctx, ISecretStore secrets, CancellationToken ct)
     {
-        await secrets.DeleteAsync(RequestAuth.Principal(ctx), OrgHeader.Current(ctx.Request), id, RequestAuth.Client(ctx), ct);
+        await secrets.DeleteAsync(RequestAuth.Principal(ctx), OrgHeader.Current(ctx.Request), id,
+            RequestAuth.Client(ctx), ct);
         return Results.Json(new { deleted = id }, GatewayJson.Options);
     }
 
-    private static object Describe(SecretInfo s) => new { id = s.Id, name = s.Name, reference = s.Reference, created_at = s.CreatedAtMicros };
+    private static object Describe(SecretInfo s) => new { id = s.Id, name = s.Name, reference = s.Reference,
+        created_at = s.CreatedAtMicros };
 }

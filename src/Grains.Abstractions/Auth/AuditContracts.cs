@@ -3,7 +3,8 @@ namespace MoleSignal.Grains.Abstractions.Auth;
 public sealed record AuditEntry(
     long AtMicros, string Actor, string? Org, string Action, string? Target, string? Client, string Result);
 
-public sealed record AuditFilter(long? FromMicros, long? ToMicros, string? Actor, string? Action, string? Org, int Limit);
+public sealed record AuditFilter(long? FromMicros, long? ToMicros, string? Actor, string? Action, string? Org,
+    int Limit);
 
 /// <summary>The append-only audit trail of changes, failed logins and refused credentials.</summary>
 public interface IAuditLog

@@ -8,7 +8,8 @@ public enum AuthFailure : byte
     /// <summary>No Authorization header.</summary>
     Missing,
 
-    /// <summary>A header that names no valid credential (bad password, unknown, revoked or expired token, bad JWT).</summary>
+    /// <summary>A header that names no valid credential (bad password, unknown, revoked or expired token, bad
+    /// JWT).</summary>
     Invalid,
 
     /// <summary>Too many failed logins for this email and client address; retry later.</summary>
@@ -46,7 +47,8 @@ public interface IAccountService
     Task<Me> MeAsync(Principal principal, CancellationToken ct);
 
     /// <summary>Sets a new password and bumps the user's token version: JWTs issued before stop working.</summary>
-    Task ChangePasswordAsync(Principal principal, string current, string next, string clientAddress, CancellationToken ct);
+    Task ChangePasswordAsync(Principal principal, string current, string next, string clientAddress,
+        CancellationToken ct);
 }
 
 /// <summary>What went wrong in an auth or tenancy operation; the gateway maps each kind to one status.</summary>

@@ -17,7 +17,8 @@ public sealed record Principal(
     public string Actor => Kind == CredentialKind.ServiceToken ? $"token:{TokenId}" : Email;
 
     public bool Allows(string org, Permission permission) =>
-        IsRoot || (permission != Permission.Root && Roles.TryGetValue(org, out var role) && OrgRoles.Allows(role, permission));
+        IsRoot || (permission != Permission.Root && Roles.TryGetValue(org, out var role) && OrgRoles.Allows(role,
+            permission));
 
     /// <summary>Whether the principal has any role in the org (root: every org).</summary>
     public bool IsMemberOf(string org) => IsRoot || Roles.ContainsKey(org);

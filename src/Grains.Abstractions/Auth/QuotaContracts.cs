@@ -5,7 +5,8 @@ public enum Quota : byte { IngestBytesPerDay, MaxStreams, StoredBytes, MaxConcur
 
 public static class Quotas
 {
-    public static readonly Quota[] All = [Quota.IngestBytesPerDay, Quota.MaxStreams, Quota.StoredBytes, Quota.MaxConcurrentQueries];
+    public static readonly Quota[] All = [Quota.IngestBytesPerDay, Quota.MaxStreams, Quota.StoredBytes,
+        Quota.MaxConcurrentQueries];
 
     public static string Name(Quota q) => q switch
     {
@@ -34,10 +35,13 @@ public interface IQuotaService
     Task<IReadOnlyList<QuotaState>> GetAsync(string org, CancellationToken ct);
 
     /// <summary>Overrides (a value) or returns to the default (null) each quota named.</summary>
-    Task SetAsync(Principal actor, string org, IReadOnlyDictionary<Quota, long?> values, string client, CancellationToken ct);
+    Task SetAsync(Principal actor, string org, IReadOnlyDictionary<Quota, long?> values, string client,
+        CancellationToken ct);
 
-    /// <summary>Null when <paramref name="bytes"/> more into <paramref name="stream"/> stays within every quota.</summary>
-    ValueTask<QuotaRefusal?> CheckIngestAsync(string org, string streamType, string stream, long bytes, CancellationToken ct);
+    /// <summary>Null when <paramref name="bytes"/> more into <paramref name="stream"/> stays within every
+    /// quota.</summary>
+    ValueTask<QuotaRefusal?> CheckIngestAsync(string org, string streamType, string stream, long bytes,
+        CancellationToken ct);
 
     /// <summary>Counts bytes an accepted request wrote.</summary>
     void RecordIngest(string org, long bytes);
@@ -55,7 +59,8 @@ public sealed record SecretInfo(string Id, string Name, long CreatedAtMicros)
 /// <summary>Secrets sealed at rest; the API never returns a plaintext, only features that use one reveal it.</summary>
 public interface ISecretStore
 {
-    Task<SecretInfo> PutAsync(Principal actor, string org, string name, string value, string client, CancellationToken ct);
+    Task<SecretInfo> PutAsync(Principal actor, string org, string name, string value, string client,
+        CancellationToken ct);
 
     Task<IReadOnlyList<SecretInfo>> ListAsync(string org, CancellationToken ct);
 

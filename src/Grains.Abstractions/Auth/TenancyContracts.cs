@@ -27,7 +27,8 @@ public interface IOrgDirectory
     Task<MemberInfo> AddMemberAsync(Principal actor, string org, string email, OrgRole role, string? password,
         string client, CancellationToken ct);
 
-    Task<MemberInfo> SetRoleAsync(Principal actor, string org, string email, OrgRole role, string client, CancellationToken ct);
+    Task<MemberInfo> SetRoleAsync(Principal actor, string org, string email, OrgRole role, string client,
+        CancellationToken ct);
 
     Task RemoveMemberAsync(Principal actor, string org, string email, string client, CancellationToken ct);
 }
@@ -40,10 +41,12 @@ public sealed record CreatedToken(ApiTokenInfo Info, string Token);
 
 public interface ITokenService
 {
-    /// <summary>The principal's own tokens, and the service tokens of <paramref name="org"/> when it may admin it.</summary>
+    /// <summary>The principal's own tokens, and the service tokens of <paramref name="org"/> when it may admin
+    /// it.</summary>
     Task<IReadOnlyList<ApiTokenInfo>> ListAsync(Principal principal, string org, CancellationToken ct);
 
-    /// <summary>A user token (no org), or a service token bound to <paramref name="org"/> and <paramref name="role"/>.</summary>
+    /// <summary>A user token (no org), or a service token bound to <paramref name="org"/> and <paramref
+    /// name="role"/>.</summary>
     Task<CreatedToken> CreateAsync(Principal actor, string name, string? org, OrgRole? role, TimeSpan? ttl,
         string client, CancellationToken ct);
 

@@ -80,14 +80,9 @@ public sealed class AuditLog(MetaStore store, TimeProvider clock) : IAuditLog
         Where("action = @action", "action", f.Action);
         Where("org = @org", "org", f.Org);
         sql.Append(" ORDER BY at_micros DESC LIMIT ").Append(Math.Clamp(f.Limit, 1, MaxQueryRows));
-        var list = new List<AuditEntry>();
-        await using var conn = await store.OpenAsync(ct);
-        await using var cmd = MetaStore.Command(conn, sql.ToString(), args.ToArray());
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-            list.Add(new AuditEntry(Convert.ToInt64(r.GetValue(0)), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2),
-                r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6)));
-        return list;
+        return await store.ReadAsync(sql.ToString(), r => new AuditEntry(Convert.ToInt64(r.GetValue(0)), r.GetString(1),
+            r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
+            r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6)), ct, args.ToArray());
     }
 
     /// <summary>Deletes rows older than <paramref name="days"/> days; returns how many.</summary>

@@ -32,7 +32,8 @@ public sealed class AccountService(
 
     public async Task<Me> MeAsync(Principal p, CancellationToken ct)
     {
-        var orgs = p.Roles.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new Membership(kv.Key, kv.Value)).ToList();
+        var orgs = p.Roles.OrderBy(kv => kv.Key,
+            StringComparer.Ordinal).Select(kv => new Membership(kv.Key, kv.Value)).ToList();
         return await Task.FromResult(new Me(p.UserId ?? "", p.Email, p.IsRoot, orgs, p.Kind));
     }
 
@@ -40,7 +41,8 @@ public sealed class AccountService(
     {
         if (p.UserId is null) throw new AuthException(AuthErrorKind.Forbidden, "a service token has no password");
         CheckPassword(next);
-        var user = await store.UserByIdAsync(p.UserId, ct) ?? throw new AuthException(AuthErrorKind.NotFound, "no such user");
+        var user = await store.UserByIdAsync(p.UserId, ct) ?? throw new AuthException(AuthErrorKind.NotFound,
+            "no such user");
         if (!PasswordHasher.Verify(current, user.PasswordHash))
         {
             audit.Record(p.Actor, null, "password_change", user.Email, client, "unauthorized");

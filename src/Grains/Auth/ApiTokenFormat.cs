@@ -21,7 +21,8 @@ public static class ApiTokenFormat
     public static bool TryParse(ReadOnlySpan<char> text, out string prefix, out string secret)
     {
         prefix = secret = "";
-        if (text.Length != 3 + PrefixLength + 1 + SecretLength || !text.StartsWith("ms_") || text[3 + PrefixLength] != '_')
+        if (text.Length != 3 + PrefixLength + 1 + SecretLength || !text.StartsWith("ms_")
+            || text[3 + PrefixLength] != '_')
             return false;
         var p = text.Slice(3, PrefixLength);
         var s = text[(4 + PrefixLength)..];

@@ -15,10 +15,13 @@ public static class AuthBootstrapper
     public const string JwtSecretName = "jwt_hs256";
     public const string DefaultRootEmail = "root@localhost";
 
-    /// <summary>What startup tells the operator: the JWT secret, and the generated root password if one was made.</summary>
-    public sealed record Result(byte[] JwtSecret, string? GeneratedPassword, string? PasswordFile, bool DeprecatedSecretUsed);
+    /// <summary>What startup tells the operator: the JWT secret, and the generated root password if one was
+    /// made.</summary>
+    public sealed record Result(byte[] JwtSecret, string? GeneratedPassword, string? PasswordFile,
+        bool DeprecatedSecretUsed);
 
-    public static async Task<Result> RunAsync(MetaStore meta, AuthBootstrap boot, TimeProvider clock, CancellationToken ct)
+    public static async Task<Result> RunAsync(MetaStore meta, AuthBootstrap boot, TimeProvider clock,
+        CancellationToken ct)
     {
         await using var conn = await meta.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -33,7 +36,8 @@ public static class AuthBootstrapper
             var password = boot.RootPassword;
             if (string.IsNullOrEmpty(password))
             {
-                password = generated = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', 'x').Replace('/', 'y');
+                password = generated = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+',
+                    'x').Replace('/', 'y');
                 file = Path.GetFullPath(Path.Combine(boot.DataDir, "initial_root_password"));
                 Directory.CreateDirectory(Path.GetDirectoryName(file)!);
                 await File.WriteAllTextAsync(file, "", ct);
@@ -50,7 +54,8 @@ public static class AuthBootstrapper
 
         await Exec("INSERT INTO auth_secrets (name, value, created_at_micros) VALUES (@n, @v, @now) ON CONFLICT (name) DO NOTHING",
             ("n", JwtSecretName), ("v", Convert.ToBase64String(JwtService.NewSecret())), ("now", now));
-        var stored = Convert.FromBase64String((string)(await Scalar("SELECT value FROM auth_secrets WHERE name = @n", ("n", JwtSecretName)))!);
+        var stored = Convert.FromBase64String((string)(await Scalar("SELECT value FROM auth_secrets WHERE name = @n",
+            ("n", JwtSecretName)))!);
         await tx.CommitAsync(ct);
 
         var secret = stored;

@@ -28,7 +28,8 @@ public sealed class AuthStore(MetaStore store)
     public async Task<bool> AnyRootAsync(CancellationToken ct) =>
         Convert.ToInt64(await store.ScalarAsync("SELECT COUNT(*) FROM users WHERE is_root = 1", ct)) > 0;
 
-    public static string NewId() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
+    public static string NewId()
+        => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
 
     /// <summary>False when the email is taken.</summary>
     public async Task<bool> InsertUserAsync(UserRow user, long now, CancellationToken ct, DbConnection? conn = null)
@@ -37,7 +38,8 @@ public sealed class AuthStore(MetaStore store)
             INSERT INTO users (user_id, email, password_hash, is_root, token_version, created_at_micros)
             VALUES (@id, @e, @h, @r, 0, @now) ON CONFLICT (email) DO NOTHING
             """;
-        (string, object?)[] args = [("id", user.UserId), ("e", user.Email), ("h", user.PasswordHash), ("r", user.IsRoot ? 1 : 0), ("now", now)];
+        (string, object?)[] args = [("id", user.UserId), ("e", user.Email), ("h", user.PasswordHash), ("r",
+            user.IsRoot ? 1 : 0), ("now", now)];
         if (conn is null) return await store.ExecuteAsync(sql, ct, args) == 1;
         await using var cmd = MetaStore.Command(conn, sql, args);
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
@@ -50,12 +52,11 @@ public sealed class AuthStore(MetaStore store)
 
     public async Task<IReadOnlyDictionary<string, OrgRole>> RolesAsync(string userId, CancellationToken ct)
     {
+        var rows = await store.ReadAsync("SELECT org, role FROM org_members WHERE user_id = @u",
+            r => (Org: r.GetString(0), Role: r.GetString(1)), ct, ("u", userId));
         var roles = new Dictionary<string, OrgRole>(StringComparer.Ordinal);
-        await using var conn = await store.OpenAsync(ct);
-        await using var cmd = MetaStore.Command(conn, "SELECT org, role FROM org_members WHERE user_id = @u", ("u", userId));
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-            if (OrgRoles.TryParse(r.GetString(1), out var role)) roles[r.GetString(0)] = role;
+        foreach (var (org, name) in rows)
+            if (OrgRoles.TryParse(name, out var role)) roles[org] = role;
         return roles;
     }
 
@@ -63,7 +64,8 @@ public sealed class AuthStore(MetaStore store)
         "token_id, name, user_id, org, role, secret_hash, created_at_micros, expires_at_micros, revoked_at_micros";
 
     public async Task<TokenRow?> TokenAsync(string tokenId, CancellationToken ct) =>
-        (await TokensAsync($"SELECT {TokenColumns} FROM api_tokens WHERE token_id = @id", ct, ("id", tokenId))).FirstOrDefault();
+        (await TokensAsync($"SELECT {TokenColumns} FROM api_tokens WHERE token_id = @id", ct, ("id",
+            tokenId))).FirstOrDefault();
 
     /// <summary>Live tokens of a user, or the service tokens of an org.</summary>
     public Task<List<TokenRow>> TokensOfAsync(string? userId, string? org, CancellationToken ct) => userId is not null
@@ -82,32 +84,14 @@ public sealed class AuthStore(MetaStore store)
         await store.ExecuteAsync("UPDATE api_tokens SET revoked_at_micros = @now WHERE token_id = @id AND revoked_at_micros IS NULL",
             ct, ("now", now), ("id", tokenId)) == 1;
 
-    private async Task<List<UserRow>> UsersAsync(string sql, CancellationToken ct, params (string, object?)[] args)
-    {
-        var list = new List<UserRow>();
-        await using var conn = await store.OpenAsync(ct);
-        await using var cmd = MetaStore.Command(conn, sql, args);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-            list.Add(new UserRow(r.GetString(0), r.GetString(1), r.GetString(2), Convert.ToInt64(r.GetValue(3)) != 0,
-                Convert.ToInt32(r.GetValue(4))));
-        return list;
-    }
+    private Task<List<UserRow>> UsersAsync(string sql, CancellationToken ct, params (string, object?)[] args) =>
+        store.ReadAsync(sql, r => new UserRow(r.GetString(0), r.GetString(1), r.GetString(2),
+            Convert.ToInt64(r.GetValue(3)) != 0, Convert.ToInt32(r.GetValue(4))), ct, args);
 
-    private async Task<List<TokenRow>> TokensAsync(string sql, CancellationToken ct, params (string, object?)[] args)
-    {
-        var list = new List<TokenRow>();
-        await using var conn = await store.OpenAsync(ct);
-        await using var cmd = MetaStore.Command(conn, sql, args);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-        {
-            OrgRole? role = !r.IsDBNull(4) && OrgRoles.TryParse(r.GetString(4), out var parsed) ? parsed : null;
-            list.Add(new TokenRow(r.GetString(0), r.GetString(1), Str(r, 2), Str(r, 3), role, r.GetString(5),
-                Convert.ToInt64(r.GetValue(6)), Long(r, 7), Long(r, 8)));
-        }
-        return list;
-    }
+    private Task<List<TokenRow>> TokensAsync(string sql, CancellationToken ct, params (string, object?)[] args) =>
+        store.ReadAsync(sql, r => new TokenRow(r.GetString(0), r.GetString(1), Str(r, 2), Str(r, 3),
+            !r.IsDBNull(4) && OrgRoles.TryParse(r.GetString(4), out var role) ? role : null, r.GetString(5),
+            Convert.ToInt64(r.GetValue(6)), Long(r, 7), Long(r, 8)), ct, args);
 
     private static string? Str(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 

@@ -18,7 +18,8 @@ public sealed class Authenticator(
 
     public bool Enabled => settings.Current.Enabled;
 
-    public async ValueTask<AuthOutcome> AuthenticateAsync(string? authorization, string clientAddress, CancellationToken ct)
+    public async ValueTask<AuthOutcome> AuthenticateAsync(string? authorization, string clientAddress,
+        CancellationToken ct)
     {
         if (!Enabled) return AuthOutcome.Of(Anonymous);
         if (string.IsNullOrEmpty(authorization)) return AuthOutcome.Fail(AuthFailure.Missing);
@@ -41,7 +42,8 @@ public sealed class Authenticator(
         return AuthOutcome.Of(entry.Principal);
     }
 
-    private async Task<(CredentialCache.Entry?, AuthFailure, int)> VerifyAsync(string header, CredentialCache.Entry? stale,
+    private async Task<(CredentialCache.Entry?, AuthFailure, int)> VerifyAsync(string header,
+        CredentialCache.Entry? stale,
         string client, CancellationToken ct)
     {
         var space = header.IndexOf(' ');
@@ -54,7 +56,8 @@ public sealed class Authenticator(
                 return (await TokenAsync(prefix, secret, null, stale, ct), AuthFailure.Invalid, 0);
             return (await JwtAsync(value.ToString(), ct), AuthFailure.Invalid, 0);
         }
-        if (!scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) || !TryDecodeBasic(value, out var user, out var pass))
+        if (!scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) || !TryDecodeBasic(value, out var user,
+            out var pass))
             return (null, AuthFailure.Invalid, 0);
         if (ApiTokenFormat.TryParse(pass, out var p, out var s))
             return (await TokenAsync(p, s, user, stale, ct), AuthFailure.Invalid, 0);
@@ -80,7 +83,8 @@ public sealed class Authenticator(
             var user = await store.UserByIdAsync(row.UserId, ct);
             if (user is null) return null;
             // Basic with a user token names its owner; a service token (no owner) takes any user name.
-            if (basicUser is not null && !string.Equals(basicUser, user.Email, StringComparison.OrdinalIgnoreCase)) return null;
+            if (basicUser is not null && !string.Equals(basicUser, user.Email,
+                StringComparison.OrdinalIgnoreCase)) return null;
             principal = new Principal(user.UserId, user.Email, user.IsRoot, await store.RolesAsync(user.UserId, ct),
                 CredentialKind.UserToken, row.TokenId);
         }
@@ -95,7 +99,8 @@ public sealed class Authenticator(
         var wait = throttle.RetryAfter(email, client);
         if (wait > 0) return (null, AuthFailure.Throttled, wait);
         var user = await store.UserByEmailAsync(email, ct);
-        if (user is null || (stale?.Verified != user.PasswordHash && !PasswordHasher.Verify(password, user.PasswordHash)))
+        if (user is null || (stale?.Verified != user.PasswordHash && !PasswordHasher.Verify(password,
+            user.PasswordHash)))
         {
             throttle.Failed(email, client);
             return (null, AuthFailure.Invalid, 0);
@@ -149,7 +154,8 @@ public sealed class Authenticator(
         if (space > 0 && header.AsSpan(0, space).Equals("Basic", StringComparison.OrdinalIgnoreCase)
             && TryDecodeBasic(header.AsSpan(space + 1).Trim(), out var user, out _))
             return user.Length > 320 ? user[..320] : user;
-        if (space > 0 && ApiTokenFormat.TryParse(header.AsSpan(space + 1).Trim(), out var prefix, out _)) return "token:" + prefix;
+        if (space > 0 && ApiTokenFormat.TryParse(header.AsSpan(space + 1).Trim(), out var prefix,
+            out _)) return "token:" + prefix;
         return "unknown";
     }
 }

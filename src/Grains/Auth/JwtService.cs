@@ -30,7 +30,8 @@ public sealed class JwtService(byte[] secret, TimeProvider clock)
         return (token, expires);
     }
 
-    /// <summary>The user id, token version and expiry of a valid token (HS256 only, signature, issuer, lifetime); else null.</summary>
+    /// <summary>The user id, token version and expiry of a valid token (HS256 only, signature, issuer, lifetime); else
+    /// null.</summary>
     public async Task<(string UserId, int Version, DateTimeOffset Expires)?> ValidateAsync(string token)
     {
         var result = await _handler.ValidateTokenAsync(token, new TokenValidationParameters
@@ -43,10 +44,12 @@ public sealed class JwtService(byte[] secret, TimeProvider clock)
             RequireSignedTokens = true,
             ClockSkew = TimeSpan.FromSeconds(5),
             LifetimeValidator = (nbf, exp, _, _) =>
-                exp is { } e && clock.GetUtcNow().UtcDateTime < e && (nbf is null || nbf <= clock.GetUtcNow().UtcDateTime.AddSeconds(5)),
+                exp is { } e && clock.GetUtcNow().UtcDateTime < e
+                    && (nbf is null || nbf <= clock.GetUtcNow().UtcDateTime.AddSeconds(5)),
         });
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt) return null;
-        if (!jwt.TryGetPayloadValue<string>("sub", out var sub) || !jwt.TryGetPayloadValue<int>(VersionClaim, out var tv))
+        if (!jwt.TryGetPayloadValue<string>("sub", out var sub) || !jwt.TryGetPayloadValue<int>(VersionClaim,
+            out var tv))
             return null;
         return (sub, tv, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
     }

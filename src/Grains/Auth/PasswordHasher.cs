@@ -60,5 +60,6 @@ public static class PasswordHasher
 
     private static string B64(byte[] b) => Convert.ToBase64String(b).TrimEnd('=');
 
-    private static byte[] FromB64(string s) => Convert.FromBase64String(s.PadRight(s.Length + (4 - s.Length % 4) % 4, '='));
+    private static byte[] FromB64(string s) => Convert.FromBase64String(s.PadRight(s.Length + (4 - s.Length % 4) % 4,
+        '='));
 }

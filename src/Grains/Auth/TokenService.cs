@@ -6,7 +6,8 @@ namespace MoleSignal.Grains.Auth;
 /// API tokens: a user's own (acting with the user's roles), or an org's service tokens (one role in one org,
 /// made and revoked by that org's admins). The secret is shown once at creation.
 /// </summary>
-public sealed class TokenService(AuthStore store, CredentialCache cache, IAuditLog audit, TimeProvider clock) : ITokenService
+public sealed class TokenService(AuthStore store, CredentialCache cache, IAuditLog audit,
+    TimeProvider clock) : ITokenService
 {
     public const int MaxTokensPerOwner = 100;
 
@@ -33,19 +34,23 @@ public sealed class TokenService(AuthStore store, CredentialCache cache, IAuditL
         string? owner;
         if (org is null)
         {
-            if (role is not null) throw new AuthException(AuthErrorKind.Invalid, "a role binds a service token: name its org too");
-            owner = actor.UserId ?? throw new AuthException(AuthErrorKind.Forbidden, "a service token cannot make tokens");
+            if (role is not null) throw new AuthException(AuthErrorKind.Invalid,
+                "a role binds a service token: name its org too");
+            owner = actor.UserId ?? throw new AuthException(AuthErrorKind.Forbidden,
+                "a service token cannot make tokens");
         }
         else
         {
-            if (role is null) throw new AuthException(AuthErrorKind.Invalid, "a service token needs a role: " + OrgRoles.Names);
+            if (role is null) throw new AuthException(AuthErrorKind.Invalid,
+                "a service token needs a role: " + OrgRoles.Names);
             if (!actor.Allows(org, Permission.Admin))
                 throw new AuthException(AuthErrorKind.Forbidden, $"only an admin of '{org}' makes its service tokens");
             owner = null;
         }
         var live = await store.TokensOfAsync(owner, owner is null ? org : null, ct);
         if (live.Count >= MaxTokensPerOwner)
-            throw new AuthException(AuthErrorKind.LimitReached, $"at most {MaxTokensPerOwner} live tokens per user or org");
+            throw new AuthException(AuthErrorKind.LimitReached,
+                $"at most {MaxTokensPerOwner} live tokens per user or org");
 
         var now = AuthStore.NowMicros(clock);
         while (true)

@@ -6,7 +6,8 @@ namespace MoleSignal.Grains.Metadata;
 
 public enum MetaDialect { Sqlite, Postgres }
 
-/// <summary>The metadata database: a connection source and its dialect. Tables come from <see cref="MigrationRunner"/>.</summary>
+/// <summary>The metadata database: a connection source and its dialect. Tables come from <see
+/// cref="MigrationRunner"/>.</summary>
 public sealed class MetaStore : IAsyncDisposable
 {
     private MetaStore(MetaDialect dialect, DbDataSource source, string description)
@@ -62,7 +63,8 @@ public sealed class MetaStore : IAsyncDisposable
         }
         builder.Pooling = true;
         builder.DefaultTimeout = 30; // also the busy timeout while another connection writes
-        return new MetaStore(MetaDialect.Sqlite, SqliteFactory.Instance.CreateDataSource(builder.ConnectionString), $"sqlite {builder.DataSource}");
+        return new MetaStore(MetaDialect.Sqlite, SqliteFactory.Instance.CreateDataSource(builder.ConnectionString),
+            $"sqlite {builder.DataSource}");
     }
 
     public async Task<DbConnection> OpenAsync(CancellationToken ct = default)
@@ -71,19 +73,33 @@ public sealed class MetaStore : IAsyncDisposable
         return conn;
     }
 
-    public async Task<int> ExecuteAsync(string sql, CancellationToken ct = default, params (string Name, object? Value)[] args)
+    public async Task<int> ExecuteAsync(string sql, CancellationToken ct = default, params (string Name,
+        object? Value)[] args)
     {
         await using var conn = await OpenAsync(ct);
         await using var cmd = Command(conn, sql, args);
         return await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task<object?> ScalarAsync(string sql, CancellationToken ct = default, params (string Name, object? Value)[] args)
+    public async Task<object?> ScalarAsync(string sql, CancellationToken ct = default, params (string Name,
+        object? Value)[] args)
     {
         await using var conn = await OpenAsync(ct);
         await using var cmd = Command(conn, sql, args);
         var v = await cmd.ExecuteScalarAsync(ct);
         return v is DBNull ? null : v;
+    }
+
+    /// <summary>Every row of a query, each mapped by <paramref name="map"/>.</summary>
+    public async Task<List<T>> ReadAsync<T>(string sql, Func<DbDataReader, T> map, CancellationToken ct = default,
+        params (string Name, object? Value)[] args)
+    {
+        var list = new List<T>();
+        await using var conn = await OpenAsync(ct);
+        await using var cmd = Command(conn, sql, args);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) list.Add(map(r));
+        return list;
     }
 
     public static DbCommand Command(DbConnection conn, string sql, params (string Name, object? Value)[] args)

@@ -26,7 +26,8 @@ public sealed class MasterKey
 
     public static MasterKey Dev => new(new byte[Bytes], true);
 
-    /// <summary>The key from its base64 text; null text gives the dev key. Throws FormatException on a bad key.</summary>
+    /// <summary>The key from its base64 text; null text gives the dev key. Throws FormatException on a bad
+    /// key.</summary>
     public static MasterKey From(string? base64)
     {
         if (string.IsNullOrEmpty(base64)) return Dev;
@@ -53,7 +54,8 @@ public sealed class MasterKey
         return Convert.ToBase64String(output);
     }
 
-    /// <summary>Throws <see cref="CryptographicException"/> when the key, the context or the bytes do not match.</summary>
+    /// <summary>Throws <see cref="CryptographicException"/> when the key, the context or the bytes do not
+    /// match.</summary>
     public static byte[] Open(byte[] key, string sealedText, ReadOnlySpan<byte> context)
     {
         var input = Convert.FromBase64String(sealedText);

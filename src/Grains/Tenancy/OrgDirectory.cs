@@ -5,8 +5,10 @@ using MoleSignal.Grains.Metadata;
 
 namespace MoleSignal.Grains.Tenancy;
 
-/// <summary>The <c>orgs</c> and <c>org_members</c> tables. Org names follow the stream name rule (the caller checks it).</summary>
-public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLog audit, TimeProvider clock) : IOrgDirectory
+/// <summary>The <c>orgs</c> and <c>org_members</c> tables. Org names follow the stream name rule (the caller checks
+/// it).</summary>
+public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLog audit,
+    TimeProvider clock) : IOrgDirectory
 {
     public const int MaxOrgs = 10_000, MaxMembersPerOrg = 10_000;
     public const string DefaultOrg = "default";
@@ -21,9 +23,11 @@ public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLo
     }
 
     public async Task<OrgInfo?> GetAsync(string org, CancellationToken ct) =>
-        (await OrgsAsync("SELECT org, name, created_at_micros FROM orgs WHERE org = @o", ct, ("o", org))).FirstOrDefault();
+        (await OrgsAsync("SELECT org, name, created_at_micros FROM orgs WHERE org = @o", ct, ("o",
+            org))).FirstOrDefault();
 
-    public async Task<OrgInfo> CreateAsync(Principal actor, string org, string? name, string client, CancellationToken ct)
+    public async Task<OrgInfo> CreateAsync(Principal actor, string org, string? name, string client,
+        CancellationToken ct)
     {
         if (Convert.ToInt64(await Store.ScalarAsync("SELECT COUNT(*) FROM orgs", ct)) >= MaxOrgs)
             throw new AuthException(AuthErrorKind.LimitReached, $"at most {MaxOrgs} orgs");
@@ -36,9 +40,11 @@ public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLo
         return (await GetAsync(org, ct))!;
     }
 
-    public async Task<OrgInfo> RenameAsync(Principal actor, string org, string name, string client, CancellationToken ct)
+    public async Task<OrgInfo> RenameAsync(Principal actor, string org, string name, string client,
+        CancellationToken ct)
     {
-        if (await Store.ExecuteAsync("UPDATE orgs SET name = @n WHERE org = @o", ct, ("n", Name(name)), ("o", org)) == 0)
+        if (await Store.ExecuteAsync("UPDATE orgs SET name = @n WHERE org = @o", ct, ("n", Name(name)), ("o",
+            org)) == 0)
             throw new AuthException(AuthErrorKind.NotFound, $"no org '{org}'");
         audit.Record(actor.Actor, org, "org_update", org, client, "ok");
         return (await GetAsync(org, ct))!;
@@ -87,25 +93,24 @@ public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLo
 
     public async Task<IReadOnlyList<MemberInfo>> MembersAsync(string org, CancellationToken ct)
     {
-        var list = new List<MemberInfo>();
-        await using var conn = await Store.OpenAsync(ct);
-        await using var cmd = MetaStore.Command(conn, """
+        var rows = await Store.ReadAsync("""
             SELECT u.email, m.role, u.is_root FROM org_members m JOIN users u ON u.user_id = m.user_id
             WHERE m.org = @o ORDER BY u.email
-            """, ("o", org));
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-            if (OrgRoles.TryParse(r.GetString(1), out var role))
-                list.Add(new MemberInfo(r.GetString(0), role, Convert.ToInt64(r.GetValue(2)) != 0));
+            """, r => (Email: r.GetString(0), Role: r.GetString(1), Root: Convert.ToInt64(r.GetValue(2)) != 0), ct, ("o", org));
+        var list = new List<MemberInfo>(rows.Count);
+        foreach (var (email, name, root) in rows)
+            if (OrgRoles.TryParse(name, out var role)) list.Add(new MemberInfo(email, role, root));
         return list;
     }
 
-    public async Task<MemberInfo> AddMemberAsync(Principal actor, string org, string email, OrgRole role, string? password,
+    public async Task<MemberInfo> AddMemberAsync(Principal actor, string org, string email, OrgRole role,
+        string? password,
         string client, CancellationToken ct)
     {
         email = Email(email);
         await RequireOrgAsync(org, ct);
-        if (Convert.ToInt64(await Store.ScalarAsync("SELECT COUNT(*) FROM org_members WHERE org = @o", ct, ("o", org))) >= MaxMembersPerOrg)
+        if (Convert.ToInt64(await Store.ScalarAsync("SELECT COUNT(*) FROM org_members WHERE org = @o", ct, ("o",
+            org))) >= MaxMembersPerOrg)
             throw new AuthException(AuthErrorKind.LimitReached, $"at most {MaxMembersPerOrg} members per org");
         var user = await auth.UserByEmailAsync(email, ct);
         if (user is null)
@@ -115,7 +120,8 @@ public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLo
             AccountService.CheckPassword(password);
             await auth.InsertUserAsync(new UserRow(AuthStore.NewId(), email, PasswordHasher.Hash(password), false, 0),
                 AuthStore.NowMicros(clock), ct);
-            user = await auth.UserByEmailAsync(email, ct) ?? throw new AuthException(AuthErrorKind.Conflict, "user vanished");
+            user = await auth.UserByEmailAsync(email, ct) ?? throw new AuthException(AuthErrorKind.Conflict,
+                "user vanished");
         }
         var inserted = await Store.ExecuteAsync("""
             INSERT INTO org_members (org, user_id, role, created_at_micros) VALUES (@o, @u, @r, @t)
@@ -127,11 +133,13 @@ public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLo
         return new MemberInfo(email, role, user.IsRoot);
     }
 
-    public async Task<MemberInfo> SetRoleAsync(Principal actor, string org, string email, OrgRole role, string client, CancellationToken ct)
+    public async Task<MemberInfo> SetRoleAsync(Principal actor, string org, string email, OrgRole role, string client,
+        CancellationToken ct)
     {
         email = Email(email);
         var user = await auth.UserByEmailAsync(email, ct);
-        var n = user is null ? 0 : await Store.ExecuteAsync("UPDATE org_members SET role = @r WHERE org = @o AND user_id = @u", ct,
+        var n = user is null ? 0
+            : await Store.ExecuteAsync("UPDATE org_members SET role = @r WHERE org = @o AND user_id = @u", ct,
             ("r", OrgRoles.Name(role)), ("o", org), ("u", user.UserId));
         audit.Record(actor.Actor, org, "member_update", email, client, n == 1 ? "ok" : "not_found");
         if (n == 0) throw new AuthException(AuthErrorKind.NotFound, $"'{email}' is not a member of '{org}'");
@@ -143,7 +151,8 @@ public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLo
     {
         email = Email(email);
         var user = await auth.UserByEmailAsync(email, ct);
-        var n = user is null ? 0 : await Store.ExecuteAsync("DELETE FROM org_members WHERE org = @o AND user_id = @u", ct,
+        var n = user is null ? 0 : await Store.ExecuteAsync("DELETE FROM org_members WHERE org = @o AND user_id = @u",
+            ct,
             ("o", org), ("u", user.UserId));
         audit.Record(actor.Actor, org, "member_remove", email, client, n == 1 ? "ok" : "not_found");
         if (n == 0) throw new AuthException(AuthErrorKind.NotFound, $"'{email}' is not a member of '{org}'");
@@ -174,13 +183,7 @@ public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLo
         return name;
     }
 
-    private async Task<List<OrgInfo>> OrgsAsync(string sql, CancellationToken ct, params (string, object?)[] args)
-    {
-        var list = new List<OrgInfo>();
-        await using var conn = await Store.OpenAsync(ct);
-        await using var cmd = MetaStore.Command(conn, sql, args);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct)) list.Add(new OrgInfo(r.GetString(0), r.GetString(1), Convert.ToInt64(r.GetValue(2))));
-        return list;
-    }
+    private Task<List<OrgInfo>> OrgsAsync(string sql, CancellationToken ct, params (string, object?)[] args) =>
+        Store.ReadAsync(sql, r => new OrgInfo(r.GetString(0), r.GetString(1), Convert.ToInt64(r.GetValue(2))), ct,
+            args);
 }

@@ -24,13 +24,15 @@ public sealed record QuotaDefaults(long IngestBytesPerDay, long MaxStreams, long
 /// counted here (running queries, per node). A request is checked before anything of it is written; requests
 /// checked at the same moment may together pass a quota by what they carry.
 /// </summary>
-public sealed class QuotaService(MetaStore store, LiveSettings<QuotaDefaults> defaults, IAuditLog audit, TimeProvider clock)
+public sealed class QuotaService(MetaStore store, LiveSettings<QuotaDefaults> defaults, IAuditLog audit,
+    TimeProvider clock)
     : IQuotaService
 {
     private static readonly TimeSpan OverridesTtl = TimeSpan.FromSeconds(10), StreamsTtl = TimeSpan.FromSeconds(10),
         StoredTtl = TimeSpan.FromSeconds(30), UsageTtl = TimeSpan.FromSeconds(5);
 
-    private static readonly Gauge Usage = Metrics.CreateGauge("org_quota_usage", "Usage of each org quota.", "org", "quota");
+    private static readonly Gauge Usage = Metrics.CreateGauge("org_quota_usage", "Usage of each org quota.", "org",
+        "quota");
 
     private sealed class OrgState
     {
@@ -53,7 +55,8 @@ public sealed class QuotaService(MetaStore store, LiveSettings<QuotaDefaults> de
         if (_orgs.TryGetValue(org, out var s)) return s;
         if (_orgs.Count >= OrgDirectory.MaxOrgs)
             foreach (var (k, v) in _orgs)
-                if (Volatile.Read(ref v.IngestPending) == 0 && Volatile.Read(ref v.Queries) == 0) _orgs.TryRemove(k, out _);
+                if (Volatile.Read(ref v.IngestPending) == 0 && Volatile.Read(ref v.Queries) == 0) _orgs.TryRemove(k,
+                    out _);
         return _orgs.GetOrAdd(org, _ => new OrgState { Day = Today });
     }
 
@@ -65,12 +68,11 @@ public sealed class QuotaService(MetaStore store, LiveSettings<QuotaDefaults> de
     {
         if (Now - s.OverridesAt > OverridesTtl)
         {
+            var rows = await store.ReadAsync("SELECT quota, value FROM org_quotas WHERE org = @o",
+                r => (Name: r.GetString(0), Value: Convert.ToInt64(r.GetValue(1))), ct, ("o", org));
             var fresh = new Dictionary<Quota, long>();
-            await using var conn = await store.OpenAsync(ct);
-            await using var cmd = MetaStore.Command(conn, "SELECT quota, value FROM org_quotas WHERE org = @o", ("o", org));
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
-                if (Quotas.TryParse(r.GetString(0), out var quota)) fresh[quota] = Convert.ToInt64(r.GetValue(1));
+            foreach (var (name, value) in rows)
+                if (Quotas.TryParse(name, out var quota)) fresh[quota] = value;
             s.Overrides = fresh;
             s.OverridesAt = Now;
         }
@@ -98,20 +100,23 @@ public sealed class QuotaService(MetaStore store, LiveSettings<QuotaDefaults> de
         return list;
     }
 
-    public async Task SetAsync(Principal actor, string org, IReadOnlyDictionary<Quota, long?> values, string client, CancellationToken ct)
+    public async Task SetAsync(Principal actor, string org, IReadOnlyDictionary<Quota, long?> values, string client,
+        CancellationToken ct)
     {
         await using (var conn = await store.OpenAsync(ct))
         await using (var tx = await conn.BeginTransactionAsync(ct))
         {
             foreach (var (q, v) in values)
             {
-                if (v is < 0) throw new AuthException(AuthErrorKind.Invalid, $"{Quotas.Name(q)} is 0 (unlimited) or more");
+                if (v is < 0) throw new AuthException(AuthErrorKind.Invalid,
+                    $"{Quotas.Name(q)} is 0 (unlimited) or more");
                 await using var cmd = v is { } value
                     ? MetaStore.Command(conn, """
                         INSERT INTO org_quotas (org, quota, value) VALUES (@o, @q, @v)
                         ON CONFLICT (org, quota) DO UPDATE SET value = excluded.value
                         """, ("o", org), ("q", Quotas.Name(q)), ("v", value))
-                    : MetaStore.Command(conn, "DELETE FROM org_quotas WHERE org = @o AND quota = @q", ("o", org), ("q", Quotas.Name(q)));
+                    : MetaStore.Command(conn, "DELETE FROM org_quotas WHERE org = @o AND quota = @q", ("o", org),
+                        ("q", Quotas.Name(q)));
                 cmd.Transaction = tx;
                 await cmd.ExecuteNonQueryAsync(ct);
             }
@@ -121,7 +126,8 @@ public sealed class QuotaService(MetaStore store, LiveSettings<QuotaDefaults> de
         audit.Record(actor.Actor, org, "quota_update", string.Join(',', values.Keys.Select(Quotas.Name)), client, "ok");
     }
 
-    public async ValueTask<QuotaRefusal?> CheckIngestAsync(string org, string streamType, string stream, long bytes, CancellationToken ct)
+    public async ValueTask<QuotaRefusal?> CheckIngestAsync(string org, string streamType, string stream, long bytes,
+        CancellationToken ct)
     {
         var d = defaults.Current;
         var s = StateOf(org);
@@ -231,11 +237,8 @@ public sealed class QuotaService(MetaStore store, LiveSettings<QuotaDefaults> de
     private async ValueTask<HashSet<string>> StreamsAsync(string org, OrgState s, CancellationToken ct, bool force)
     {
         if (!force && Now - s.StreamsAt <= StreamsTtl) return s.Streams;
-        var set = new HashSet<string>(StringComparer.Ordinal);
-        await using var conn = await store.OpenAsync(ct);
-        await using var cmd = MetaStore.Command(conn, "SELECT stream_type, stream FROM streams WHERE org = @o", ("o", org));
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct)) set.Add(r.GetString(0) + "/" + r.GetString(1));
+        var set = (await store.ReadAsync("SELECT stream_type, stream FROM streams WHERE org = @o",
+            r => r.GetString(0) + "/" + r.GetString(1), ct, ("o", org))).ToHashSet(StringComparer.Ordinal);
         s.Streams = set;
         s.StreamsAt = Now;
         return set;
@@ -266,7 +269,8 @@ public sealed class QuotaService(MetaStore store, LiveSettings<QuotaDefaults> de
                     INSERT INTO org_usage (org, day, ingest_bytes) VALUES (@o, @d, @b)
                     ON CONFLICT (org, day) DO UPDATE SET ingest_bytes = org_usage.ingest_bytes + excluded.ingest_bytes
                     """, ct, ("o", org), ("d", day), ("b", pending));
-                // The bytes move from pending to persisted in this order, so a check in between counts them once or twice, never zero times.
+                // The bytes move from pending to persisted in this order, so a check in between counts them once or
+                // twice, never zero times.
                 if (s.Day == day) Interlocked.Add(ref s.IngestPersisted, pending);
                 Interlocked.Add(ref s.IngestPending, -pending);
             }
@@ -274,7 +278,9 @@ public sealed class QuotaService(MetaStore store, LiveSettings<QuotaDefaults> de
             {
                 _usageLock.Release();
             }
-            Usage.WithLabels(org, Quotas.Name(Quota.IngestBytesPerDay)).Set(Volatile.Read(ref s.IngestPersisted) + Volatile.Read(ref s.IngestPending));
+            Usage.WithLabels(org,
+                Quotas.Name(Quota.IngestBytesPerDay)).Set(Volatile.Read(ref s.IngestPersisted)
+                    + Volatile.Read(ref s.IngestPending));
         }
     }
 }

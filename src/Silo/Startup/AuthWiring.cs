@@ -9,7 +9,8 @@ using MoleSignal.Silo.Workers;
 
 namespace MoleSignal.Silo.Startup;
 
-/// <summary>Config to the auth and tenancy services: principals, accounts, orgs, tokens, audit, quotas, secrets.</summary>
+/// <summary>Config to the auth and tenancy services: principals, accounts, orgs, tokens, audit, quotas,
+/// secrets.</summary>
 public static class AuthWiring
 {
     public static AuthSettings Settings(MoleSignalConfig c) => new(
@@ -22,7 +23,8 @@ public static class AuthWiring
     public static AuthBootstrap Bootstrap(MoleSignalConfig c) => new(
         c.Secrets.RootUserEmail, c.Secrets.RootUserPassword, c.Secrets.JwtSecretOverride, c.Auth.JwtSecret, c.Node.DataDir);
 
-    public static IServiceCollection AddAuth(this IServiceCollection s, MoleSignalConfig config, byte[] jwtSecret, MasterKey master)
+    public static IServiceCollection AddAuth(this IServiceCollection s, MoleSignalConfig config, byte[] jwtSecret,
+        MasterKey master)
     {
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton(new LiveSettings<AuthSettings>(Settings(config)));

@@ -24,7 +24,8 @@ public static class RouteTable
         // Nothing is opened: an in-memory metadata store and an object store that is never touched.
         var meta = MetaStore.Sqlite("Data Source=molesignal-routes;Mode=Memory;Cache=Shared");
         var objects = new LocalObjectStore(Path.Combine(Path.GetTempPath(), "molesignal-routes"));
-        var app = SiloProgram.Build(config, root, roles, objects, new ObjectStoreProbe(objects), meta, new byte[32], MasterKey.Dev);
+        var app = SiloProgram.Build(config, root, roles, objects, new ObjectStoreProbe(objects), meta, new byte[32],
+            MasterKey.Dev);
         var endpoints = ((IEndpointRouteBuilder)app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>();
         foreach (var e in endpoints.OrderBy(e => e.RoutePattern.RawText, StringComparer.Ordinal))
         {
@@ -34,8 +35,10 @@ public static class RouteTable
             var unimplemented = pattern.Contains("grpcunimplemented", StringComparison.Ordinal);
             var grpc = unimplemented || e.Metadata.Any(m => m.GetType().Name == "GrpcMethodMetadata");
             var access = unimplemented ? "unimplemented"
-                : grpc ? pattern.StartsWith(GrpcAuthInterceptor.HealthService, StringComparison.Ordinal) ? "anonymous" : "principal"
-                : e.Metadata.GetMetadata<RouteAccess>()?.ToString() ?? (pattern.StartsWith("/api", StringComparison.Ordinal) ? "none" : "open");
+                : grpc ? pattern.StartsWith(GrpcAuthInterceptor.HealthService,
+                    StringComparison.Ordinal) ? "anonymous" : "principal"
+                : e.Metadata.GetMetadata<RouteAccess>()?.ToString() ?? (pattern.StartsWith("/api",
+                    StringComparison.Ordinal) ? "none" : "open");
             foreach (var m in methods) yield return $"{(grpc ? "grpc" : "http")} {m} {pattern} {access}";
         }
     }

@@ -46,28 +46,38 @@ public sealed class AuthProcessTests(PostgresServer pg) : IClassFixture<Postgres
         var shipper = MoleSignalNode.Basic("fluent-bit", ingester);
 
         // ingest: ingester and editor yes, viewer no
-        Assert.Equal(HttpStatusCode.OK, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/app", shipper, "acme", Record));
-        Assert.Equal(HttpStatusCode.OK, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/app", editor, "acme", Record));
-        Assert.Equal(HttpStatusCode.Forbidden, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/app", viewer, "acme", Record));
+        Assert.Equal(HttpStatusCode.OK,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/app", shipper, "acme", Record));
+        Assert.Equal(HttpStatusCode.OK,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/app", editor, "acme", Record));
+        Assert.Equal(HttpStatusCode.Forbidden,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/app", viewer, "acme", Record));
         // query: viewer yes, the ingester token no
-        Assert.Equal(HttpStatusCode.OK, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/query", viewer, "acme", Sql("SELECT 1")));
-        Assert.Equal(HttpStatusCode.Forbidden, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/query", shipper, "acme", Sql("SELECT 1")));
+        Assert.Equal(HttpStatusCode.OK,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/query", viewer, "acme", Sql("SELECT 1")));
+        Assert.Equal(HttpStatusCode.Forbidden,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/query", shipper, "acme", Sql("SELECT 1")));
         // members: admin yes, editor no
         var member = Json("{\"email\":\"new@acme.io\",\"role\":\"viewer\",\"password\":\"new-password\"}");
-        Assert.Equal(HttpStatusCode.Forbidden, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/orgs/acme/members", editor, content: member));
-        Assert.Equal(HttpStatusCode.Created, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/orgs/acme/members", admin,
+        Assert.Equal(HttpStatusCode.Forbidden,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/orgs/acme/members", editor, content: member));
+        Assert.Equal(HttpStatusCode.Created,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/orgs/acme/members", admin,
             content: Json("{\"email\":\"new@acme.io\",\"role\":\"viewer\",\"password\":\"new-password\"}")));
         // orgs: only root creates them
-        Assert.Equal(HttpStatusCode.Forbidden, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/orgs", admin, content: Json("{\"org\":\"x\"}")));
+        Assert.Equal(HttpStatusCode.Forbidden,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/orgs", admin, content: Json("{\"org\":\"x\"}")));
         // another org's data: not even the admin of acme
-        Assert.Equal(HttpStatusCode.Forbidden, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/query", admin, "default", Sql("SELECT 1")));
+        Assert.Equal(HttpStatusCode.Forbidden,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/query", admin, "default", Sql("SELECT 1")));
 
         // what each sees of itself
         var me = await AuthApi.SendAsync(anon, HttpMethod.Get, "/api/v1/auth/me", auth: viewer);
         Assert.Equal("viewer@acme.io", me.GetProperty("email").GetString());
         Assert.Equal("viewer", me.GetProperty("orgs")[0].GetProperty("role").GetString());
         // the editor's two records are there, for the viewer to read
-        var rows = await AuthApi.SendAsync(anon, HttpMethod.Post, "/api/v1/query", new { sql = "SELECT count(*) AS n FROM app" }, viewer, "acme");
+        var rows = await AuthApi.SendAsync(anon, HttpMethod.Post, "/api/v1/query",
+            new { sql = "SELECT count(*) AS n FROM app" }, viewer, "acme");
         Assert.Equal(2, rows.GetProperty("rows")[0][0].GetInt64());
     }
 
@@ -86,16 +96,20 @@ public sealed class AuthProcessTests(PostgresServer pg) : IClassFixture<Postgres
 
         var bearer = AuthApi.Bearer(token);
         for (var i = 0; i < 20; i++)
-            Assert.Equal(HttpStatusCode.OK, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/t", bearer, content: Record));
+            Assert.Equal(HttpStatusCode.OK,
+                await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/t", bearer, content: Record));
         // a wrong secret under a real prefix is refused
         var forged = AuthApi.Bearer(token[..16] + new string('f', 40));
-        Assert.Equal(HttpStatusCode.Unauthorized, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/t", forged, content: Record));
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/t", forged, content: Record));
 
         await AuthApi.SendAsync(node.Http, HttpMethod.Delete, $"/api/v1/tokens/{id}");
-        Assert.Equal(HttpStatusCode.Unauthorized, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/t", bearer, content: Record));
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/t", bearer, content: Record));
 
         var (_, shortLived) = await AuthApi.ServiceTokenAsync(node.Http, "default", "ingester", expiresInSecs: 1);
-        await Poll.UntilAsync(() => AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/t", AuthApi.Bearer(shortLived), content: Record),
+        await Poll.UntilAsync(() => AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/t",
+            AuthApi.Bearer(shortLived), content: Record),
             s => s == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(30), "the expired token refused");
         Assert.DoesNotContain(token[16..], node.Process.Output);
     }
@@ -129,7 +143,8 @@ public sealed class AuthProcessTests(PostgresServer pg) : IClassFixture<Postgres
         Assert.Equal(HttpStatusCode.OK, await AuthApi.StatusAsync(anonB, HttpMethod.Get, "/api/v1/streams", bearer));
 
         await AuthApi.SendAsync(a.Http, HttpMethod.Delete, $"/api/v1/tokens/{id}");
-        Assert.Equal(HttpStatusCode.Unauthorized, await AuthApi.StatusAsync(anonA, HttpMethod.Get, "/api/v1/streams", bearer));
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            await AuthApi.StatusAsync(anonA, HttpMethod.Get, "/api/v1/streams", bearer));
         await Poll.UntilAsync(() => AuthApi.StatusAsync(anonB, HttpMethod.Get, "/api/v1/streams", bearer),
             s => s == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(30), "node b refusing the revoked token");
     }
@@ -144,15 +159,18 @@ public sealed class AuthProcessTests(PostgresServer pg) : IClassFixture<Postgres
         using var anon = AuthApi.Anonymous(node);
         await AuthApi.AddMemberAsync(node.Http, "default", "dev@corp.io", "viewer", "first-password");
         var jwt = await AuthApi.LoginAsync(anon, "dev@corp.io", "first-password");
-        Assert.Equal(HttpStatusCode.OK, await AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams", AuthApi.Bearer(jwt)));
+        Assert.Equal(HttpStatusCode.OK,
+            await AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams", AuthApi.Bearer(jwt)));
 
         var parts = jwt.Split('.');
         var sig = parts[2].ToCharArray();
         sig[5] = sig[5] == 'A' ? 'B' : 'A';
         var tampered = $"{parts[0]}.{parts[1]}.{new string(sig)}";
-        Assert.Equal(HttpStatusCode.Unauthorized, await AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams", AuthApi.Bearer(tampered)));
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            await AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams", AuthApi.Bearer(tampered)));
         var none = B64Url("{\"alg\":\"none\",\"typ\":\"JWT\"}") + "." + parts[1] + ".";
-        Assert.Equal(HttpStatusCode.Unauthorized, await AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams", AuthApi.Bearer(none)));
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            await AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams", AuthApi.Bearer(none)));
         await Poll.UntilAsync(() => AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams", AuthApi.Bearer(jwt)),
             s => s == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(30), "the expired JWT refused");
 
@@ -161,7 +179,8 @@ public sealed class AuthProcessTests(PostgresServer pg) : IClassFixture<Postgres
         Assert.Equal(HttpStatusCode.OK, await AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams", bearer));
         await AuthApi.SendAsync(anon, HttpMethod.Post, "/api/v1/auth/password",
             new { current_password = "first-password", new_password = "second-password" }, bearer);
-        Assert.Equal(HttpStatusCode.Unauthorized, await AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams", bearer));
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            await AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams", bearer));
         Assert.Equal(HttpStatusCode.Unauthorized, await AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams",
             MoleSignalNode.Basic("dev@corp.io", "first-password")));
         Assert.Equal(HttpStatusCode.OK, await AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams",
@@ -179,7 +198,8 @@ public sealed class AuthProcessTests(PostgresServer pg) : IClassFixture<Postgres
         HttpStatusCode last = 0;
         for (var i = 0; i < 6 && last != HttpStatusCode.TooManyRequests; i++)
         {
-            using var resp = await anon.PostAsJsonAsync("/api/v1/auth/login", new { email = "guess@corp.io", password = "wrong-" + i });
+            using var resp = await anon.PostAsJsonAsync("/api/v1/auth/login",
+                new { email = "guess@corp.io", password = "wrong-" + i });
             last = resp.StatusCode;
             if (last == HttpStatusCode.TooManyRequests) Assert.True(resp.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         }
@@ -189,9 +209,11 @@ public sealed class AuthProcessTests(PostgresServer pg) : IClassFixture<Postgres
             MoleSignalNode.Basic("guess@corp.io", "guess-password")));
 
         var (_, token) = await AuthApi.ServiceTokenAsync(node.Http, "default", "ingester");
-        await AuthApi.SendAsync(node.Http, HttpMethod.Post, "/api/v1/secrets", new { name = "hook", value = "hook-secret-value" },
+        await AuthApi.SendAsync(node.Http, HttpMethod.Post, "/api/v1/secrets",
+            new { name = "hook", value = "hook-secret-value" },
             expect: HttpStatusCode.Created);
-        var audit = await Poll.UntilAsync(() => AuthApi.SendAsync(node.Http, HttpMethod.Get, "/api/v1/audit?limit=1000"),
+        var audit = await Poll.UntilAsync(() => AuthApi.SendAsync(node.Http, HttpMethod.Get,
+            "/api/v1/audit?limit=1000"),
             a => a.GetRawText().Contains("secret_create"), TimeSpan.FromSeconds(30), "the audit rows written");
         var text = audit.GetRawText();
         Assert.Contains("\"action\":\"login\"", text);
@@ -248,10 +270,13 @@ public sealed class AuthProcessTests(PostgresServer pg) : IClassFixture<Postgres
         env["MS_HTTP.BIND"] = "127.0.0.1";
         using var node = MoleSignalNode.Start(env);
         await node.WaitHealthyAsync();
-        await node.Process.WaitForLineAsync(l => l.Contains("auth is OFF"), TimeSpan.FromSeconds(30), "the auth-off warning");
+        await node.Process.WaitForLineAsync(l => l.Contains("auth is OFF"), TimeSpan.FromSeconds(30),
+            "the auth-off warning");
         using var anon = AuthApi.Anonymous(node);
-        Assert.Equal(HttpStatusCode.OK, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/sandbox", null, content: Record));
+        Assert.Equal(HttpStatusCode.OK,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/ingest/sandbox", null, content: Record));
     }
 
-    private static string B64Url(string s) => Convert.ToBase64String(Encoding.UTF8.GetBytes(s)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string B64Url(string s)
+        => Convert.ToBase64String(Encoding.UTF8.GetBytes(s)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

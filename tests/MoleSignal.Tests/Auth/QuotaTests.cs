@@ -6,7 +6,8 @@ using MoleSignal.Tests.Support;
 
 namespace MoleSignal.Tests.Auth;
 
-/// <summary>Each org quota refuses at its limit with nothing of the request written, and usage outlives a restart.</summary>
+/// <summary>Each org quota refuses at its limit with nothing of the request written, and usage outlives a
+/// restart.</summary>
 [Collection(ProcessCollection.Name)]
 public sealed class QuotaTests
 {
@@ -17,11 +18,13 @@ public sealed class QuotaTests
 
     private static async Task<long> CountAsync(MoleSignalNode node, string org, string stream)
     {
-        var r = await AuthApi.SendAsync(node.Http, HttpMethod.Post, "/api/v1/query", new { sql = $"SELECT count(*) FROM {stream}" }, org: org);
+        var r = await AuthApi.SendAsync(node.Http, HttpMethod.Post, "/api/v1/query",
+            new { sql = $"SELECT count(*) FROM {stream}" }, org: org);
         return r.GetProperty("rows")[0][0].GetInt64();
     }
 
-    private static async Task<(HttpStatusCode Status, string Text)> IngestAsync(MoleSignalNode node, string org, string stream, string body)
+    private static async Task<(HttpStatusCode Status, string Text)> IngestAsync(MoleSignalNode node, string org,
+        string stream, string body)
     {
         using var req = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/ingest/{stream}") { Content = Body(body) };
         req.Headers.Add("X-Org-Id", org);
@@ -40,7 +43,8 @@ public sealed class QuotaTests
         {
             await node.WaitHealthyAsync();
             await AuthApi.CreateOrgAsync(node.Http, "q1");
-            await AuthApi.SendAsync(node.Http, HttpMethod.Put, "/api/v1/orgs/q1/quotas", new { ingest_bytes_per_day = 200 });
+            await AuthApi.SendAsync(node.Http, HttpMethod.Put, "/api/v1/orgs/q1/quotas",
+                new { ingest_bytes_per_day = 200 });
             Assert.Equal(HttpStatusCode.OK, (await IngestAsync(node, "q1", "app", record)).Status);
             Assert.Equal(HttpStatusCode.OK, (await IngestAsync(node, "q1", "app", record)).Status);
             var (status, text) = await IngestAsync(node, "q1", "app", record);
@@ -54,7 +58,8 @@ public sealed class QuotaTests
         }
         using var again = MoleSignalNode.Start(env, workDir: dir.Path);
         await again.WaitHealthyAsync();
-        Assert.Equal(usage, (await QuotasAsync(again, "q1")).GetProperty("ingest_bytes_per_day").GetProperty("usage").GetInt64());
+        Assert.Equal(usage, (await QuotasAsync(again,
+            "q1")).GetProperty("ingest_bytes_per_day").GetProperty("usage").GetInt64());
         Assert.Equal(HttpStatusCode.TooManyRequests, (await IngestAsync(again, "q1", "app", record)).Status);
         Assert.Equal(2, await CountAsync(again, "q1", "app"));
     }
@@ -77,13 +82,17 @@ public sealed class QuotaTests
         var (status, text) = await IngestAsync(node, "q2", "c", "{\"m\":1}");
         Assert.Equal(HttpStatusCode.TooManyRequests, status);
         Assert.Contains("max_streams", text);
-        Assert.Equal(HttpStatusCode.OK, (await IngestAsync(node, "q2", "a", "{\"m\":2}")).Status); // existing streams go on
+        Assert.Equal(HttpStatusCode.OK,
+            (await IngestAsync(node, "q2", "a", "{\"m\":2}")).Status); // existing streams go on
         var streams = await AuthApi.SendAsync(node.Http, HttpMethod.Get, "/api/v1/streams", org: "q2");
-        Assert.Equal(["a", "b"], streams.GetProperty("streams").EnumerateArray().Select(s => s.GetProperty("name").GetString()).Order());
+        Assert.Equal(["a", "b"],
+            streams.GetProperty("streams").EnumerateArray().Select(s => s.GetProperty("name").GetString()).Order());
 
         // stored_bytes: once the org's files hold 1 byte or more, new data is refused
-        await AuthApi.SendAsync(node.Http, HttpMethod.Put, "/api/v1/orgs/q2/quotas", new { stored_bytes = 1, max_streams = (long?)null });
-        await Poll.UntilAsync(() => QuotasAsync(node, "q2"), q => q.GetProperty("stored_bytes").GetProperty("usage").GetInt64() > 0,
+        await AuthApi.SendAsync(node.Http, HttpMethod.Put, "/api/v1/orgs/q2/quotas",
+            new { stored_bytes = 1, max_streams = (long?)null });
+        await Poll.UntilAsync(() => QuotasAsync(node, "q2"),
+            q => q.GetProperty("stored_bytes").GetProperty("usage").GetInt64() > 0,
             TimeSpan.FromSeconds(60), "q2's records flushed into files");
         (status, text) = await IngestAsync(node, "q2", "a", "{\"m\":3}");
         Assert.Equal(HttpStatusCode.TooManyRequests, status);
@@ -97,7 +106,8 @@ public sealed class QuotaTests
         using var node = MoleSignalNode.Start();
         await node.WaitHealthyAsync();
         await AuthApi.CreateOrgAsync(node.Http, "q3");
-        await AuthApi.SendAsync(node.Http, HttpMethod.Put, "/api/v1/orgs/q3/quotas", new { max_concurrent_queries = 1 });
+        await AuthApi.SendAsync(node.Http, HttpMethod.Put, "/api/v1/orgs/q3/quotas",
+            new { max_concurrent_queries = 1 });
 
         // A streamed answer far larger than the socket buffers, left unread: its query holds the org's one slot.
         using var held = new HttpRequestMessage(HttpMethod.Post, "/api/v1/query/stream")
@@ -107,7 +117,8 @@ public sealed class QuotaTests
         held.Headers.Add("X-Org-Id", "q3");
         var open = await node.Http.SendAsync(held, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, open.StatusCode);
-        using var second = new HttpRequestMessage(HttpMethod.Post, "/api/v1/query") { Content = Body("{\"sql\":\"SELECT 1\"}") };
+        using var second = new HttpRequestMessage(HttpMethod.Post,
+            "/api/v1/query") { Content = Body("{\"sql\":\"SELECT 1\"}") };
         second.Headers.Add("X-Org-Id", "q3");
         using (var refused = await node.Http.SendAsync(second))
         {
@@ -120,7 +131,8 @@ public sealed class QuotaTests
         open.Dispose();
         await Poll.UntilAsync(async () =>
         {
-            using var req = new HttpRequestMessage(HttpMethod.Post, "/api/v1/query") { Content = Body("{\"sql\":\"SELECT 1\"}") };
+            using var req = new HttpRequestMessage(HttpMethod.Post,
+                "/api/v1/query") { Content = Body("{\"sql\":\"SELECT 1\"}") };
             req.Headers.Add("X-Org-Id", "q3");
             using var r = await node.Http.SendAsync(req);
             return r.StatusCode;

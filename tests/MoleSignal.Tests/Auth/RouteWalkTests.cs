@@ -23,7 +23,8 @@ public sealed class RouteWalkTests
         var (code, output) = await MoleSignalNode.RunToExitAsync(args: ["routes"]);
         Assert.True(code == 0, output);
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Where(l => l.StartsWith("http ", StringComparison.Ordinal) || l.StartsWith("grpc ", StringComparison.Ordinal))
+            .Where(l => l.StartsWith("http ", StringComparison.Ordinal) || l.StartsWith("grpc ",
+                StringComparison.Ordinal))
             .Select(l => l.Split(' ', 4))
             .Select(p => new Route(p[0], p[1], p[2], p[3]))
             .ToList();
@@ -55,19 +56,23 @@ public sealed class RouteWalkTests
             var method = new HttpMethod(r.Method);
             var path = Concrete(r.Path);
             HttpContent Body() => new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
-            using (var req = new HttpRequestMessage(method, path) { Content = method == HttpMethod.Get ? null : Body() })
+            using (var req = new HttpRequestMessage(method,
+                path) { Content = method == HttpMethod.Get ? null : Body() })
             using (var resp = await anon.SendAsync(req))
             {
-                Assert.True(resp.StatusCode == HttpStatusCode.Unauthorized, $"{r.Method} {r.Path} without credentials: {(int)resp.StatusCode}");
+                Assert.True(resp.StatusCode == HttpStatusCode.Unauthorized,
+                    $"{r.Method} {r.Path} without credentials: {(int)resp.StatusCode}");
                 Assert.Equal("Basic realm=\"molesignal\"", resp.Headers.WwwAuthenticate.ToString());
                 var body = await resp.Content.ReadAsStringAsync();
                 Assert.Contains("\"error\":\"unauthorized\"", body);
             }
-            Assert.True(await AuthApi.StatusAsync(anon, method, path, badToken, content: Body()) == HttpStatusCode.Unauthorized,
+            Assert.True(await AuthApi.StatusAsync(anon, method, path, badToken,
+                content: Body()) == HttpStatusCode.Unauthorized,
                 $"{r.Method} {r.Path} with a bad token");
             if (r.Access == "principal") continue; // the caller's own account and tokens: no org to be wrong about
             var status = await AuthApi.StatusAsync(anon, method, path, otherAdmin, org: "default", content: Body());
-            Assert.True(status == HttpStatusCode.Forbidden, $"{r.Method} {r.Path} as another org's admin: {(int)status}");
+            Assert.True(status == HttpStatusCode.Forbidden,
+                $"{r.Method} {r.Path} as another org's admin: {(int)status}");
         }
     }
 

@@ -10,11 +10,13 @@ using MoleSignal.Tests.Support;
 
 namespace MoleSignal.Tests.Auth;
 
-/// <summary>Stored secrets: sealed at rest, readable after a key rotation, and never under the dev key in a cluster.</summary>
+/// <summary>Stored secrets: sealed at rest, readable after a key rotation, and never under the dev key in a
+/// cluster.</summary>
 [Collection(ProcessCollection.Name)]
 public sealed class SecretTests(PostgresServer pg) : IClassFixture<PostgresServer>
 {
-    private static readonly Principal Root = new("r", "root@x.io", true, new Dictionary<string, OrgRole>(), CredentialKind.Password, null);
+    private static readonly Principal Root = new("r", "root@x.io", true, new Dictionary<string, OrgRole>(),
+        CredentialKind.Password, null);
 
     private static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
@@ -28,8 +30,10 @@ public sealed class SecretTests(PostgresServer pg) : IClassFixture<PostgresServe
         var keyA = MasterKey.From(NewKey());
         var keyB = MasterKey.From(NewKey());
         var storeA = new SecretStore(meta, keyA, audit, TimeProvider.System);
-        var info = await storeA.PutAsync(Root, "acme", "webhook", "very-secret-header-value", "test", CancellationToken.None);
-        Assert.Equal("very-secret-header-value", await storeA.RevealAsync("acme", info.Reference, CancellationToken.None));
+        var info = await storeA.PutAsync(Root, "acme", "webhook", "very-secret-header-value", "test",
+            CancellationToken.None);
+        Assert.Equal("very-secret-header-value",
+            await storeA.RevealAsync("acme", info.Reference, CancellationToken.None));
         // another org cannot open it by reference
         Assert.Null(await storeA.RevealAsync("other", info.Reference, CancellationToken.None));
 
@@ -38,8 +42,10 @@ public sealed class SecretTests(PostgresServer pg) : IClassFixture<PostgresServe
 
         Assert.Equal(1, await SecretStore.RotateAsync(meta, keyA, keyB, CancellationToken.None));
         var storeB = new SecretStore(meta, keyB, audit, TimeProvider.System);
-        Assert.Equal("very-secret-header-value", await storeB.RevealAsync("acme", info.Reference, CancellationToken.None));
-        await Assert.ThrowsAsync<CryptographicException>(() => storeA.RevealAsync("acme", info.Reference, CancellationToken.None));
+        Assert.Equal("very-secret-header-value",
+            await storeB.RevealAsync("acme", info.Reference, CancellationToken.None));
+        await Assert.ThrowsAsync<CryptographicException>(() => storeA.RevealAsync("acme", info.Reference,
+            CancellationToken.None));
 
         Environment.SetEnvironmentVariable("MS_TEST_SECRET", "from-env");
         Assert.Equal("from-env", await storeB.RevealAsync("acme", "env:MS_TEST_SECRET", CancellationToken.None));
@@ -53,7 +59,8 @@ public sealed class SecretTests(PostgresServer pg) : IClassFixture<PostgresServe
         using (var node = MoleSignalNode.Start(env, workDir: dir.Path))
         {
             await node.WaitHealthyAsync();
-            var put = await AuthApi.SendAsync(node.Http, HttpMethod.Post, "/api/v1/secrets", new { name = "smtp", value = "smtp-password-1" },
+            var put = await AuthApi.SendAsync(node.Http, HttpMethod.Post, "/api/v1/secrets",
+                new { name = "smtp", value = "smtp-password-1" },
                 expect: HttpStatusCode.Created);
             Assert.StartsWith("cipher_keys:", put.GetProperty("reference").GetString());
             var list = await AuthApi.SendAsync(node.Http, HttpMethod.Get, "/api/v1/secrets");
@@ -68,9 +75,11 @@ public sealed class SecretTests(PostgresServer pg) : IClassFixture<PostgresServe
         Assert.Contains("re-wrapped 1 secrets", output);
 
         await using var meta = MetaStore.Sqlite(Path.Combine(dir.Path, "data", "meta.db"));
-        var store = new SecretStore(meta, MasterKey.From(newKey), new AuditLog(meta, TimeProvider.System), TimeProvider.System);
+        var store = new SecretStore(meta, MasterKey.From(newKey), new AuditLog(meta, TimeProvider.System),
+            TimeProvider.System);
         var id = (string)(await meta.ScalarAsync("SELECT id FROM cipher_keys WHERE name = 'smtp'"))!;
-        Assert.Equal("smtp-password-1", await store.RevealAsync("default", "cipher_keys:" + id, CancellationToken.None));
+        Assert.Equal("smtp-password-1",
+            await store.RevealAsync("default", "cipher_keys:" + id, CancellationToken.None));
         SqliteConnection.ClearAllPools();
     }
 

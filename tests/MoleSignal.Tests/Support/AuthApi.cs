@@ -8,7 +8,8 @@ namespace MoleSignal.Tests.Support;
 /// <summary>The account and tenancy calls the tests make, as root unless a client says otherwise.</summary>
 public static class AuthApi
 {
-    public static async Task<JsonElement> SendAsync(HttpClient http, HttpMethod method, string path, object? body = null,
+    public static async Task<JsonElement> SendAsync(HttpClient http, HttpMethod method, string path,
+        object? body = null,
         AuthenticationHeaderValue? auth = null, string? org = null, HttpStatusCode expect = HttpStatusCode.OK)
     {
         using var req = new HttpRequestMessage(method, path);
@@ -17,7 +18,8 @@ public static class AuthApi
         if (org is not null) req.Headers.Add("X-Org-Id", org);
         using var resp = await http.SendAsync(req);
         var text = await resp.Content.ReadAsStringAsync();
-        Assert.True(resp.StatusCode == expect, $"{method} {path}: expected {(int)expect}, got {(int)resp.StatusCode} {text}");
+        Assert.True(resp.StatusCode == expect,
+            $"{method} {path}: expected {(int)expect}, got {(int)resp.StatusCode} {text}");
         return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
     }
 
@@ -25,7 +27,8 @@ public static class AuthApi
         SendAsync(http, HttpMethod.Post, "/api/v1/orgs", new { org }, expect: HttpStatusCode.Created);
 
     public static Task AddMemberAsync(HttpClient http, string org, string email, string role, string password) =>
-        SendAsync(http, HttpMethod.Post, $"/api/v1/orgs/{org}/members", new { email, role, password }, expect: HttpStatusCode.Created);
+        SendAsync(http, HttpMethod.Post, $"/api/v1/orgs/{org}/members", new { email, role, password },
+            expect: HttpStatusCode.Created);
 
     /// <summary>A service token of <paramref name="org"/>; returns (id, token).</summary>
     public static async Task<(string Id, string Token)> ServiceTokenAsync(HttpClient http, string org, string role,

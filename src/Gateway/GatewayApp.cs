@@ -45,6 +45,7 @@ public static class GatewayApp
         api.MapStreams();
         api.MapQuery();
         api.MapCluster();
+        api.MapDrain();
         if (options.MetricsEnabled) http.MapMetrics("/metrics");
         app.MapGrpcHealthChecksService().RequireHost($"*:{options.GrpcPort}");
         return app;

@@ -12,6 +12,12 @@ public interface IStreamGrain : IGrainWithStringKey
     /// <summary>Flushes everything buffered now and waits for it (replay, shutdown, tests).</summary>
     Task Flush();
 
+    /// <summary>
+    /// For a node's drain: refuses appends from now on, flushes everything, deletes the stream's WAL on this node
+    /// and deactivates. Throws (the WAL kept) if a flush fails.
+    /// </summary>
+    Task Drain();
+
     [AlwaysInterleave]
     Task<StreamBufferStats> GetBufferStats();
 

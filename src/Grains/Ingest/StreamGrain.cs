@@ -21,6 +21,7 @@ public sealed class StreamGrain(
     StreamMetaStore meta,
     WalRecovery recovery,
     FlushQuarantine quarantine,
+    NodeDrain drain,
     ILogger<StreamGrain> log) : Grain, IStreamGrain
 {
     /// <summary>A hot stream keeps both cores of a small node busy encoding; more would only hold more memory.</summary>
@@ -50,6 +51,7 @@ public sealed class StreamGrain(
     private DateTime _retryFlushAfter = DateTime.MinValue;
     private int _failedFlushes;
     private int _encodingFailures; // in a row: past max_flush_attempts, runs flush entry by entry
+    private bool _walRemoved; // drained: the WAL is gone and no append is taken
 
     public override async Task OnActivateAsync(CancellationToken ct)
     {
@@ -63,6 +65,7 @@ public sealed class StreamGrain(
         _nextSeq = epoch << 32;
         var tick = TimeSpan.FromSeconds(Math.Clamp(settings.Current.FlushInterval.TotalSeconds / 4, 0.2, 5));
         this.RegisterGrainTimer(OnTimer, new GrainTimerCreationOptions(tick, tick) { Interleave = true });
+        drain.Activated(this.GetPrimaryKeyString());
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken ct)
@@ -76,12 +79,32 @@ public sealed class StreamGrain(
             // The WAL still holds everything: the next activation replays it.
             log.LogWarning("stream {Stream}: flush on deactivation failed, the WAL keeps the data: {Error}", _key, e.Message);
         }
-        await _wal.DisposeAsync();
+        if (!_walRemoved) await _wal.DisposeAsync();
         memory.Release(_bufferBytes);
+        drain.Deactivated(this.GetPrimaryKeyString());
+    }
+
+    public async Task Drain()
+    {
+        // Appends already past the draining check commit their WAL entry first; the buffer then empties.
+        for (var i = 0; i < 50 && (_buffer.Count > 0 || i == 0); i++)
+        {
+            if (i > 0) await Task.Delay(100);
+            await FlushAll();
+        }
+        if (_buffer.Count > 0) throw new IOException($"stream {_key}: {_buffer.Count} entries still buffered");
+        await _wal.DisposeAsync();
+        _walRemoved = true;
+        var dir = StreamWal.DirectoryFor(settings.Current.Wal.Dir, _key);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        DeactivateOnIdle();
     }
 
     public async Task<AppendResult> Append(IngestBatch batch)
     {
+        // A draining node takes nothing new: the sender retries, by then at the stream's next owner.
+        if (drain.Draining || _walRemoved)
+            return new AppendResult(AppendStatus.Backpressure, 1, "this ingester is draining; retry");
         // A request's later batches name the same fields as its first, which was checked.
         if (!batch.ContinuesRequest && SchemaFullFor(batch) is { } full) return full;
         var size = batch.Payload.Length;

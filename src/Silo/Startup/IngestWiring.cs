@@ -44,6 +44,8 @@ public static class IngestWiring
         s.AddSingleton<StreamFlusher>();
         s.AddSingleton<FlushQuarantine>();
         s.AddSingleton<WalRecovery>();
+        s.AddSingleton<NodeDrain>();
+        s.AddSingleton<INodeDrain>(sp => sp.GetRequiredService<NodeDrain>());
         s.AddSingleton<IStreamCatalog, StreamCatalog>();
         s.AddSingleton(sp => new IngestLimitsSource(() => Limits(sp.GetRequiredService<LiveConfig>().Current)));
         return s;

@@ -57,6 +57,8 @@ public static class SiloProgram
         var roles = new RoleSet(config.Node.Roles);
         if (cmd.Command == CommandLine.Routes) return RouteTable.Print(config, root, roles);
         if (cmd.Command == CommandLine.RotateCipherKey) return await CipherKeyRotation.RunAsync(config);
+        if (cmd.Command == CommandLine.Healthcheck) return await NodeCommands.HealthcheckAsync(config);
+        if (cmd.Command == CommandLine.Drain) return await NodeCommands.DrainAsync(config);
         IObjectStore objectStore;
         MetaStore meta;
         try

@@ -77,6 +77,21 @@ public sealed class RouteWalkTests
     }
 
     [Fact]
+    public async Task Every_route_is_in_the_openapi_document_with_its_method()
+    {
+        var yaml = new YamlDotNet.RepresentationModel.YamlStream();
+        using (var reader = new StringReader(File.ReadAllText(MoleSignal.Tests.Deploy.ComposeFile.RepoFile("docs", "openapi.yaml"))))
+            yaml.Load(reader);
+        var paths = (YamlDotNet.RepresentationModel.YamlMappingNode)
+            ((YamlDotNet.RepresentationModel.YamlMappingNode)yaml.Documents[0].RootNode)["paths"];
+        var documented = paths.Children.SelectMany(p => ((YamlDotNet.RepresentationModel.YamlMappingNode)p.Value).Children.Keys
+            .Select(m => $"{m.ToString().ToUpperInvariant()} {p.Key}")).ToHashSet();
+        var missing = (await RoutesAsync()).Where(r => r.Port == "http" && r.Method != "*")
+            .Select(r => $"{r.Method} {r.Path}").Where(r => !documented.Contains(r)).ToList();
+        Assert.True(missing.Count == 0, "not in docs/openapi.yaml: " + string.Join(", ", missing));
+    }
+
+    [Fact]
     public async Task The_grpc_port_serves_health_to_anyone_and_every_other_service_needs_a_principal()
     {
         var routes = await RoutesAsync();

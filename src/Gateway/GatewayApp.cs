@@ -11,11 +11,14 @@ using MoleSignal.Gateway.Orgs;
 using MoleSignal.Gateway.Query;
 using MoleSignal.Gateway.Secrets;
 using MoleSignal.Gateway.Streams;
+using MoleSignal.Gateway.Tls;
 using Prometheus;
 
 namespace MoleSignal.Gateway;
 
-public sealed record GatewaySettings(int HttpPort, int GrpcPort, bool MetricsEnabled);
+/// <param name="HttpPort">The business port: plain HTTP, or HTTPS when TLS is on.</param>
+/// <param name="PlainPort">With TLS: the plain port that answers probes and redirects the rest to HTTPS.</param>
+public sealed record GatewaySettings(int HttpPort, int GrpcPort, bool MetricsEnabled, int? PlainPort = null);
 
 /// <summary>Wires the HTTP surface: business routes on the HTTP port, gRPC services on the gRPC port.</summary>
 public static class GatewayApp
@@ -30,10 +33,14 @@ public static class GatewayApp
     public static WebApplication MapGateway(this WebApplication app, GatewaySettings options)
     {
         app.UseJsonErrors();
+        if (options.PlainPort is { } plain) app.UsePlainPortRedirect(plain, options.HttpPort);
         app.UseRouting();
         app.UseApiAuth();
         var http = app.MapGroup("").RequireHost($"*:{options.HttpPort}");
-        http.MapHealth();
+        var probes = options.PlainPort is { } p
+            ? app.MapGroup("").RequireHost($"*:{options.HttpPort}", $"*:{p}")
+            : http;
+        probes.MapHealth();
         var api = http.MapGroup("").MapsAuthErrors();
         api.MapAuth();
         api.MapTokens();

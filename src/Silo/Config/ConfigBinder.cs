@@ -17,6 +17,11 @@ public static class ConfigBinder
         foreach (var key in ConfigSchema.Keys.Values)
         {
             var cfgPath = key.Path.Replace('.', ':');
+            if (key.TableType is { } table)
+            {
+                if (ReadTables(root, cfgPath, key, table) is { } tables) key.SetValue(config, tables);
+                continue;
+            }
             if (key.IsArray)
             {
                 var items = ReadArray(root, cfgPath);
@@ -41,6 +46,10 @@ public static class ConfigBinder
             // Arrays add an index segment.
             var dotted = string.Join('.', parts.Where(p => !int.TryParse(p, out _))).ToLowerInvariant();
             if (ConfigSchema.Keys.ContainsKey(dotted)) continue;
+            var dot = dotted.LastIndexOf('.');
+            if (dot > 0 && ConfigSchema.Keys.TryGetValue(dotted[..dot], out var owner) && owner.TableType is { } t
+                && t.GetProperties().Any(p => ConfigSchema.KeyName(p) == dotted[(dot + 1)..]))
+                continue;
             throw new ConfigException($"unknown config key '{dotted}'" + Suggest(dotted));
         }
     }
@@ -68,6 +77,34 @@ public static class ConfigBinder
                 .Order()
                 .Select(i => provider.TryGet(path + ":" + i, out var v) ? v ?? "" : "")
                 .ToArray();
+        }
+        return null;
+    }
+
+    // Arrays of tables come from TOML only; the highest-priority file that has the array wins whole.
+    private static Array? ReadTables(IConfigurationRoot root, string path, ConfigKey key, Type table)
+    {
+        foreach (var provider in root.Providers.Reverse())
+        {
+            var indices = provider.GetChildKeys([], path).Distinct()
+                .Select(i => int.TryParse(i, out var n) ? n : throw new ConfigException($"config key '{key.Path}' must be an array of tables"))
+                .Order().ToList();
+            if (indices.Count == 0)
+            {
+                if (provider.TryGet(path, out var empty) && string.IsNullOrEmpty(empty)) return Array.CreateInstance(table, 0);
+                continue;
+            }
+            var result = Array.CreateInstance(table, indices.Count);
+            for (var i = 0; i < indices.Count; i++)
+            {
+                var item = Activator.CreateInstance(table)!;
+                foreach (var p in table.GetProperties())
+                    if (provider.TryGet($"{path}:{indices[i]}:{ConfigSchema.KeyName(p)}", out var raw) && raw is not null)
+                        p.SetValue(item, p.PropertyType == typeof(string) ? raw
+                            : TypeDescriptor.GetConverter(p.PropertyType).ConvertFromString(null, CultureInfo.InvariantCulture, raw.Trim()));
+                result.SetValue(item, i);
+            }
+            return result;
         }
         return null;
     }

@@ -34,6 +34,8 @@ public static class ConfigPrinter
         {
             string s => Quote(s),
             string[] a => "[" + string.Join(", ", a.Select(Quote)) + "]",
+            Array tables => "[" + string.Join(", ", tables.Cast<object>().Select(t => "{ " + string.Join(", ",
+                t.GetType().GetProperties().Select(p => $"{ConfigSchema.KeyName(p)} = {Format(key, p.GetValue(t))}")) + " }")) + "]",
             bool b => b ? "true" : "false",
             IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
             _ => Quote(value?.ToString() ?? ""),

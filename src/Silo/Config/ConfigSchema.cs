@@ -7,6 +7,9 @@ namespace MoleSignal.Silo.Config;
 public sealed record ConfigKey(string Path, PropertyInfo Property, IReadOnlyList<PropertyInfo> Parents)
 {
     public bool IsArray => Property.PropertyType.IsArray;
+
+    /// <summary>An array of tables (<c>[[http.tls.certs]]</c>): its element is a record of scalar fields.</summary>
+    public Type? TableType => IsArray && Property.PropertyType.GetElementType() is { } e && e != typeof(string) ? e : null;
     public bool IsImmutable => Property.IsDefined(typeof(ImmutableAttribute));
     public bool IsSecret => Property.IsDefined(typeof(SecretAttribute));
 

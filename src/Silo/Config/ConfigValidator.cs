@@ -73,6 +73,17 @@ public static class ConfigValidator
         if (!c.Auth.Enabled && !(IsLoopback(c.Http.Bind) && IsLoopback(c.Grpc.Bind)))
             Fail("auth.enabled", $"= false is only allowed when http.bind and grpc.bind are loopback addresses " +
                  $"(got {c.Http.Bind} and {c.Grpc.Bind})");
+        if (c.Http.Tls.Enabled)
+        {
+            Port("http.tls.port", c.Http.Tls.Port);
+            Port("http.tls.plain_port", c.Http.Tls.PlainPort);
+            if (c.Http.Tls.CertFile == "" || c.Http.Tls.KeyFile == "")
+                Fail("http.tls.cert_file", "and http.tls.key_file are required when http.tls.enabled = true");
+            if (c.Http.Tls.Certs.Any(t => t.CertFile == "" || t.KeyFile == ""))
+                Fail("http.tls.certs", "entries need both cert_file and key_file");
+            if (new[] { c.Http.Tls.Port, c.Http.Tls.PlainPort, c.Grpc.Port }.Distinct().Count() < 3)
+                Fail("http.tls.port", "http.tls.plain_port and grpc.port must all differ");
+        }
         if (c.Cluster.TlsEnabled && (c.Cluster.TlsCertFile == "" || c.Cluster.TlsKeyFile == ""))
             Fail("cluster.tls_cert_file", "and cluster.tls_key_file are required when cluster.tls_enabled = true");
         if (c.Store.Meta.Backend == "postgres" && string.IsNullOrWhiteSpace(c.Store.Meta.Dsn))

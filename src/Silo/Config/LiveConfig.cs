@@ -57,7 +57,7 @@ public sealed class LiveConfig : IDisposable
     }
 
     private static bool SameValue(object? a, object? b) =>
-        a is string[] x && b is string[] y ? x.SequenceEqual(y) : Equals(a, b);
+        a is Array x && b is Array y ? x.Cast<object>().SequenceEqual(y.Cast<object>()) : Equals(a, b);
 
     public void Dispose() => _subscription.Dispose();
 }

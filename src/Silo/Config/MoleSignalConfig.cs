@@ -68,11 +68,26 @@ public sealed class HttpSection
 
 public sealed class HttpTlsSection
 {
-    public bool Enabled { get; set; }
-    public int Port { get; set; } = 443;
-    public int PlainPort { get; set; } = 80;
+    /// <summary>HTTPS on <see cref="Port"/> and gRPC over TLS, from PEM files re-read when they change.</summary>
+    [Immutable] public bool Enabled { get; set; }
+    [Immutable] public int Port { get; set; } = 443;
+    /// <summary>Plain HTTP: probes and ACME challenges answered, everything else redirected to HTTPS.</summary>
+    [Immutable] public int PlainPort { get; set; } = 80;
+    /// <summary>The default certificate (PEM chain) and its key.</summary>
+    public string CertFile { get; set; } = "";
+    public string KeyFile { get; set; } = "";
+    /// <summary>More certificates, chosen by SNI from their DNS names.</summary>
+    public TlsCertFiles[] Certs { get; set; } = [];
+    /// <summary>Accepted for compatibility: ACME is not in this build.</summary>
     public int IssuePollSecs { get; set; } = 60;
     public int RenewalRetrySecs { get; set; } = 21600;
+}
+
+/// <summary>One <c>[[http.tls.certs]]</c> table.</summary>
+public sealed record TlsCertFiles
+{
+    public string CertFile { get; init; } = "";
+    public string KeyFile { get; init; } = "";
 }
 
 public sealed class GrpcSection

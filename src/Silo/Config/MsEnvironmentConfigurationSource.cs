@@ -23,7 +23,9 @@ public sealed class MsEnvironmentConfigurationSource(IDictionary? environment = 
                 var dotted = name[3..].ToLowerInvariant();
                 var key = dotted.Replace('.', ':');
                 var value = (string?)e.Value ?? "";
-                if (ConfigSchema.Keys.TryGetValue(dotted, out var k) && k.IsArray)
+                if (ConfigSchema.Keys.TryGetValue(dotted, out var k) && k.TableType is not null)
+                    throw new ConfigException($"{name}: '{k.Path}' is an array of tables; set it in the TOML file");
+                if (k is not null && k.IsArray)
                 {
                     var items = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
                     if (items.Length == 0) data[key] = "";

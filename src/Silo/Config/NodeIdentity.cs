@@ -15,7 +15,7 @@ public static class NodeIdentity
             if (kept.Length > 0) return kept;
         }
         var id = "node-" + Guid.NewGuid().ToString("N")[..12];
-        var temp = file + ".tmp";
+        var temp = $"{file}.{Environment.ProcessId}.tmp"; // two processes starting at once never share a temp file
         File.WriteAllText(temp, id + "\n");
         File.Move(temp, file, overwrite: true);
         return id;

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using MoleSignal.Gateway;
 using MoleSignal.Grains.Auth;
 using MoleSignal.Grains.Cluster;
@@ -8,6 +9,7 @@ using MoleSignal.Grains.Metadata;
 using MoleSignal.Grains.Storage;
 using MoleSignal.Silo.Config;
 using MoleSignal.Silo.Roles;
+using MoleSignal.Silo.Tls;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
@@ -46,7 +48,8 @@ public static class SiloProgram
                 Console.Write(ConfigPrinter.ToToml(config));
                 return 0;
             }
-            config.Node.Id = NodeIdentity.Resolve(config.Node);
+            // One-shot commands run beside a node: they take no identity of their own (nor write its file).
+            if (cmd.Command is null) config.Node.Id = NodeIdentity.Resolve(config.Node);
         }
         catch (ConfigException e)
         {
@@ -129,8 +132,20 @@ public static class SiloProgram
             Console.WriteLine($"molesignal: created the root user {AuthBootstrapper.DefaultRootEmail} with password " +
                               $"{boot.GeneratedPassword} (also in {boot.PasswordFile}, mode 0600); it is not shown again");
 
+        CertificateFiles? certificates;
+        try
+        {
+            certificates = config.Http.Tls.Enabled ? CertificateFiles.Open(config.Http.Tls) : null;
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"molesignal: {e.Message}");
+            return 2;
+        }
+
         IngesterReplay.SetAside(roles, config);
-        var app = Build(config, root, roles, objectStore, probe, meta, boot.JwtSecret, master);
+        var app = Build(config, root, roles, objectStore, probe, meta, boot.JwtSecret, master, certificates);
+        if (certificates is not null) certificates.Log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MoleSignal.Tls");
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MoleSignal");
         IngestWiring.FollowReloads(app.Services); // also starts watching the config file
         QueryWiring.FollowReloads(app.Services);
@@ -154,7 +169,8 @@ public static class SiloProgram
 
     /// <summary>The node's web application, its routes mapped; nothing is started or opened until it runs.</summary>
     internal static WebApplication Build(MoleSignalConfig config, IConfigurationRoot root, RoleSet roles,
-        IObjectStore objectStore, ObjectStoreProbe probe, MetaStore meta, byte[] jwtSecret, MasterKey master)
+        IObjectStore objectStore, ObjectStoreProbe probe, MetaStore meta, byte[] jwtSecret, MasterKey master,
+        CertificateFiles? certificates = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
@@ -171,8 +187,18 @@ public static class SiloProgram
 
         builder.WebHost.ConfigureKestrel(k =>
         {
-            Listen(k, config.Http.Bind, config.Http.Port, HttpProtocols.Http1);
-            Listen(k, config.Grpc.Bind, config.Grpc.Port, HttpProtocols.Http2);
+            if (certificates is null)
+            {
+                Listen(k, config.Http.Bind, config.Http.Port, HttpProtocols.Http1);
+                Listen(k, config.Grpc.Bind, config.Grpc.Port, HttpProtocols.Http2);
+            }
+            else
+            {
+                // HTTPS replaces the plain business port; the plain port only redirects (and answers probes).
+                Listen(k, config.Http.Bind, config.Http.Tls.Port, HttpProtocols.Http1AndHttp2, certificates);
+                Listen(k, config.Http.Bind, config.Http.Tls.PlainPort, HttpProtocols.Http1);
+                Listen(k, config.Grpc.Bind, config.Grpc.Port, HttpProtocols.Http2, certificates);
+            }
             k.Limits.MaxRequestBodySize = (long)config.Http.MaxBodyMb * 1024 * 1024;
         });
 
@@ -195,8 +221,11 @@ public static class SiloProgram
         builder.Services.AddAuth(config, jwtSecret, master);
         builder.Services.AddGateway();
 
+        if (certificates is not null) builder.Services.AddSingleton(certificates); // disposed with the host
         var app = builder.Build();
-        app.MapGateway(new GatewaySettings(config.Http.Port, config.Grpc.Port, config.Telemetry.MetricsEnabled));
+        app.MapGateway(certificates is null
+            ? new GatewaySettings(config.Http.Port, config.Grpc.Port, config.Telemetry.MetricsEnabled)
+            : new GatewaySettings(config.Http.Tls.Port, config.Grpc.Port, config.Telemetry.MetricsEnabled, config.Http.Tls.PlainPort));
         return app;
     }
 
@@ -228,9 +257,19 @@ public static class SiloProgram
         return Dns.GetHostAddresses(host).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
     }
 
-    private static void Listen(KestrelServerOptions k, string bind, int port, HttpProtocols protocols)
+    private static void Listen(KestrelServerOptions k, string bind, int port, HttpProtocols protocols,
+        CertificateFiles? certificates = null)
     {
-        void Configure(ListenOptions o) => o.Protocols = protocols;
+        void Configure(ListenOptions o)
+        {
+            o.Protocols = protocols;
+            if (certificates is not null)
+                o.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificateSelector = (_, name) => certificates.Select(name),
+                    SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+                });
+        }
         if (bind is "localhost") k.ListenLocalhost(port, Configure);
         else if (IPAddress.TryParse(bind, out var ip)) k.Listen(ip, port, Configure);
         else k.Listen(Dns.GetHostAddresses(bind)[0], port, Configure);

@@ -213,7 +213,7 @@ public sealed class ConfigLoadingTests : IDisposable
             Assert.Matches($"(?m)^#? ?{name} = ", text);
             var a = key.GetValue(fromExample);
             var b = key.GetValue(defaults);
-            Assert.True(a is string[] x && b is string[] y ? x.SequenceEqual(y) : Equals(a, b), $"{key.Path}: example {a} != default {b}");
+            Assert.True(a is Array x && b is Array y ? x.Cast<object>().SequenceEqual(y.Cast<object>()) : Equals(a, b), $"{key.Path}: example {a} != default {b}");
         }
     }
 

@@ -88,6 +88,8 @@ public static class ConfigValidator
             Fail("cluster.tls_cert_file", "and cluster.tls_key_file are required when cluster.tls_enabled = true");
         if (c.Store.Meta.Backend == "postgres" && string.IsNullOrWhiteSpace(c.Store.Meta.Dsn))
             Fail("store.meta.dsn", "is required when store.meta.backend = \"postgres\"");
+        if (c.Store.Object.Backend == "azure" && string.IsNullOrWhiteSpace(c.Store.Object.Azure.Container))
+            Fail("store.object.azure.container", "is required when store.object.backend = \"azure\"");
         if (c.Store.Object.Backend == "s3" && string.IsNullOrWhiteSpace(c.Store.Object.S3.Bucket))
             Fail("store.object.s3.bucket", "is required when store.object.backend = \"s3\"");
     }

@@ -119,6 +119,23 @@ public sealed class ObjectStoreSection
     [Immutable] public string Root { get; set; } = "./data/objects";
     public int HealthProbeIntervalSecs { get; set; } = 30;
     public S3Section S3 { get; set; } = new();
+    public AzureSection Azure { get; set; } = new();
+}
+
+/// <summary>Credentials: AZURE_STORAGE_* env vars > credentials_file > inline keys.</summary>
+public sealed class AzureSection
+{
+    [Immutable] public string Container { get; set; } = "";
+    /// <summary>Key prefix inside the container, e.g. "tenant-a/".</summary>
+    [Immutable] public string Prefix { get; set; } = "";
+    /// <summary>Blob service URL override (azurite: http://127.0.0.1:10000/devstoreaccount1).</summary>
+    [Immutable] public string Endpoint { get; set; } = "";
+    [Immutable] public string AccountName { get; set; } = "";
+    [Immutable, Secret] public string AccountKey { get; set; } = "";
+    [Immutable, Secret] public string SasToken { get; set; } = "";
+    [Immutable, Secret] public string ConnectionString { get; set; } = "";
+    /// <summary>A file holding a connection string (a mounted secret).</summary>
+    [Immutable] public string CredentialsFile { get; set; } = "";
 }
 
 public sealed class S3Section

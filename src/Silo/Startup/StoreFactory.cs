@@ -15,7 +15,9 @@ public static class StoreFactory
             "s3" => new S3ObjectStore(new S3StoreSettings(
                 c.S3.Bucket, c.S3.Region, c.S3.Endpoint, c.S3.PathStyle, c.S3.Prefix, c.S3.ChecksumMode,
                 c.S3.CredentialsFile, c.S3.Profile, c.S3.AccessKeyId, c.S3.SecretAccessKey)),
-            _ => throw new ConfigException($"config key 'store.object.backend': '{c.Backend}' is not available in this build (use local or s3)"),
+            "azure" => new AzureBlobObjectStore(new AzureStoreSettings(c.Azure.Container, c.Azure.Prefix, c.Azure.Endpoint,
+                c.Azure.AccountName, c.Azure.AccountKey, c.Azure.SasToken, c.Azure.ConnectionString, c.Azure.CredentialsFile)),
+            _ => throw new ConfigException($"config key 'store.object.backend': '{c.Backend}' is not available in this build (use local, s3 or azure)"),
         };
         return new InstrumentedObjectStore(store);
     }

@@ -25,7 +25,6 @@ public sealed class AzuriteServer : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await StartAsync();
-        await new BlobContainerClient(ConnectionString, Container).CreateIfNotExistsAsync();
     }
 
     /// <summary>Stops the server at once (the degraded-store tests); <see cref="StartAsync"/> brings it back.</summary>
@@ -43,6 +42,8 @@ public sealed class AzuriteServer : IAsyncLifetime
         _node = new ChildProcess("node", [Path.Combine(dir, "node_modules", "azurite", "dist", "src", "blob", "main.js"),
             "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(), "--location", _dir.Path, "--skipApiVersionCheck", "--loose"], dir);
         await _node.WaitForLineAsync(l => l.Contains("successfully listens"), TimeSpan.FromSeconds(60), "azurite ready");
+        // azurite saves its metadata now and then: after a kill it may have forgotten the container (Azure would not).
+        await new BlobContainerClient(ConnectionString, Container).CreateIfNotExistsAsync();
     }
 
     public Task DisposeAsync()

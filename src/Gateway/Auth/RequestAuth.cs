@@ -52,7 +52,7 @@ public static class RequestAuth
         {
             ctx.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("MoleSignal.Gateway")
                 .LogError("route {Route} declares no access rule; refused", endpoint.DisplayName);
-            await Write(ctx, 403, "forbidden", "this route declares no access rule");
+            await ErrorHandling.WriteAsync(ctx, 403, "forbidden", "this route declares no access rule");
             return;
         }
         var org = access.OrgRouteValue is { } name
@@ -60,12 +60,12 @@ public static class RequestAuth
             : OrgHeader.Of(ctx.Request);
         if (org is null)
         {
-            await Write(ctx, 400, "invalid_org", OrgHeader.InvalidMessage);
+            await ErrorHandling.WriteAsync(ctx, 400, "invalid_org", OrgHeader.InvalidMessage);
             return;
         }
         if (access.Permission is { } permission && !principal.Allows(org, permission))
         {
-            await Write(ctx, 403, "forbidden", Denied(principal, org, access.Permission.Value));
+            await ErrorHandling.WriteAsync(ctx, 403, "forbidden", Denied(principal, org, access.Permission.Value));
             return;
         }
         ctx.Items[PrincipalKey] = principal;
@@ -83,18 +83,12 @@ public static class RequestAuth
         if (outcome.Failure == AuthFailure.Throttled)
         {
             ctx.Response.Headers.RetryAfter = outcome.RetryAfterSecs.ToString();
-            return Write(ctx, 429, "too_many_failed_logins",
+            return ErrorHandling.WriteAsync(ctx, 429, "too_many_failed_logins",
                 $"too many failed logins; retry after {outcome.RetryAfterSecs}s");
         }
         ctx.Response.Headers.WWWAuthenticate = Challenge;
-        return Write(ctx, 401, "unauthorized", outcome.Failure == AuthFailure.Missing
+        return ErrorHandling.WriteAsync(ctx, 401, "unauthorized", outcome.Failure == AuthFailure.Missing
             ? "credentials required: Authorization Basic (email:password or email:api_token) or Bearer"
             : "the credentials are not valid (wrong password, unknown, expired or revoked token)");
-    }
-
-    private static Task Write(HttpContext ctx, int status, string code, string message)
-    {
-        ctx.Response.StatusCode = status;
-        return ctx.Response.WriteAsJsonAsync(new ApiError(code, message), GatewayJson.Options);
     }
 }

@@ -47,7 +47,8 @@ public static class ErrorHandling
         return app;
     }
 
-    private static Task WriteAsync(HttpContext ctx, int status, string code, string message)
+    /// <summary>Writes the JSON error body, unless the response has started.</summary>
+    public static Task WriteAsync(HttpContext ctx, int status, string code, string message)
     {
         if (ctx.Response.HasStarted) return Task.CompletedTask;
         ctx.Response.StatusCode = status;

@@ -90,6 +90,8 @@ public static class ConfigValidator
             Fail("store.meta.dsn", "is required when store.meta.backend = \"postgres\"");
         if (c.Store.Object.Backend == "azure" && string.IsNullOrWhiteSpace(c.Store.Object.Azure.Container))
             Fail("store.object.azure.container", "is required when store.object.backend = \"azure\"");
+        if (c.Store.Object.Backend == "gcs" && string.IsNullOrWhiteSpace(c.Store.Object.Gcs.Bucket))
+            Fail("store.object.gcs.bucket", "is required when store.object.backend = \"gcs\"");
         if (c.Store.Object.Backend == "s3" && string.IsNullOrWhiteSpace(c.Store.Object.S3.Bucket))
             Fail("store.object.s3.bucket", "is required when store.object.backend = \"s3\"");
     }

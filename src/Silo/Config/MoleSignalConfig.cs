@@ -114,12 +114,26 @@ public sealed class MetaStoreSection
 
 public sealed class ObjectStoreSection
 {
-    /// <summary>local | s3 (azure and gcs are accepted names that are not built yet).</summary>
+    /// <summary>local | s3 | azure | gcs.</summary>
     [Immutable] public string Backend { get; set; } = "local";
     [Immutable] public string Root { get; set; } = "./data/objects";
     public int HealthProbeIntervalSecs { get; set; } = 30;
     public S3Section S3 { get; set; } = new();
     public AzureSection Azure { get; set; } = new();
+    public GcsSection Gcs { get; set; } = new();
+}
+
+/// <summary>Credentials: GOOGLE_APPLICATION_CREDENTIALS > credentials_file > credentials_json > application default.</summary>
+public sealed class GcsSection
+{
+    [Immutable] public string Bucket { get; set; } = "";
+    /// <summary>Key prefix inside the bucket, e.g. "tenant-a/".</summary>
+    [Immutable] public string Prefix { get; set; } = "";
+    /// <summary>JSON API base URL for emulators, e.g. http://127.0.0.1:9199/storage/v1/.</summary>
+    [Immutable] public string Endpoint { get; set; } = "";
+    /// <summary>A service-account JSON key file (a mounted secret).</summary>
+    [Immutable] public string CredentialsFile { get; set; } = "";
+    [Immutable, Secret] public string CredentialsJson { get; set; } = "";
 }
 
 /// <summary>Credentials: AZURE_STORAGE_* env vars > credentials_file > inline keys.</summary>

@@ -1,0 +1,53 @@
+namespace MoleSignal.Tests.Support;
+
+/// <summary>
+/// Google's Cloud Storage emulator (firebase-tools from npm, tests/gcs-emulator; .ci/run installs it, so does this
+/// fixture when missing) on a free loopback port. It makes buckets on first use and keeps objects in memory, so a
+/// restart after <see cref="Stop"/> starts empty, as a wiped bucket would.
+/// </summary>
+public sealed class GcsEmulator : IAsyncLifetime
+{
+    public const string Bucket = "molesignal-test";
+    private readonly TempDir _dir = new("ms-gcs");
+    private ChildProcess? _node;
+
+    public int Port { get; } = Ports.Free();
+
+    /// <summary>The JSON API base URL for <c>[store.object.gcs].endpoint</c>.</summary>
+    public string Endpoint => $"http://127.0.0.1:{Port}/storage/v1/";
+
+    public static string ScriptDir() => Path.Combine(S3Server.ScriptDir(), "..", "gcs-emulator");
+
+    public Task InitializeAsync() => StartAsync();
+
+    /// <summary>Stops the server at once (the degraded-store tests); <see cref="StartAsync"/> brings it back.</summary>
+    public void Stop() => _node?.Kill();
+
+    public async Task StartAsync()
+    {
+        var dir = ScriptDir();
+        if (!Directory.Exists(Path.Combine(dir, "node_modules", "firebase-tools")))
+        {
+            using var npm = new ChildProcess("npm", ["ci", "--no-audit", "--no-fund"], dir);
+            if (await npm.WaitForExitAsync(TimeSpan.FromMinutes(10)) != 0)
+                throw new InvalidOperationException("npm ci failed: " + npm.Output);
+        }
+        _node?.Dispose();
+        _node = new ChildProcess("node", [Path.Combine(dir, "server.js"), Port.ToString()], dir,
+            new Dictionary<string, string> { ["TMPDIR"] = _dir.Path });
+        await _node.WaitForLineAsync(l => l.Contains("gcs emulator listening"), TimeSpan.FromSeconds(60), "gcs emulator ready");
+    }
+
+    public Task DisposeAsync()
+    {
+        _node?.Dispose();
+        _dir.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class GcsEmulatorCollection : ICollectionFixture<GcsEmulator>
+{
+    public const string Name = "gcs-emulator";
+}

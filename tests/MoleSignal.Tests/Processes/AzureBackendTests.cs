@@ -1,6 +1,5 @@
-using System.Net;
-using System.Text;
 using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using MoleSignal.Tests.Support;
 
 namespace MoleSignal.Tests.Processes;
@@ -16,40 +15,14 @@ public sealed class AzureBackendTests(AzuriteServer azurite) : IClassFixture<Azu
         env["MS_STORE.OBJECT.BACKEND"] = "azure";
         env["MS_STORE.OBJECT.AZURE.CONTAINER"] = AzuriteServer.Container;
         env["MS_STORE.OBJECT.AZURE.PREFIX"] = "e2e/";
-        env["MS_STORE.OBJECT.HEALTH_PROBE_INTERVAL_SECS"] = "1";
-        env["MS_INGESTER.FLUSH_INTERVAL_SECS"] = "1";
         env["AZURE_STORAGE_CONNECTION_STRING"] = azurite.ConnectionString;
-        using var node = MoleSignalNode.Start(env);
-        await node.WaitHealthyAsync();
-
-        var body = new StringBuilder();
-        for (var i = 0; i < 500; i++) body.Append($"{{\"i\":{i},\"message\":\"azure record {i}\"}}\n");
-        using (var resp = await node.Http.PostAsync("/api/v1/ingest/app", new StringContent(body.ToString())))
-            Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
         var container = new BlobContainerClient(azurite.ConnectionString, AzuriteServer.Container);
-        await Poll.UntilAsync(async () =>
+        await ObjectBackendScenario.RunAsync(env, "azure", async () =>
         {
             var n = 0;
-            await foreach (var b in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, "e2e/default/logs/app/", default)) if (b.Name.EndsWith(".parquet")) n++;
+            await foreach (var b in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, "e2e/default/logs/app/", default))
+                if (b.Name.EndsWith(".parquet")) n++;
             return n;
-        }, n => n > 0, TimeSpan.FromSeconds(60), "a data file in the container");
-        var rows = await AuthApi.SendAsync(node.Http, HttpMethod.Post, "/api/v1/query",
-            new { sql = "SELECT count(*), count(DISTINCT i) FROM app WHERE match_all('azure')" });
-        Assert.Equal(500, rows.GetProperty("rows")[0][0].GetInt64());
-        Assert.Equal(500, rows.GetProperty("rows")[0][1].GetInt64());
-
-        azurite.Stop();
-        try
-        {
-            await Poll.UntilAsync(() => node.StatusAsync("/healthz"), s => s == HttpStatusCode.ServiceUnavailable,
-                TimeSpan.FromSeconds(60), "healthz 503 while the store is down");
-            Assert.Equal(HttpStatusCode.OK, await node.StatusAsync("/readyz"));
-        }
-        finally
-        {
-            await azurite.StartAsync();
-        }
-        await Poll.UntilAsync(() => node.StatusAsync("/healthz"), s => s == HttpStatusCode.OK, TimeSpan.FromSeconds(60),
-            "healthz 200 once the store is back");
+        }, azurite.Stop, azurite.StartAsync);
     }
 }

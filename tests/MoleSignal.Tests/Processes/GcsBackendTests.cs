@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text;
 using MoleSignal.Grains.Storage;
 using MoleSignal.Tests.Support;
 
@@ -17,39 +15,13 @@ public sealed class GcsBackendTests(GcsEmulator gcs) : IClassFixture<GcsEmulator
         env["MS_STORE.OBJECT.GCS.BUCKET"] = GcsEmulator.Bucket;
         env["MS_STORE.OBJECT.GCS.PREFIX"] = "e2e/";
         env["MS_STORE.OBJECT.GCS.ENDPOINT"] = gcs.Endpoint;
-        env["MS_STORE.OBJECT.HEALTH_PROBE_INTERVAL_SECS"] = "1";
-        env["MS_INGESTER.FLUSH_INTERVAL_SECS"] = "1";
-        using var node = MoleSignalNode.Start(env);
-        await node.WaitHealthyAsync();
-
-        var body = new StringBuilder();
-        for (var i = 0; i < 500; i++) body.Append($"{{\"i\":{i},\"message\":\"gcs record {i}\"}}\n");
-        using (var resp = await node.Http.PostAsync("/api/v1/ingest/app", new StringContent(body.ToString())))
-            Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
-        var bucket = new GcsObjectStore(new GcsStoreSettings(GcsEmulator.Bucket, "e2e/", gcs.Endpoint, "", ""), new Dictionary<string, string?>());
-        await Poll.UntilAsync(async () =>
+        var bucket = new GcsObjectStore(new GcsStoreSettings(GcsEmulator.Bucket, "e2e/", gcs.Endpoint, "", ""),
+            new Dictionary<string, string?>());
+        await ObjectBackendScenario.RunAsync(env, "gcs", async () =>
         {
             var n = 0;
             await foreach (var o in bucket.ListAsync("default/logs/app/")) if (o.Key.EndsWith(".parquet")) n++;
             return n;
-        }, n => n > 0, TimeSpan.FromSeconds(60), "a data file in the bucket");
-        var rows = await AuthApi.SendAsync(node.Http, HttpMethod.Post, "/api/v1/query",
-            new { sql = "SELECT count(*), count(DISTINCT i) FROM app WHERE match_all('gcs')" });
-        Assert.Equal(500, rows.GetProperty("rows")[0][0].GetInt64());
-        Assert.Equal(500, rows.GetProperty("rows")[0][1].GetInt64());
-
-        gcs.Stop();
-        try
-        {
-            await Poll.UntilAsync(() => node.StatusAsync("/healthz"), s => s == HttpStatusCode.ServiceUnavailable,
-                TimeSpan.FromSeconds(60), "healthz 503 while the store is down");
-            Assert.Equal(HttpStatusCode.OK, await node.StatusAsync("/readyz"));
-        }
-        finally
-        {
-            await gcs.StartAsync();
-        }
-        await Poll.UntilAsync(() => node.StatusAsync("/healthz"), s => s == HttpStatusCode.OK, TimeSpan.FromSeconds(60),
-            "healthz 200 once the store is back");
+        }, gcs.Stop, gcs.StartAsync);
     }
 }

@@ -97,6 +97,25 @@ public sealed class AzureBlobObjectStore : IObjectStore
         }
     }
 
+    public async Task<byte[]?> GetRangeAsync(string key, long offset, int length, CancellationToken ct = default)
+    {
+        var blob = _container.GetBlobClient(FullKey(key));
+        try
+        {
+            if (length <= 0) return await blob.ExistsAsync(ct) ? [] : null;
+            var result = await blob.DownloadContentAsync(new BlobDownloadOptions { Range = new HttpRange(offset, length) }, ct);
+            return result.Value.Content.ToArray();
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+        catch (RequestFailedException e) when (e.Status == 416)
+        {
+            return await blob.ExistsAsync(ct) ? [] : null;
+        }
+    }
+
     public async Task DeleteAsync(string key, CancellationToken ct = default) =>
         await _container.GetBlobClient(FullKey(key)).DeleteIfExistsAsync(cancellationToken: ct);
 

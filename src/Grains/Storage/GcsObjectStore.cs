@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Google;
@@ -92,6 +93,35 @@ public sealed class GcsObjectStore : IObjectStore
         catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
         {
             return null;
+        }
+    }
+
+    public async Task<byte[]?> GetRangeAsync(string key, long offset, int length, CancellationToken ct = default)
+    {
+        try
+        {
+            if (length <= 0) return await _client.GetObjectAsync(_bucket, FullKey(key), cancellationToken: ct) is null ? null : [];
+            using var buffer = new MemoryStream();
+            await _client.DownloadObjectAsync(_bucket, FullKey(key), buffer,
+                new DownloadObjectOptions
+                {
+                    Range = new RangeHeaderValue(offset, offset + length - 1),
+                    // The object's hash covers all of it, so a part cannot be checked against it.
+                    DownloadValidationMode = DownloadValidationMode.Never,
+                }, ct);
+            // More than asked means the server sent the whole object (an emulator does, past the end): cut it out.
+            return buffer.Length <= length
+                ? buffer.ToArray()
+                : buffer.GetBuffer().AsSpan((int)Math.Min(offset, buffer.Length),
+                    (int)Math.Clamp(buffer.Length - offset, 0, length)).ToArray();
+        }
+        catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            return await GetRangeAsync(key, 0, 0, ct);
         }
     }
 

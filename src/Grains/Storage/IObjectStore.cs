@@ -16,6 +16,17 @@ public interface IObjectStore
     /// <summary>The object's bytes, or null when it does not exist.</summary>
     Task<byte[]?> GetAsync(string key, CancellationToken ct = default);
 
+    /// <summary>
+    /// Up to <paramref name="length"/> bytes from <paramref name="offset"/>: fewer at the object's end, none past it;
+    /// null when the object does not exist. Backends read just the range; this fallback reads the whole object.
+    /// </summary>
+    async Task<byte[]?> GetRangeAsync(string key, long offset, int length, CancellationToken ct = default)
+    {
+        var all = await GetAsync(key, ct);
+        if (all is null) return null;
+        return offset >= all.Length ? [] : all.AsSpan((int)offset, (int)Math.Min(length, all.Length - offset)).ToArray();
+    }
+
     /// <summary>Deleting a missing object is not an error.</summary>
     Task DeleteAsync(string key, CancellationToken ct = default);
 

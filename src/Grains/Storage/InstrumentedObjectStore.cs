@@ -23,6 +23,13 @@ public sealed class InstrumentedObjectStore(IObjectStore inner) : IObjectStore
         return result;
     }
 
+    public async Task<byte[]?> GetRangeAsync(string key, long offset, int length, CancellationToken ct = default)
+    {
+        byte[]? result = null;
+        await Measure("get", async () => result = await inner.GetRangeAsync(key, offset, length, ct));
+        return result;
+    }
+
     public Task DeleteAsync(string key, CancellationToken ct = default) =>
         Measure("delete", () => inner.DeleteAsync(key, ct));
 

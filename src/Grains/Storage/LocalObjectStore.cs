@@ -71,6 +71,27 @@ public sealed class LocalObjectStore : IObjectStore
         }
     }
 
+    public async Task<byte[]?> GetRangeAsync(string key, long offset, int length, CancellationToken ct = default)
+    {
+        try
+        {
+            using var file = File.OpenHandle(PathOf(key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+            var n = (int)Math.Clamp(RandomAccess.GetLength(file) - offset, 0, length);
+            var buffer = new byte[n];
+            for (var read = 0; read < n;)
+            {
+                var got = await RandomAccess.ReadAsync(file, buffer.AsMemory(read), offset + read, ct);
+                if (got == 0) return buffer[..read];
+                read += got;
+            }
+            return buffer;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
     public Task DeleteAsync(string key, CancellationToken ct = default)
     {
         try

@@ -129,6 +129,45 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         }
     }
 
+    public async Task<byte[]?> GetRangeAsync(string key, long offset, int length, CancellationToken ct = default)
+    {
+        if (length <= 0) return await ExistsAsync(key, ct) ? [] : null;
+        try
+        {
+            using var response = await _client.GetObjectAsync(new GetObjectRequest
+            {
+                BucketName = _bucket, Key = FullKey(key), ByteRange = new ByteRange(offset, offset + length - 1),
+            }, ct);
+            using var ms = new MemoryStream((int)Math.Min(length, Math.Max(response.ContentLength, 0)));
+            await response.ResponseStream.CopyToAsync(ms, ct);
+            // Some S3-compatible servers answer a range with the whole object (200), or more than asked (s3rver
+            // for bytes=0-0): cut the range out of what came.
+            var skip = response.HttpStatusCode == HttpStatusCode.PartialContent ? 0 : offset;
+            return ms.GetBuffer().AsSpan((int)Math.Min(skip, ms.Length), (int)Math.Clamp(ms.Length - skip, 0, length)).ToArray();
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            return await ExistsAsync(key, ct) ? [] : null;
+        }
+    }
+
+    private async Task<bool> ExistsAsync(string key, CancellationToken ct)
+    {
+        try
+        {
+            await _client.GetObjectMetadataAsync(_bucket, FullKey(key), ct);
+            return true;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
     public async Task DeleteAsync(string key, CancellationToken ct = default) =>
         await _client.DeleteObjectAsync(_bucket, FullKey(key), ct);
 

@@ -80,6 +80,24 @@ public abstract class ObjectStoreContract
         Assert.Equal([keys[1], keys[3]], s1.Select(o => o.Key).Order());
     }
 
+    [Fact]
+    public async Task A_range_get_returns_the_bytes_asked_for_fewer_at_the_end_none_past_it()
+    {
+        var key = Key("range");
+        var data = RandomNumberGenerator.GetBytes(1000);
+        await Store.PutAsync(key, data);
+        async Task Expect(byte[] want, long offset, int length) =>
+            Assert.Equal(want, await Store.GetRangeAsync(key, offset, length));
+        await Expect(data[10..110], 10, 100);
+        await Expect(data[..1], 0, 1);
+        await Expect(data[950..], 950, 100);
+        await Expect([], 1000, 10);
+        await Expect([], 5000, 10);
+        await Expect([], 10, 0);
+        Assert.Null(await Store.GetRangeAsync(Key("absent"), 0, 10));
+        Assert.Null(await Store.GetRangeAsync(Key("absent"), 0, 0));
+    }
+
     [Theory]
     [InlineData("../escape")]
     [InlineData("a/../../b")]

@@ -47,6 +47,14 @@ public sealed class ColumnSet
         }
     }
 
+    /// <summary>Columns filled by the caller (a merge reading rows back from Parquet).</summary>
+    public ColumnSet(long[] timestamps, Column[] columns)
+    {
+        Rows = timestamps.Length;
+        Timestamps = timestamps;
+        Columns = columns;
+    }
+
     public int Rows { get; }
 
     public long[] Timestamps { get; }

@@ -19,6 +19,11 @@ public sealed class ParquetEncoder : IDisposable
 {
     public const int RowGroupRows = 64 * 1024;
     public const int DictionaryLimit = 2000;
+
+    /// <summary>The options of DuckDB's <c>COPY ... TO</c> that every data file is written with.</summary>
+    public static readonly string CopyOptions =
+        $"FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2, ROW_GROUP_SIZE {RowGroupRows}, " +
+        $"DICTIONARY_SIZE_LIMIT {DictionaryLimit}, WRITE_BLOOM_FILTER false";
     private readonly Lazy<DuckDBConnection> _root;
     private readonly string _scratch;
     private readonly int _threads;
@@ -65,9 +70,7 @@ public sealed class ParquetEncoder : IDisposable
             using (ArrowImport.Register(conn, view, new SortedBatches(set, order, from, to, RowGroupRows)))
             using (var cmd = conn.CreateCommand())
             {
-                cmd.CommandText = $"COPY (SELECT * FROM {view}) TO {DuckSql.Literal(file.Path)} " +
-                                  $"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2, ROW_GROUP_SIZE {RowGroupRows}, " +
-                                  $"DICTIONARY_SIZE_LIMIT {DictionaryLimit}, WRITE_BLOOM_FILTER false); DROP VIEW {view}";
+                cmd.CommandText = $"COPY (SELECT * FROM {view}) TO {DuckSql.Literal(file.Path)} ({CopyOptions}); DROP VIEW {view}";
                 await Task.Run(cmd.ExecuteNonQuery, ct);
             }
             file.Length = new FileInfo(file.Path).Length;

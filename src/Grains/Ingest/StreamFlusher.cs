@@ -16,8 +16,6 @@ namespace MoleSignal.Grains.Ingest;
 /// </summary>
 public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, LiveSettings<IngestSettings> settings, ParquetEncoder parquet)
 {
-    private const long MicrosPerDay = 86_400_000_000L;
-
     public async Task<IReadOnlyList<FileMeta>> FlushAsync(StreamKey key, IReadOnlyList<IngestBatch> batches,
         IReadOnlyList<(string Name, FieldKind Kind)> schema, long seqStart, long seqEnd, CancellationToken ct = default)
     {
@@ -33,12 +31,12 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
         var part = 0;
         for (var from = 0; from < order.Length; part++)
         {
-            var day = FloorDiv(set.Timestamps[order[from]], MicrosPerDay);
+            var day = Partitions.DayOf(set.Timestamps[order[from]]);
             var to = from + 1;
-            while (to < order.Length && FloorDiv(set.Timestamps[order[to]], MicrosPerDay) == day) to++;
+            while (to < order.Length && Partitions.DayOf(set.Timestamps[order[to]]) == day) to++;
 
             var fileId = $"{seqStart:D12}-{seqEnd:D12}-{part}";
-            var prefix = ObjectKey.DataFile(key, Encode(() => DayName(day)), fileId);
+            var prefix = ObjectKey.DataFile(key, Encode(() => Partitions.DayName(day)), fileId);
             // DuckDB encodes on its threads while this one builds the index: both only read the columns.
             var encoding = parquet.EncodeAsync(set, order, from, to, ct);
             var (f0, t0) = (from, to);
@@ -66,13 +64,6 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
         IngestMetrics.FlushedRows.Inc(order.Length);
         return files;
     }
-
-    private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
-
-    /// <summary>yyyy-MM-dd of a day number since 1970-01-01; days outside years 1-9999 cannot be named.</summary>
-    private static string DayName(long day) =>
-        DateOnly.FromDayNumber(checked((int)(day + DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber)))
-            .ToString("yyyy-MM-dd");
 
     /// <summary>What the rows caused: not I/O (a full scratch disk is worth retrying), not a cancellation.</summary>
     private static bool RowsFailed(Exception e) =>

@@ -12,7 +12,13 @@ public sealed record FileMeta(
     long CompressedBytes,
     long IndexBytes,
     long WalSeqStart,
-    long WalSeqEnd);
+    long WalSeqEnd,
+    /// <summary>A merged file's WAL runs (see <see cref="WalRanges"/>); empty for a flushed file.</summary>
+    string WalRanges = "")
+{
+    /// <summary>The UTC day number (days since 1970-01-01) the file's rows belong to: a file never spans two.</summary>
+    public long Day => Partitions.DayOf(MinTs);
+}
 
 public sealed record SchemaField(string Name, string Type);
 

@@ -49,44 +49,32 @@ public sealed class StreamMetaStore(MetaStore store)
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
     }
 
-    /// <summary>The WAL ranges of the stream's data files that overlap [first, last].</summary>
+    /// <summary>The WAL runs of the stream's data files (a merged file's runs one by one) that overlap [first, last].</summary>
     public async Task<IReadOnlyList<(long Start, long End)>> FlushedRangesAsync(StreamKey key, long first, long last, CancellationToken ct = default)
     {
         var ranges = new List<(long, long)>();
         await using var conn = await store.OpenAsync(ct);
         await using var cmd = MetaStore.Command(conn, """
-            SELECT DISTINCT wal_seq_start, wal_seq_end FROM file_meta
+            SELECT DISTINCT wal_seq_start, wal_seq_end, wal_ranges FROM file_meta
             WHERE org = @o AND stream_type = @t AND stream = @s AND wal_seq_end >= @first AND wal_seq_start <= @last
             """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("first", first), ("last", last));
         await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct)) ranges.Add((Convert.ToInt64(r.GetValue(0)), Convert.ToInt64(r.GetValue(1))));
+        while (await r.ReadAsync(ct))
+            foreach (var run in WalRanges.Of(Convert.ToInt64(r.GetValue(0)), Convert.ToInt64(r.GetValue(1)), r.GetString(2)))
+                if (run.End >= first && run.Start <= last) ranges.Add(run);
         return ranges;
     }
 
     /// <summary>
     /// Records flushed files, the stream's schema (a new version when it changed) and its flushed WAL seq in one
-    /// transaction. Upserts by file id, so a flush redone after a crash leaves one row per file.
+    /// transaction.
     /// </summary>
     public async Task CommitFlushAsync(StreamKey key, IReadOnlyList<FileMeta> files, IReadOnlyList<SchemaField> schema, long flushedSeq, CancellationToken ct = default)
     {
         var now = NowMicros;
         await using var conn = await store.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        foreach (var f in files)
-        {
-            await Exec(conn, tx, """
-                INSERT INTO file_meta (org, stream_type, stream, file_id, object_key, index_key, min_ts, max_ts, rows,
-                    original_bytes, compressed_bytes, index_bytes, wal_seq_start, wal_seq_end, created_at_micros)
-                VALUES (@o, @t, @s, @id, @ok, @ik, @min, @max, @rows, @ob, @cb, @ib, @ws, @we, @n)
-                ON CONFLICT (org, stream_type, stream, file_id) DO UPDATE SET
-                    object_key = excluded.object_key, index_key = excluded.index_key, min_ts = excluded.min_ts,
-                    max_ts = excluded.max_ts, rows = excluded.rows, original_bytes = excluded.original_bytes,
-                    compressed_bytes = excluded.compressed_bytes, index_bytes = excluded.index_bytes,
-                    wal_seq_start = excluded.wal_seq_start, wal_seq_end = excluded.wal_seq_end
-                """, ct, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("id", f.FileId), ("ok", f.ObjectKey),
-                ("ik", f.IndexKey), ("min", f.MinTs), ("max", f.MaxTs), ("rows", f.Rows), ("ob", f.OriginalBytes),
-                ("cb", f.CompressedBytes), ("ib", f.IndexBytes), ("ws", f.WalSeqStart), ("we", f.WalSeqEnd), ("n", now));
-        }
+        foreach (var f in files) await UpsertFileAsync(conn, tx, key, f, now, ct);
 
         string? currentJson = null;
         var version = 0;
@@ -134,6 +122,65 @@ public sealed class StreamMetaStore(MetaStore store)
         await tx.CommitAsync(ct);
     }
 
+    /// <summary>
+    /// Replaces <paramref name="inputs"/> by <paramref name="outputs"/> (none: the inputs expire) in one transaction:
+    /// readers see the old files or the new ones, never both or neither. The inputs' objects are queued for deletion
+    /// after <paramref name="deleteAfterMicros"/>. Nothing changes, and false comes back, when
+    /// <paramref name="precondition"/> fails (a lapsed lease) or an input is no longer live.
+    /// </summary>
+    public async Task<bool> ReplaceFilesAsync(StreamKey key, IReadOnlyList<FileMeta> inputs, IReadOnlyList<FileMeta> outputs,
+        long deleteAfterMicros, Func<DbConnection, DbTransaction, CancellationToken, Task<bool>>? precondition = null,
+        CancellationToken ct = default)
+    {
+        var now = NowMicros;
+        await using var conn = await store.OpenAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        if (precondition is not null && !await precondition(conn, tx, ct))
+        {
+            await tx.RollbackAsync(ct);
+            return false;
+        }
+        var removed = 0;
+        foreach (var f in inputs)
+        {
+            await using var cmd = MetaStore.Command(conn,
+                "DELETE FROM file_meta WHERE org = @o AND stream_type = @t AND stream = @s AND file_id = @id",
+                ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("id", f.FileId));
+            cmd.Transaction = tx;
+            removed += await cmd.ExecuteNonQueryAsync(ct);
+        }
+        if (removed != inputs.Count)
+        {
+            await tx.RollbackAsync(ct);
+            return false;
+        }
+        foreach (var f in outputs) await UpsertFileAsync(conn, tx, key, f, now, ct);
+        foreach (var f in inputs)
+        foreach (var objectKey in new[] { f.ObjectKey, f.IndexKey })
+            await Exec(conn, tx, """
+                INSERT INTO file_deletions (object_key, delete_after_micros) VALUES (@k, @d)
+                ON CONFLICT (object_key) DO UPDATE SET delete_after_micros = excluded.delete_after_micros
+                """, ct, ("k", objectKey), ("d", deleteAfterMicros));
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    /// <summary>Upserts by file id, so a flush or merge redone after a crash leaves one row per file.</summary>
+    private static Task UpsertFileAsync(DbConnection conn, DbTransaction tx, StreamKey key, FileMeta f, long now, CancellationToken ct) =>
+        Exec(conn, tx, """
+            INSERT INTO file_meta (org, stream_type, stream, file_id, object_key, index_key, min_ts, max_ts, rows,
+                original_bytes, compressed_bytes, index_bytes, wal_seq_start, wal_seq_end, wal_ranges, created_at_micros)
+            VALUES (@o, @t, @s, @id, @ok, @ik, @min, @max, @rows, @ob, @cb, @ib, @ws, @we, @wr, @n)
+            ON CONFLICT (org, stream_type, stream, file_id) DO UPDATE SET
+                object_key = excluded.object_key, index_key = excluded.index_key, min_ts = excluded.min_ts,
+                max_ts = excluded.max_ts, rows = excluded.rows, original_bytes = excluded.original_bytes,
+                compressed_bytes = excluded.compressed_bytes, index_bytes = excluded.index_bytes,
+                wal_seq_start = excluded.wal_seq_start, wal_seq_end = excluded.wal_seq_end, wal_ranges = excluded.wal_ranges
+            """, ct, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("id", f.FileId), ("ok", f.ObjectKey),
+            ("ik", f.IndexKey), ("min", f.MinTs), ("max", f.MaxTs), ("rows", f.Rows), ("ob", f.OriginalBytes),
+            ("cb", f.CompressedBytes), ("ib", f.IndexBytes), ("ws", f.WalSeqStart), ("we", f.WalSeqEnd),
+            ("wr", f.WalRanges), ("n", now));
+
     private static Task InsertHistory(DbConnection conn, DbTransaction tx, StreamKey key, int version, string json, long now, CancellationToken ct) =>
         Exec(conn, tx, """
             INSERT INTO stream_schema_history (org, stream_type, stream, version, schema_json, created_at_micros)
@@ -173,18 +220,29 @@ public sealed class StreamMetaStore(MetaStore store)
     {
         var list = new List<FileMeta>();
         await using var conn = await store.OpenAsync(ct);
-        await using var cmd = MetaStore.Command(conn, """
-            SELECT file_id, object_key, index_key, min_ts, max_ts, rows, original_bytes, compressed_bytes, index_bytes, wal_seq_start, wal_seq_end
-            FROM file_meta WHERE org = @o AND stream_type = @t AND stream = @s AND max_ts >= @min AND min_ts <= @max
+        await using var cmd = MetaStore.Command(conn, $"""
+            SELECT {FileColumns} FROM file_meta
+            WHERE org = @o AND stream_type = @t AND stream = @s AND max_ts >= @min AND min_ts <= @max
             ORDER BY min_ts
             """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("min", minTs ?? long.MinValue), ("max", maxTs ?? long.MaxValue));
         await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-            list.Add(new FileMeta(r.GetString(0), r.GetString(1), r.GetString(2), Convert.ToInt64(r.GetValue(3)), Convert.ToInt64(r.GetValue(4)),
-                Convert.ToInt64(r.GetValue(5)), Convert.ToInt64(r.GetValue(6)), Convert.ToInt64(r.GetValue(7)), Convert.ToInt64(r.GetValue(8)),
-                Convert.ToInt64(r.GetValue(9)), Convert.ToInt64(r.GetValue(10))));
+        while (await r.ReadAsync(ct)) list.Add(ReadFile(r));
         return list;
     }
+
+    /// <summary>The stream's files of one UTC day.</summary>
+    public async Task<IReadOnlyList<FileMeta>> DayFilesAsync(PartitionKey p, CancellationToken ct = default) =>
+        (await FilesAsync(p.Stream, Partitions.DayStart(p.Day), Partitions.DayStart(p.Day + 1) - 1, ct))
+        .Where(f => f.Day == p.Day).ToList();
+
+    /// <summary>The columns <see cref="ReadFile"/> reads, in its order.</summary>
+    public const string FileColumns = "file_id, object_key, index_key, min_ts, max_ts, rows, original_bytes, compressed_bytes, " +
+                                      "index_bytes, wal_seq_start, wal_seq_end, wal_ranges";
+
+    public static FileMeta ReadFile(DbDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), Convert.ToInt64(r.GetValue(3)), Convert.ToInt64(r.GetValue(4)),
+            Convert.ToInt64(r.GetValue(5)), Convert.ToInt64(r.GetValue(6)), Convert.ToInt64(r.GetValue(7)), Convert.ToInt64(r.GetValue(8)),
+            Convert.ToInt64(r.GetValue(9)), Convert.ToInt64(r.GetValue(10)), r.GetString(11));
 
     public static string SchemaJson(IReadOnlyList<SchemaField> schema) =>
         JsonSerializer.Serialize(schema.Select(f => new Dictionary<string, string> { ["name"] = f.Name, ["type"] = f.Type }));

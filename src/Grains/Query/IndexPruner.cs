@@ -72,7 +72,16 @@ public sealed class IndexPruner(ObjectFiles files)
 
     private async Task<Sidecar> OpenAsync(string key, CancellationToken ct)
     {
-        var bytes = await File.ReadAllBytesAsync(await files.PathAsync(key, ct), ct);
+        var path = await files.PathAsync(key, ct);
+        byte[] bytes;
+        try
+        {
+            bytes = await File.ReadAllBytesAsync(path, ct);
+        }
+        finally
+        {
+            files.Unpin([path]);
+        }
         var (header, data) = IndexSidecar.Read(bytes);
         var blooms = header.Blooms.ToDictionary(b => b.Name, b => BloomFilter.FromBytes(data.Span.Slice((int)b.Offset, b.Length)));
         if (header.Lucene.Length == 0) return new Sidecar(null, header.Rows, header.TextFields, blooms);

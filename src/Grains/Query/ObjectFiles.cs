@@ -34,9 +34,9 @@ public sealed class ObjectFiles
     /// </summary>
     public async Task<string> PathAsync(string key, CancellationToken ct)
     {
-        if (_localRoot is not null) return Path.Combine(_localRoot, key);
-        var path = Path.Combine(_cacheDir, key);
+        var path = Path.Combine(_localRoot ?? _cacheDir, key);
         _pinned.AddOrUpdate(path, 1, (_, n) => n + 1);
+        if (_localRoot is not null) return path;
         if (File.Exists(path))
         {
             QueryMetrics.CacheHits.Inc();
@@ -69,11 +69,13 @@ public sealed class ObjectFiles
 
     public void Unpin(IEnumerable<string> paths)
     {
-        if (_localRoot is not null) return;
         foreach (var p in paths)
             if (_pinned.AddOrUpdate(p, 0, (_, n) => n - 1) <= 0) _pinned.TryRemove(new KeyValuePair<string, int>(p, 0));
-        _ = EvictAsync();
+        if (_localRoot is null) _ = EvictAsync();
     }
+
+    /// <summary>Whether a running query on this node reads the object (its deletion must wait).</summary>
+    public bool IsPinned(string key) => _pinned.ContainsKey(Path.Combine(_localRoot ?? _cacheDir, key));
 
     private async Task EvictAsync()
     {

@@ -43,6 +43,13 @@ public static class ConfigValidator
         NotNegative("ingester.max_past_days", c.Ingester.MaxPastDays);
         NotNegative("ingester.max_future_days", c.Ingester.MaxFutureDays);
         Positive("ingester.max_flush_attempts", c.Ingester.MaxFlushAttempts);
+        Positive("compactor.interval_secs", c.Compactor.IntervalSecs);
+        NotNegative("compactor.retention_days", c.Compactor.RetentionDays);
+        Positive("compactor.target_file_mb", c.Compactor.TargetFileMb);
+        NotNegative("compactor.delete_delay_secs", c.Compactor.DeleteDelaySecs);
+        Positive("compactor.lease_secs", c.Compactor.LeaseSecs);
+        Positive("storage.file_meta_dump.interval_secs", c.Storage.FileMetaDump.IntervalSecs);
+        NotNegative("storage.file_meta_dump.cold_after_days", c.Storage.FileMetaDump.ColdAfterDays);
         NotNegative("router.rate_limit.ingest_qps", c.Router.RateLimit.IngestQps);
         NotNegative("router.rate_limit.query_qps", c.Router.RateLimit.QueryQps);
         Positive("querier.timeout_secs", c.Querier.TimeoutSecs);

@@ -254,8 +254,14 @@ public sealed class SearchJobsSection
 public sealed class CompactorSection
 {
     public int IntervalSecs { get; set; } = 300;
-    /// <summary>0 keeps data forever.</summary>
+    /// <summary>0 keeps data forever; a stream's own retention_days wins.</summary>
     public int RetentionDays { get; set; } = 0;
+    /// <summary>Files below this size merge into files of about this size.</summary>
+    public int TargetFileMb { get; set; } = 256;
+    /// <summary>Replaced and expired objects are deleted this long after (longer than [querier].timeout_secs).</summary>
+    public int DeleteDelaySecs { get; set; } = 900;
+    /// <summary>A partition's lease lapses this long after its compactor's last renewal (a killed compactor).</summary>
+    public int LeaseSecs { get; set; } = 60;
 }
 
 public sealed class StorageSection
@@ -267,6 +273,8 @@ public sealed class FileMetaDumpSection
 {
     public bool Enabled { get; set; } = true;
     public int IntervalSecs { get; set; } = 3600;
+    /// <summary>Partitions whose day is at least this many days old are dumped.</summary>
+    public int ColdAfterDays { get; set; } = 7;
 }
 
 public sealed class AlertManagerSection

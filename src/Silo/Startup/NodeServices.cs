@@ -28,6 +28,7 @@ public static class NodeServices
         s.AddSingleton<INodeHealth>(health);
         s.AddIngest(config);
         s.AddQuery(config);
+        s.AddCompaction(config, roles);
         s.AddSingleton(sp => new RateLimitSource(() =>
         {
             var rl = sp.GetRequiredService<LiveConfig>().Current.Router.RateLimit;

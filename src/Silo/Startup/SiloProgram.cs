@@ -150,6 +150,7 @@ public static class SiloProgram
         IngestWiring.FollowReloads(app.Services); // also starts watching the config file
         QueryWiring.FollowReloads(app.Services);
         AuthWiring.FollowReloads(app.Services);
+        CompactionWiring.FollowReloads(app.Services);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             log.LogInformation(

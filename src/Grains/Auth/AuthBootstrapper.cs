@@ -26,7 +26,7 @@ public static class AuthBootstrapper
         await using var conn = await meta.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         if (meta.Dialect == MetaDialect.Postgres) await Exec("SELECT pg_advisory_xact_lock(" + AdvisoryLockId + ")");
-        var now = AuthStore.NowMicros(clock);
+        var now = Clock.NowMicros(clock);
 
         string? generated = null, file = null;
         var roots = Convert.ToInt64(await Scalar("SELECT COUNT(*) FROM users WHERE is_root = 1"));

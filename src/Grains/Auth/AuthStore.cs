@@ -13,8 +13,6 @@ public sealed record TokenRow(
 /// <summary>The <c>users</c>, <c>org_members</c> and <c>api_tokens</c> tables.</summary>
 public sealed class AuthStore(MetaStore store)
 {
-    public static long NowMicros(TimeProvider clock) => clock.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
-
     public MetaStore Meta => store;
 
     private const string UserColumns = "user_id, email, password_hash, is_root, token_version";

@@ -68,7 +68,7 @@ public sealed class Authenticator(
         CredentialCache.Entry? stale, CancellationToken ct)
     {
         var row = await store.TokenAsync(prefix, ct);
-        var nowMicros = AuthStore.NowMicros(clock);
+        var nowMicros = Clock.NowMicros(clock);
         if (row is null || row.RevokedAtMicros is not null || row.ExpiresAtMicros <= nowMicros) return null;
         if (stale?.Verified != row.SecretHash && !PasswordHasher.Verify(secret, row.SecretHash)) return null;
         Principal principal;

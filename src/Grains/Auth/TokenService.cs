@@ -18,7 +18,7 @@ public sealed class TokenService(AuthStore store, CredentialCache cache, IAuditL
         if (p.Allows(org, Permission.Admin)) rows.AddRange(await store.TokensOfAsync(null, org, ct));
         var emails = new Dictionary<string, string>();
         if (p.UserId is not null) emails[p.UserId] = p.Email;
-        var now = AuthStore.NowMicros(clock);
+        var now = Clock.NowMicros(clock);
         return rows.Where(r => r.ExpiresAtMicros is null || r.ExpiresAtMicros > now)
             .Select(r => Info(r, r.UserId is null ? null : emails.GetValueOrDefault(r.UserId))).ToList();
     }
@@ -52,7 +52,7 @@ public sealed class TokenService(AuthStore store, CredentialCache cache, IAuditL
             throw new AuthException(AuthErrorKind.LimitReached,
                 $"at most {MaxTokensPerOwner} live tokens per user or org");
 
-        var now = AuthStore.NowMicros(clock);
+        var now = Clock.NowMicros(clock);
         while (true)
         {
             var (prefix, secret, token) = ApiTokenFormat.New();
@@ -74,7 +74,7 @@ public sealed class TokenService(AuthStore store, CredentialCache cache, IAuditL
             audit.Record(actor.Actor, row?.Org, "token_revoke", id, client, "not_found");
             throw new AuthException(AuthErrorKind.NotFound, $"no token '{id}' of yours");
         }
-        await store.RevokeTokenAsync(id, AuthStore.NowMicros(clock), ct);
+        await store.RevokeTokenAsync(id, Clock.NowMicros(clock), ct);
         cache.Forget(p => p.TokenId == id);
         audit.Record(actor.Actor, row.Org, "token_revoke", id, client, "ok");
     }

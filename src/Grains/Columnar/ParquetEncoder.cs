@@ -83,16 +83,7 @@ public sealed class ParquetEncoder : IDisposable
         }
     }
 
-    private DuckDBConnection Connect()
-    {
-        var root = _root.Value;
-        lock (root)
-        {
-            var conn = root.Duplicate();
-            conn.Open();
-            return conn;
-        }
-    }
+    private DuckDBConnection Connect() => DuckSql.Connect(_root.Value);
 
     public void Dispose()
     {

@@ -71,7 +71,7 @@ public sealed class Compactor(CompactionCatalog catalog, StreamMetaStore meta, C
             try
             {
                 var output = await merger.MergeAsync(p, group, merging.Token);
-                var deleteAfter = (clock.GetUtcNow() + s.DeleteDelay).ToUnixTimeMilliseconds() * 1000;
+                var deleteAfter = Clock.NowMicros(clock) + Clock.Micros(s.DeleteDelay);
                 var swapped = await meta.ReplaceFilesAsync(p.Stream, group, [output], deleteAfter,
                     (conn, tx, c) => leases.RenewAsync(conn, tx, p, holder, s.LeaseTtl, c), merging.Token);
                 if (!swapped)

@@ -10,14 +10,10 @@ namespace MoleSignal.Grains.Compaction;
 /// </summary>
 public sealed class CompactorLeases(MetaStore store, TimeProvider clock)
 {
-    private long NowMicros => clock.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
-
-    private static long Micros(TimeSpan t) => (long)t.TotalMicroseconds;
-
     /// <summary>Whether <paramref name="holder"/> now holds the partition (taken afresh, or renewed).</summary>
     public async Task<bool> TryTakeAsync(PartitionKey p, string holder, TimeSpan ttl, CancellationToken ct = default)
     {
-        var now = NowMicros;
+        var now = Clock.NowMicros(clock);
         await using var conn = await store.OpenAsync(ct);
         await using var cmd = MetaStore.Command(conn, """
             INSERT INTO compactor_leases (org, stream_type, stream, day, holder, expires_at_micros)
@@ -26,7 +22,7 @@ public sealed class CompactorLeases(MetaStore store, TimeProvider clock)
                 expires_at_micros = excluded.expires_at_micros
             WHERE compactor_leases.expires_at_micros < @now OR compactor_leases.holder = excluded.holder
             RETURNING holder
-            """, Args(p, ("h", holder), ("e", now + Micros(ttl)), ("now", now)));
+            """, Args(p, ("h", holder), ("e", now + Clock.Micros(ttl)), ("now", now)));
         return await cmd.ExecuteScalarAsync(ct) is string h && h == holder;
     }
 
@@ -41,11 +37,11 @@ public sealed class CompactorLeases(MetaStore store, TimeProvider clock)
     public async Task<bool> RenewAsync(DbConnection conn, DbTransaction? tx, PartitionKey p, string holder, TimeSpan ttl,
         CancellationToken ct)
     {
-        var now = NowMicros;
+        var now = Clock.NowMicros(clock);
         await using var cmd = MetaStore.Command(conn, """
             UPDATE compactor_leases SET expires_at_micros = @e
             WHERE org = @o AND stream_type = @t AND stream = @s AND day = @d AND holder = @h AND expires_at_micros >= @now
-            """, Args(p, ("h", holder), ("e", now + Micros(ttl)), ("now", now)));
+            """, Args(p, ("h", holder), ("e", now + Clock.Micros(ttl)), ("now", now)));
         cmd.Transaction = tx;
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }

@@ -14,7 +14,7 @@ public sealed class FileDeleter(CompactionCatalog catalog, IObjectStore store, O
     public async Task<int> RunOnceAsync(CancellationToken ct)
     {
         var deleted = 0;
-        var now = clock.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+        var now = Clock.NowMicros(clock);
         foreach (var key in await catalog.DueDeletionsAsync(now, Batch, ct))
         {
             if (files.IsPinned(key)) continue;

@@ -32,8 +32,7 @@ public sealed class PartitionMerger : IDisposable
         _scratch = Path.GetFullPath(scratch) + "/";
         if (Directory.Exists(_scratch)) Directory.Delete(_scratch, recursive: true); // left by a crash mid-merge
         Directory.CreateDirectory(_scratch);
-        _localRoot = (store is InstrumentedObjectStore i ? i.Inner : store) is LocalObjectStore local
-            ? Path.GetFullPath(local.Root) + "/" : null;
+        _localRoot = LocalObjectStore.RootOf(store) is { } root ? Path.GetFullPath(root) + "/" : null;
         _root = new Lazy<DuckDBConnection>(Open);
     }
 
@@ -148,16 +147,7 @@ public sealed class PartitionMerger : IDisposable
         return new ColumnSet(new long[rows], columns);
     }
 
-    private DuckDBConnection Connect()
-    {
-        var root = _root.Value;
-        lock (root)
-        {
-            var conn = root.Duplicate();
-            conn.Open();
-            return conn;
-        }
-    }
+    private DuckDBConnection Connect() => DuckSql.Connect(_root.Value);
 
     private static void Exec(DuckDBConnection conn, string sql)
     {

@@ -19,7 +19,7 @@ public sealed class RetentionSweeper(CompactionCatalog catalog, StreamMetaStore 
     public async Task RunOnceAsync(string holder, CancellationToken ct)
     {
         var s = settings.Current;
-        var now = clock.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+        var now = Clock.NowMicros(clock);
         var overrides = await streamSettings.RetentionOverridesAsync(ct);
         foreach (var (stream, oldest) in await catalog.StreamsAsync(ct))
         {
@@ -33,7 +33,7 @@ public sealed class RetentionSweeper(CompactionCatalog catalog, StreamMetaStore 
                 try
                 {
                     var files = await meta.DayFilesAsync(p, ct);
-                    var deleteAfter = now + (long)s.DeleteDelay.TotalMicroseconds;
+                    var deleteAfter = now + Clock.Micros(s.DeleteDelay);
                     if (await meta.ReplaceFilesAsync(stream, files, [], deleteAfter,
                             (conn, tx, c) => leases.RenewAsync(conn, tx, p, holder, s.LeaseTtl, c), ct))
                     {

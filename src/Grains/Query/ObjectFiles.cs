@@ -20,7 +20,7 @@ public sealed class ObjectFiles
     public ObjectFiles(IObjectStore store, string cacheDir, long cacheBytes)
     {
         _store = store;
-        _localRoot = (store is InstrumentedObjectStore i ? i.Inner : store) is LocalObjectStore local ? local.Root : null;
+        _localRoot = LocalObjectStore.RootOf(store);
         _cacheDir = Path.GetFullPath(cacheDir);
         _cacheBytes = cacheBytes;
     }

@@ -30,7 +30,7 @@ public sealed class SecretStore(MetaStore store, MasterKey master, IAuditLog aud
         var id = AuthStore.NewId();
         var dataKey = RandomNumberGenerator.GetBytes(32);
         var context = Context(org, id);
-        var now = AuthStore.NowMicros(clock);
+        var now = Clock.NowMicros(clock);
         var n = await store.ExecuteAsync("""
             INSERT INTO cipher_keys (id, org, name, key_id, wrapped_key, sealed_value, created_at_micros)
             VALUES (@id, @o, @n, @k, @w, @v, @t) ON CONFLICT (org, name) DO NOTHING

@@ -110,10 +110,7 @@ public sealed class GcsObjectStore : IObjectStore
                     DownloadValidationMode = DownloadValidationMode.Never,
                 }, ct);
             // More than asked means the server sent the whole object (an emulator does, past the end): cut it out.
-            return buffer.Length <= length
-                ? buffer.ToArray()
-                : buffer.GetBuffer().AsSpan((int)Math.Min(offset, buffer.Length),
-                    (int)Math.Clamp(buffer.Length - offset, 0, length)).ToArray();
+            return buffer.Length <= length ? buffer.ToArray() : ObjectRange.Cut(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), offset, length);
         }
         catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
         {

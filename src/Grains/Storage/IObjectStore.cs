@@ -23,8 +23,7 @@ public interface IObjectStore
     async Task<byte[]?> GetRangeAsync(string key, long offset, int length, CancellationToken ct = default)
     {
         var all = await GetAsync(key, ct);
-        if (all is null) return null;
-        return offset >= all.Length ? [] : all.AsSpan((int)offset, (int)Math.Min(length, all.Length - offset)).ToArray();
+        return all is null ? null : ObjectRange.Cut(all, offset, length);
     }
 
     /// <summary>Deleting a missing object is not an error.</summary>
@@ -34,3 +33,13 @@ public interface IObjectStore
 }
 
 public sealed record ObjectInfo(string Key, long Size);
+
+public static class ObjectRange
+{
+    /// <summary>
+    /// Bytes [offset, offset + length) of a whole object, fewer at its end, none past it: what a range get returns
+    /// when the store (or a server that ignores ranges) hands over the whole object.
+    /// </summary>
+    public static byte[] Cut(ReadOnlySpan<byte> whole, long offset, int length) =>
+        offset >= whole.Length ? [] : whole.Slice((int)offset, (int)Math.Min(length, whole.Length - offset)).ToArray();
+}

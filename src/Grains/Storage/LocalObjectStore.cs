@@ -8,6 +8,10 @@ namespace MoleSignal.Grains.Storage;
 /// </summary>
 public sealed class LocalObjectStore : IObjectStore
 {
+    /// <summary>The root directory when <paramref name="store"/> is (an instrumented) local store, else null.</summary>
+    public static string? RootOf(IObjectStore store) =>
+        (store is InstrumentedObjectStore i ? i.Inner : store) is LocalObjectStore local ? local.Root : null;
+
     private const string TempMarker = ".tmp-";
     private readonly string _root;
 

@@ -143,7 +143,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             // Some S3-compatible servers answer a range with the whole object (200), or more than asked (s3rver
             // for bytes=0-0): cut the range out of what came.
             var skip = response.HttpStatusCode == HttpStatusCode.PartialContent ? 0 : offset;
-            return ms.GetBuffer().AsSpan((int)Math.Min(skip, ms.Length), (int)Math.Clamp(ms.Length - skip, 0, length)).ToArray();
+            return ObjectRange.Cut(ms.GetBuffer().AsSpan(0, (int)ms.Length), skip, length);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {

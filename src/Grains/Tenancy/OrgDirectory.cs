@@ -33,7 +33,7 @@ public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLo
             throw new AuthException(AuthErrorKind.LimitReached, $"at most {MaxOrgs} orgs");
         var inserted = await Store.ExecuteAsync(
             "INSERT INTO orgs (org, name, created_at_micros) VALUES (@o, @n, @t) ON CONFLICT (org) DO NOTHING", ct,
-            ("o", org), ("n", Name(name ?? org)), ("t", AuthStore.NowMicros(clock)));
+            ("o", org), ("n", Name(name ?? org)), ("t", Clock.NowMicros(clock)));
         audit.Record(actor.Actor, org, "org_create", org, client, inserted == 1 ? "ok" : "conflict");
         if (inserted == 0) throw new AuthException(AuthErrorKind.Conflict, $"org '{org}' exists");
         _known[org] = 0;
@@ -66,7 +66,7 @@ public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLo
         })
         {
             await using var cmd = sql.Contains("@now")
-                ? MetaStore.Command(conn, sql, ("o", org), ("now", AuthStore.NowMicros(clock)))
+                ? MetaStore.Command(conn, sql, ("o", org), ("now", Clock.NowMicros(clock)))
                 : MetaStore.Command(conn, sql, ("o", org));
             cmd.Transaction = tx;
             deleted = await cmd.ExecuteNonQueryAsync(ct);
@@ -86,7 +86,7 @@ public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLo
             if (Convert.ToInt64(await Store.ScalarAsync("SELECT COUNT(*) FROM orgs", ct)) >= MaxOrgs)
                 throw new AuthException(AuthErrorKind.LimitReached, $"at most {MaxOrgs} orgs");
             await Store.ExecuteAsync("INSERT INTO orgs (org, name, created_at_micros) VALUES (@o, @o, @t) ON CONFLICT (org) DO NOTHING",
-                ct, ("o", org), ("t", AuthStore.NowMicros(clock)));
+                ct, ("o", org), ("t", Clock.NowMicros(clock)));
         }
         if (_known.Count < MaxOrgs) _known[org] = 0;
     }
@@ -119,14 +119,14 @@ public sealed class OrgDirectory(AuthStore auth, CredentialCache cache, IAuditLo
                 throw new AuthException(AuthErrorKind.Invalid, $"'{email}' has no account yet: give it a password");
             AccountService.CheckPassword(password);
             await auth.InsertUserAsync(new UserRow(AuthStore.NewId(), email, PasswordHasher.Hash(password), false, 0),
-                AuthStore.NowMicros(clock), ct);
+                Clock.NowMicros(clock), ct);
             user = await auth.UserByEmailAsync(email, ct) ?? throw new AuthException(AuthErrorKind.Conflict,
                 "user vanished");
         }
         var inserted = await Store.ExecuteAsync("""
             INSERT INTO org_members (org, user_id, role, created_at_micros) VALUES (@o, @u, @r, @t)
             ON CONFLICT (org, user_id) DO NOTHING
-            """, ct, ("o", org), ("u", user.UserId), ("r", OrgRoles.Name(role)), ("t", AuthStore.NowMicros(clock)));
+            """, ct, ("o", org), ("u", user.UserId), ("r", OrgRoles.Name(role)), ("t", Clock.NowMicros(clock)));
         audit.Record(actor.Actor, org, "member_add", email, client, inserted == 1 ? "ok" : "conflict");
         if (inserted == 0) throw new AuthException(AuthErrorKind.Conflict, $"'{email}' is already a member of '{org}'");
         cache.Forget(p => p.UserId == user.UserId);

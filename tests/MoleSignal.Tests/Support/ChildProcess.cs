@@ -63,6 +63,9 @@ public sealed class ChildProcess : IDisposable
         if (!Process.WaitForExit((int)(grace ?? TimeSpan.FromSeconds(20)).TotalMilliseconds)) Kill();
     }
 
+    /// <summary>SIGSTOP: the process holds its sockets open but answers nothing until it is killed.</summary>
+    public void Freeze() => Signal(Pid, 19);
+
     public static void Signal(int pid, int signal) => kill(pid, signal);
 
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]

@@ -1,12 +1,24 @@
 namespace MoleSignal.Grains.Abstractions.Ingest;
 
-/// <summary>What the metadata store and the ingesters know about an org's streams.</summary>
+/// <summary>An org's streams as the metadata store and the ingesters know them, their settings, their deletion.</summary>
 public interface IStreamCatalog
 {
     Task<IReadOnlyList<StreamInfo>> ListAsync(string org, CancellationToken ct = default);
 
     /// <summary>Null when the stream does not exist.</summary>
     Task<StreamInfo?> GetAsync(StreamKey key, CancellationToken ct = default);
+
+    /// <summary>Null when the stream does not exist.</summary>
+    Task<StreamSettingsInfo?> GetSettingsAsync(StreamKey key, CancellationToken ct = default);
+
+    /// <summary>Sets the stream's own retention (null: back to the default); null when the stream does not exist.</summary>
+    Task<StreamSettingsInfo?> SetRetentionAsync(StreamKey key, int? retentionDays, CancellationToken ct = default);
+
+    /// <summary>
+    /// Deletes the stream: its buffer and WAL, its data files (their objects after the deletion delay), its schema
+    /// and settings; the name can then be used again. Null when the stream does not exist.
+    /// </summary>
+    Task<StreamDeletion?> DeleteAsync(StreamKey key, CancellationToken ct = default);
 }
 
 public sealed record StreamField(string Name, string Type);
@@ -21,4 +33,18 @@ public sealed record StreamInfo(
     long? FirstTimestamp,
     long? LastTimestamp,
     IReadOnlyList<StreamField> Fields,
-    int SchemaVersion);
+    int SchemaVersion,
+    /// <summary>Days kept (the stream's own or the default); 0 keeps everything.</summary>
+    int RetentionDays,
+    /// <summary>The first UTC day the retention keeps (older days go on the next sweep); null when all are kept.</summary>
+    DateOnly? OldestKeptDay);
+
+public sealed record StreamSettingsInfo(
+    string Name,
+    string Type,
+    /// <summary>The stream's own retention; null follows the default.</summary>
+    int? OwnRetentionDays,
+    int RetentionDays,
+    DateOnly? OldestKeptDay);
+
+public sealed record StreamDeletion(string Name, string Type, long Files);

@@ -18,6 +18,13 @@ public interface IStreamGrain : IGrainWithStringKey
     /// </summary>
     Task Drain();
 
+    /// <summary>
+    /// Deletes the stream: refuses appends from now on, lets running flushes finish, drops the buffer and the WAL
+    /// on this node, removes the stream's files, schema and settings from the metadata (their objects are queued for
+    /// deletion after <paramref name="deleteObjectsAfterMicros"/>) and deactivates. Returns the files removed.
+    /// </summary>
+    Task<long> Delete(long deleteObjectsAfterMicros);
+
     [AlwaysInterleave]
     Task<StreamBufferStats> GetBufferStats();
 

@@ -4,18 +4,14 @@ using Microsoft.Extensions.Logging;
 namespace MoleSignal.Grains.Compaction;
 
 /// <summary>
-/// Deletes whole days older than a stream's retention (its own <c>retention_days</c>, else the compactor's; 0 keeps
-/// everything): a day goes once all of it is older than the retention, and nothing younger is trimmed. The day's
+/// Deletes whole days older than a stream's retention (<see cref="RetentionPolicy"/>); nothing younger is trimmed. The day's
 /// files leave <c>file_meta</c> in one transaction under the partition's lease; their objects are deleted later,
 /// like replaced ones.
 /// </summary>
 public sealed class RetentionSweeper(CompactionCatalog catalog, StreamMetaStore meta, StreamSettingsStore streamSettings,
-    CompactorLeases leases, LiveSettings<CompactionSettings> settings, TimeProvider clock, ILogger<RetentionSweeper> log)
+    CompactorLeases leases, RetentionPolicy policy, LiveSettings<CompactionSettings> settings, TimeProvider clock,
+    ILogger<RetentionSweeper> log)
 {
-    /// <summary>The first day a retention of <paramref name="days"/> keeps, at <paramref name="nowMicros"/>.</summary>
-    public static long FirstKeptDay(long nowMicros, int days) =>
-        days <= 0 ? long.MinValue : Partitions.DayOf(nowMicros - days * Partitions.MicrosPerDay);
-
     public async Task RunOnceAsync(string holder, CancellationToken ct)
     {
         var s = settings.Current;
@@ -23,8 +19,8 @@ public sealed class RetentionSweeper(CompactionCatalog catalog, StreamMetaStore 
         var overrides = await streamSettings.RetentionOverridesAsync(ct);
         foreach (var (stream, oldest) in await catalog.StreamsAsync(ct))
         {
-            var days = overrides.TryGetValue(stream, out var own) ? own : s.RetentionDays;
-            var firstKept = FirstKeptDay(now, days);
+            int? own = overrides.TryGetValue(stream, out var d) ? d : null;
+            var firstKept = RetentionPolicy.FirstKeptDay(now, policy.Days(own));
             if (oldest >= firstKept) continue;
             foreach (var day in await catalog.DaysBeforeAsync(stream, firstKept, ct))
             {

@@ -100,11 +100,35 @@ public sealed class StreamGrain(
         DeactivateOnIdle();
     }
 
+    public async Task<long> Delete(long deleteObjectsAfterMicros)
+    {
+        _walRemoved = true; // no append from now on
+        try
+        {
+            // Appends past that check finish their WAL write; running flushes commit their files (removed below).
+            for (var i = 0; i < 100 && _buffer.Exists(e => !e.Committed); i++) await Task.Delay(10);
+            while (Running() > 0) await Task.WhenAll(_flushes.ToArray());
+            // The WAL goes before the metadata: a crash in between leaves the stream listed (delete it again), never
+            // a WAL that would replay the deleted records into new files.
+            await _wal.DisposeAsync();
+            var dir = StreamWal.DirectoryFor(settings.Current.Wal.Dir, _key);
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            memory.Release(_bufferBytes);
+            _buffer.Clear();
+            _bufferBytes = _bufferRecords = _flushingBytes = 0;
+            return await meta.DeleteStreamAsync(_key, deleteObjectsAfterMicros);
+        }
+        finally
+        {
+            DeactivateOnIdle();
+        }
+    }
+
     public async Task<AppendResult> Append(IngestBatch batch)
     {
         // A draining node takes nothing new: the sender retries, by then at the stream's next owner.
         if (drain.Draining || _walRemoved)
-            return new AppendResult(AppendStatus.Backpressure, 1, "this ingester is draining; retry");
+            return new AppendResult(AppendStatus.Backpressure, 1, "this ingester is draining or the stream being deleted; retry");
         // A request's later batches name the same fields as its first, which was checked.
         if (!batch.ContinuesRequest && SchemaFullFor(batch) is { } full) return full;
         var size = batch.Payload.Length;

@@ -12,10 +12,12 @@ public static class Partitions
 
     public static long DayStart(long day) => day * MicrosPerDay;
 
-    /// <summary>yyyy-MM-dd of a day number; days outside years 1-9999 cannot be named.</summary>
-    public static string DayName(long day) =>
-        DateOnly.FromDayNumber(checked((int)(day + DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber)))
-            .ToString("yyyy-MM-dd");
+    /// <summary>The date of a day number; days outside years 1-9999 have none.</summary>
+    public static DateOnly Date(long day) =>
+        DateOnly.FromDayNumber(checked((int)(day + DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber)));
+
+    /// <summary>yyyy-MM-dd of a day number.</summary>
+    public static string DayName(long day) => Date(day).ToString("yyyy-MM-dd");
 }
 
 /// <summary>One partition: a stream's files of one UTC day.</summary>

@@ -165,6 +165,32 @@ public sealed class StreamMetaStore(MetaStore store)
         return true;
     }
 
+    /// <summary>
+    /// Removes a stream from the metadata in one transaction: its files (their objects queued for deletion after
+    /// <paramref name="deleteAfterMicros"/>), schema history, settings and row. Returns the files removed.
+    /// </summary>
+    public async Task<long> DeleteStreamAsync(StreamKey key, long deleteAfterMicros, CancellationToken ct = default)
+    {
+        await using var conn = await store.OpenAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        (string, object?)[] of = [("o", key.Org), ("t", key.Type), ("s", key.Stream)];
+        const string where = "WHERE org = @o AND stream_type = @t AND stream = @s";
+        await Exec(conn, tx, $"""
+            INSERT INTO file_deletions (object_key, delete_after_micros)
+            SELECT k, @d FROM (SELECT object_key AS k FROM file_meta {where}
+                UNION SELECT index_key FROM file_meta {where} AND index_key <> '') AS keys WHERE true
+            ON CONFLICT (object_key) DO UPDATE SET delete_after_micros = excluded.delete_after_micros
+            """, ct, [.. of, ("d", deleteAfterMicros)]);
+        var files = 0L;
+        foreach (var table in new[] { "file_meta", "stream_schema_history", "stream_settings", "streams" })
+        {
+            var n = await ExecCount(conn, tx, $"DELETE FROM {table} {where}", ct, of);
+            if (table == "file_meta") files = n;
+        }
+        await tx.CommitAsync(ct);
+        return files;
+    }
+
     /// <summary>Upserts by file id, so a flush or merge redone after a crash leaves one row per file.</summary>
     private static Task UpsertFileAsync(DbConnection conn, DbTransaction tx, StreamKey key, FileMeta f, long now, CancellationToken ct) =>
         Exec(conn, tx, """
@@ -250,10 +276,14 @@ public sealed class StreamMetaStore(MetaStore store)
     public static IReadOnlyList<SchemaField> ParseSchema(string json) =>
         JsonSerializer.Deserialize<List<Dictionary<string, string>>>(json)!.Select(d => new SchemaField(d["name"], d["type"])).ToList();
 
-    private static async Task Exec(DbConnection conn, DbTransaction tx, string sql, CancellationToken ct, params (string, object?)[] args)
+    private static Task Exec(DbConnection conn, DbTransaction tx, string sql, CancellationToken ct,
+        params (string, object?)[] args) => ExecCount(conn, tx, sql, ct, args);
+
+    private static async Task<int> ExecCount(DbConnection conn, DbTransaction tx, string sql, CancellationToken ct,
+        params (string, object?)[] args)
     {
         await using var cmd = MetaStore.Command(conn, sql, args);
         cmd.Transaction = tx;
-        await cmd.ExecuteNonQueryAsync(ct);
+        return await cmd.ExecuteNonQueryAsync(ct);
     }
 }

@@ -10,7 +10,8 @@ using MoleSignal.Silo.Workers;
 
 namespace MoleSignal.Silo.Startup;
 
-/// <summary>Config to the compactor's settings; the compactor's services and loops, on nodes of its role only.</summary>
+/// <summary>Config to the compactor's settings (every node); the compactor's services and loops, on nodes of its role
+/// only.</summary>
 public static class CompactionWiring
 {
     public static CompactionSettings Settings(MoleSignalConfig c) => new(
@@ -22,10 +23,12 @@ public static class CompactionWiring
 
     public static IServiceCollection AddCompaction(this IServiceCollection s, MoleSignalConfig config, RoleSet roles)
     {
+        // Every node answers for streams' retention and deletes streams after the deletion delay.
         s.AddSingleton<StreamSettingsStore>();
-        if (!roles.Runs(RoleSet.Compactor)) return s;
         s.AddSingleton(new LiveSettings<CompactionSettings>(Settings(config)));
         s.TryAddSingleton(TimeProvider.System);
+        s.AddSingleton<RetentionPolicy>();
+        if (!roles.Runs(RoleSet.Compactor)) return s;
         s.AddSingleton<CompactionCatalog>();
         s.AddSingleton<CompactorLeases>();
         s.AddSingleton<IBufferBoundary, GrainBufferBoundary>();

@@ -222,10 +222,5 @@ public sealed class ClusterProcessTests(PostgresServer pg) : IClassFixture<Postg
         (await Rows(http, $"SELECT batch, count(*) FROM {stream} GROUP BY batch")).EnumerateArray()
             .ToDictionary(r => r[0].GetString()!, r => r[1].GetInt64());
 
-    private static async Task<double> Metric(HttpClient http, string series)
-    {
-        var text = await http.GetStringAsync("/metrics");
-        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
-        return line is null ? 0 : double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private static Task<double> Metric(HttpClient http, string series) => NodeMetrics.ValueAsync(http, series);
 }

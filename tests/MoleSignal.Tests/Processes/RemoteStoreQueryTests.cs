@@ -11,8 +11,7 @@ namespace MoleSignal.Tests.Processes;
 [Collection(ProcessCollection.Name)]
 public sealed class RemoteStoreQueryTests(S3Server s3) : IClassFixture<S3Server>
 {
-    private static double Metric(string metrics, string name) =>
-        metrics.Split('\n').Where(l => l.StartsWith(name + " ")).Select(l => double.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture)).FirstOrDefault();
+    private static double Metric(string metrics, string name) => NodeMetrics.Value(metrics, name);
 
     [Fact]
     public async Task Queries_over_s3_objects_go_through_a_bounded_cache_and_stay_correct()

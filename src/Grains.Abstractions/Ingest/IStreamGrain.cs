@@ -21,9 +21,10 @@ public interface IStreamGrain : IGrainWithStringKey
     /// <summary>
     /// Deletes the stream: refuses appends from now on, lets running flushes finish, drops the buffer and the WAL
     /// on this node, removes the stream's files, schema and settings from the metadata (their objects are queued for
-    /// deletion after <paramref name="deleteObjectsAfterMicros"/>) and deactivates. Returns the files removed.
+    /// deletion after <paramref name="deleteObjectsAfterMicros"/>, with <paramref name="dumpedObjects"/>, the files its
+    /// dumped partitions' manifests list) and deactivates. Returns the files removed.
     /// </summary>
-    Task<long> Delete(long deleteObjectsAfterMicros);
+    Task<long> Delete(long deleteObjectsAfterMicros, string[] dumpedObjects);
 
     [AlwaysInterleave]
     Task<StreamBufferStats> GetBufferStats();

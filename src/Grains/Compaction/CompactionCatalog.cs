@@ -30,28 +30,34 @@ public sealed class CompactionCatalog(MetaStore store)
         return list;
     }
 
-    /// <summary>Every stream with data files, and the day of its oldest one.</summary>
+    /// <summary>Every stream with data files (live or dumped), and the day of its oldest one.</summary>
     public async Task<IReadOnlyList<(StreamKey Stream, long OldestDay)>> StreamsAsync(CancellationToken ct = default)
     {
         var list = new List<(StreamKey, long)>();
         await using var conn = await store.OpenAsync(ct);
-        await using var cmd = MetaStore.Command(conn,
-            "SELECT org, stream_type, stream, MIN(min_ts) FROM file_meta GROUP BY org, stream_type, stream");
+        await using var cmd = MetaStore.Command(conn, $"""
+            SELECT org, stream_type, stream, MIN(day) FROM (
+                SELECT org, stream_type, stream, min_ts / {Partitions.MicrosPerDay} AS day FROM file_meta
+                UNION ALL SELECT org, stream_type, stream, day FROM dumped_partitions) AS days
+            GROUP BY org, stream_type, stream
+            """);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            list.Add((new StreamKey(r.GetString(0), r.GetString(1), r.GetString(2)), Partitions.DayOf(Convert.ToInt64(r.GetValue(3)))));
+            list.Add((new StreamKey(r.GetString(0), r.GetString(1), r.GetString(2)), Convert.ToInt64(r.GetValue(3))));
         return list;
     }
 
-    /// <summary>The distinct days of a stream's files before <paramref name="beforeDay"/>.</summary>
+    /// <summary>The distinct days of a stream's files (live or dumped) before <paramref name="beforeDay"/>.</summary>
     public async Task<IReadOnlyList<long>> DaysBeforeAsync(StreamKey key, long beforeDay, CancellationToken ct = default)
     {
         var list = new List<long>();
         await using var conn = await store.OpenAsync(ct);
         await using var cmd = MetaStore.Command(conn, $"""
-            SELECT DISTINCT min_ts / {Partitions.MicrosPerDay} FROM file_meta
+            SELECT min_ts / {Partitions.MicrosPerDay} FROM file_meta
             WHERE org = @o AND stream_type = @t AND stream = @s AND min_ts < @before
-            """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("before", Partitions.DayStart(beforeDay)));
+            UNION SELECT day FROM dumped_partitions WHERE org = @o AND stream_type = @t AND stream = @s AND day < @beforeDay
+            """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("before", Partitions.DayStart(beforeDay)),
+            ("beforeDay", beforeDay));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct)) list.Add(Convert.ToInt64(r.GetValue(0)));
         return list;

@@ -28,4 +28,18 @@ public static class CompactionMetrics
 
     public static readonly Counter DeletedObjects = Metrics.CreateCounter(
         "compactor_deleted_objects_total", "Objects of replaced or expired files deleted after the delay.");
+
+    public static readonly Counter DumpRuns = Metrics.CreateCounter("file_meta_dump_runs_total",
+        "file_meta_dumper runs by result (ok, failed).", "result");
+
+    public static readonly Counter DumpRows = Metrics.CreateCounter("file_meta_dump_rows_total",
+        "FileMeta rows moved from the metadata database into manifests.");
+
+    public static readonly Histogram DumpDuration = Metrics.CreateHistogram("file_meta_dump_duration_seconds",
+        "Time of one file_meta_dumper run.",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.01, 2, 16) });
+
+    public static readonly Counter StageSeconds = Metrics.CreateCounter("compactor_stage_seconds_total",
+        "Time merges spent per stage: sort_write (DuckDB reads, sorts and writes the rows; text columns read back), " +
+        "index (the sidecar built from them), upload.", "stage");
 }

@@ -9,8 +9,8 @@ namespace MoleSignal.Grains.Compaction;
 /// time (files taken in time order until the next would pass the target size), each group swapped for its merged
 /// file in one metadata transaction that also checks the lease is still held.
 /// </summary>
-public sealed class Compactor(CompactionCatalog catalog, StreamMetaStore meta, CompactorLeases leases, PartitionMerger merger,
-    IBufferBoundary buffers, LiveSettings<CompactionSettings> settings, TimeProvider clock, ILogger<Compactor> log)
+public sealed class Compactor(CompactionCatalog catalog, StreamMetaStore meta, FileIndex index, CompactorLeases leases,
+    PartitionMerger merger, IBufferBoundary buffers, LiveSettings<CompactionSettings> settings, TimeProvider clock, ILogger<Compactor> log)
 {
     public async Task RunOnceAsync(string holder, CancellationToken ct)
     {
@@ -62,6 +62,10 @@ public sealed class Compactor(CompactionCatalog catalog, StreamMetaStore meta, C
 
     private async Task MergePartitionAsync(PartitionKey p, string holder, CompactionSettings s, CancellationToken ct)
     {
+        // A dumped partition that gained small files merges whole: its manifest's rows come back first.
+        if (!await index.RestoreAsync(p, Clock.NowMicros(clock) + Clock.Micros(s.DeleteDelay),
+                (conn, tx, c) => leases.RenewAsync(conn, tx, p, holder, s.LeaseTtl, c), ct))
+            return;
         var boundary = await buffers.FirstBufferedSeqAsync(p.Stream);
         var small = (await meta.DayFilesAsync(p, ct)).Where(f => f.CompressedBytes < s.TargetFileBytes && f.WalSeqEnd < boundary);
         foreach (var group in Plan(small, s.TargetFileBytes))

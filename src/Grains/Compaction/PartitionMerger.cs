@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using DuckDB.NET.Data;
@@ -77,14 +78,20 @@ public sealed class PartitionMerger : IDisposable
             var paths = new List<string>();
             for (var i = 0; i < inputs.Count; i++) paths.Add(await LocalPathAsync(inputs[i], Path.Combine(dir, $"{i}.parquet"), ct));
             var output = Path.Combine(dir, "merged.parquet");
+            var clock = Stopwatch.StartNew();
             var set = await Task.Run(() => Write(paths, output), ct);
+            CompactionMetrics.StageSeconds.WithLabels("sort_write").Inc(clock.Elapsed.TotalSeconds);
+            clock.Restart();
             var s = _ingest.Current;
             var order = new int[set.Rows];
             for (var i = 0; i < order.Length; i++) order[i] = i;
             var sidecar = IndexSidecar.Build(set, order, 0, set.Rows, s.TextFields, s.IdFields);
+            CompactionMetrics.StageSeconds.WithLabels("index").Inc(clock.Elapsed.TotalSeconds);
+            clock.Restart();
             var length = new FileInfo(output).Length;
             await _store.PutAsync(prefix + ".idx", sidecar, ct);
             await _store.PutFileAsync(prefix + ".parquet", output, ct);
+            CompactionMetrics.StageSeconds.WithLabels("upload").Inc(clock.Elapsed.TotalSeconds);
             var runs = WalRanges.Union(inputs);
             return new FileMeta(id, prefix + ".parquet", prefix + ".idx", inputs.Min(f => f.MinTs), inputs.Max(f => f.MaxTs),
                 set.Rows, inputs.Sum(f => f.OriginalBytes), length, sidecar.Length, runs[0].Start, runs[^1].End,

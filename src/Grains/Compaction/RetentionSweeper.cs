@@ -8,7 +8,8 @@ namespace MoleSignal.Grains.Compaction;
 /// files leave <c>file_meta</c> in one transaction under the partition's lease; their objects are deleted later,
 /// like replaced ones.
 /// </summary>
-public sealed class RetentionSweeper(CompactionCatalog catalog, StreamMetaStore meta, StreamSettingsStore streamSettings,
+public sealed class RetentionSweeper(CompactionCatalog catalog, StreamMetaStore meta, FileIndex index,
+    StreamSettingsStore streamSettings,
     CompactorLeases leases, RetentionPolicy policy, LiveSettings<CompactionSettings> settings, TimeProvider clock,
     ILogger<RetentionSweeper> log)
 {
@@ -28,8 +29,12 @@ public sealed class RetentionSweeper(CompactionCatalog catalog, StreamMetaStore 
                 if (!await leases.TryTakeAsync(p, holder, s.LeaseTtl, ct)) continue;
                 try
                 {
-                    var files = await meta.DayFilesAsync(p, ct);
                     var deleteAfter = now + Clock.Micros(s.DeleteDelay);
+                    // A dumped day expires like a live one: its manifest's rows come back, then all go.
+                    if (!await index.RestoreAsync(p, deleteAfter,
+                            (conn, tx, c) => leases.RenewAsync(conn, tx, p, holder, s.LeaseTtl, c), ct))
+                        continue;
+                    var files = await meta.DayFilesAsync(p, ct);
                     if (await meta.ReplaceFilesAsync(stream, files, [], deleteAfter,
                             (conn, tx, c) => leases.RenewAsync(conn, tx, p, holder, s.LeaseTtl, c), ct))
                     {

@@ -5,8 +5,9 @@ using MoleSignal.Grains.Metadata;
 namespace MoleSignal.Grains.Ingest;
 
 /// <summary>Streams as the metadata store knows them, plus what their StreamGrains still buffer.</summary>
-public sealed class StreamCatalog(StreamMetaStore meta, StreamSettingsStore streamSettings, RetentionPolicy retention,
-    LiveSettings<CompactionSettings> compaction, TimeProvider clock, IGrainFactory grains) : IStreamCatalog
+public sealed class StreamCatalog(StreamMetaStore meta, FileIndex files, StreamSettingsStore streamSettings,
+    RetentionPolicy retention, LiveSettings<CompactionSettings> compaction, TimeProvider clock, IGrainFactory grains)
+    : IStreamCatalog
 {
     public async Task<IReadOnlyList<StreamInfo>> ListAsync(string org, CancellationToken ct = default)
     {
@@ -46,8 +47,8 @@ public sealed class StreamCatalog(StreamMetaStore meta, StreamSettingsStore stre
         if (await meta.GetAsync(key, ct) is null) return null;
         // Queries that began before the deletion may still read the files: their objects go after the delay.
         var after = Clock.NowMicros(clock) + Clock.Micros(compaction.Current.DeleteDelay);
-        var files = await grains.GetGrain<IStreamGrain>(key.GrainKey).Delete(after);
-        return new StreamDeletion(key.Stream, key.Type, files);
+        var removed = await grains.GetGrain<IStreamGrain>(key.GrainKey).Delete(after, await files.DumpedObjectsAsync(key, ct));
+        return new StreamDeletion(key.Stream, key.Type, removed);
     }
 
     private async Task<StreamInfo> Describe(StreamRecord r, int? ownRetention, CancellationToken ct)

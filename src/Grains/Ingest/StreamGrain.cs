@@ -100,7 +100,7 @@ public sealed class StreamGrain(
         DeactivateOnIdle();
     }
 
-    public async Task<long> Delete(long deleteObjectsAfterMicros)
+    public async Task<long> Delete(long deleteObjectsAfterMicros, string[] dumpedObjects)
     {
         _walRemoved = true; // no append from now on
         try
@@ -116,7 +116,7 @@ public sealed class StreamGrain(
             memory.Release(_bufferBytes);
             _buffer.Clear();
             _bufferBytes = _bufferRecords = _flushingBytes = 0;
-            return await meta.DeleteStreamAsync(_key, deleteObjectsAfterMicros);
+            return await meta.DeleteStreamAsync(_key, deleteObjectsAfterMicros, dumpedObjects);
         }
         finally
         {

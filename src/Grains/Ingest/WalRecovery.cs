@@ -14,7 +14,7 @@ namespace MoleSignal.Grains.Ingest;
 /// segment is deleted only once its entries are committed.
 /// </summary>
 public sealed class WalRecovery(
-    StreamFlusher flusher, StreamMetaStore meta, FlushQuarantine quarantine, ILogger<WalRecovery> log)
+    StreamFlusher flusher, StreamMetaStore meta, FileIndex files, FlushQuarantine quarantine, ILogger<WalRecovery> log)
 {
     /// <summary>Where <see cref="SetAside"/> moves WAL directories; not a valid org name, so never a live stream's.</summary>
     public const string RecoveryDirName = ".recovery";
@@ -92,7 +92,7 @@ public sealed class WalRecovery(
     {
         if (read.Count == 0) return new Result(0, 0, 0);
         read.Sort((a, b) => a.Seq.CompareTo(b.Seq));
-        var covered = await meta.FlushedRangesAsync(key, read[0].Seq, read[^1].Seq, ct);
+        var covered = await files.FlushedRangesAsync(key, read[0].Seq, read[^1].Seq, ct);
         var pending = read.Where(e => !covered.Any(r => r.Start <= e.Seq && e.Seq <= r.End)).ToList();
         long records = 0;
         foreach (var epoch in pending.GroupBy(e => e.Seq >> 32))

@@ -49,20 +49,36 @@ public sealed class StreamMetaStore(MetaStore store)
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
     }
 
-    /// <summary>The WAL runs of the stream's data files (a merged file's runs one by one) that overlap [first, last].</summary>
-    public async Task<IReadOnlyList<(long Start, long End)>> FlushedRangesAsync(StreamKey key, long first, long last, CancellationToken ct = default)
+    /// <summary>
+    /// The WAL runs of the stream's live data files (a merged file's runs one by one) that overlap [first, last],
+    /// and, in the same snapshot, the dumped partitions whose WAL hull does (their manifests hold the rest).
+    /// </summary>
+    public async Task<(IReadOnlyList<(long Start, long End)> Runs, IReadOnlyList<DumpedPartition> Dumped)> FlushedRangesAsync(
+        StreamKey key, long first, long last, CancellationToken ct = default)
     {
         var ranges = new List<(long, long)>();
+        var dumped = new List<DumpedPartition>();
         await using var conn = await store.OpenAsync(ct);
-        await using var cmd = MetaStore.Command(conn, """
-            SELECT DISTINCT wal_seq_start, wal_seq_end, wal_ranges FROM file_meta
-            WHERE org = @o AND stream_type = @t AND stream = @s AND wal_seq_end >= @first AND wal_seq_start <= @last
-            """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("first", first), ("last", last));
+        // One statement, so a dump or restore committing meanwhile cannot hide a file from both halves.
+        await using var cmd = MetaStore.Command(conn, $"""
+            SELECT DISTINCT 0, wal_seq_start, wal_seq_end, wal_ranges, {NoDump} FROM file_meta
+            WHERE {OfStream} AND wal_seq_end >= @first AND wal_seq_start <= @last
+            UNION ALL
+            SELECT 1, wal_seq_start, wal_seq_end, '', {DumpColumns} FROM dumped_partitions
+            WHERE {OfStream} AND wal_seq_end >= @first AND wal_seq_start <= @last
+            """, [.. Of(key), ("first", first), ("last", last)]);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            foreach (var run in WalRanges.Of(Convert.ToInt64(r.GetValue(0)), Convert.ToInt64(r.GetValue(1)), r.GetString(2)))
+        {
+            if (Convert.ToInt32(r.GetValue(0)) == 1)
+            {
+                dumped.Add(ReadDump(key, r, 4));
+                continue;
+            }
+            foreach (var run in WalRanges.Of(Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), r.GetString(3)))
                 if (run.End >= first && run.Start <= last) ranges.Add(run);
-        return ranges;
+        }
+        return (ranges, dumped);
     }
 
     /// <summary>
@@ -157,42 +173,54 @@ public sealed class StreamMetaStore(MetaStore store)
         foreach (var f in outputs) await UpsertFileAsync(conn, tx, key, f, now, ct);
         foreach (var f in inputs)
         foreach (var objectKey in new[] { f.ObjectKey, f.IndexKey })
-            await Exec(conn, tx, """
-                INSERT INTO file_deletions (object_key, delete_after_micros) VALUES (@k, @d)
-                ON CONFLICT (object_key) DO UPDATE SET delete_after_micros = excluded.delete_after_micros
-                """, ct, ("k", objectKey), ("d", deleteAfterMicros));
+            await QueueDeletionAsync(conn, tx, objectKey, deleteAfterMicros, ct);
         await tx.CommitAsync(ct);
         return true;
     }
 
     /// <summary>
-    /// Removes a stream from the metadata in one transaction: its files (their objects queued for deletion after
+    /// Removes a stream from the metadata in one transaction: its live files and dumped partitions (their objects,
+    /// the manifests' and <paramref name="dumpedObjects"/>, the files those manifests list, queued for deletion after
     /// <paramref name="deleteAfterMicros"/>), schema history, settings and row. Returns the files removed.
     /// </summary>
-    public async Task<long> DeleteStreamAsync(StreamKey key, long deleteAfterMicros, CancellationToken ct = default)
+    public async Task<long> DeleteStreamAsync(StreamKey key, long deleteAfterMicros, IReadOnlyCollection<string> dumpedObjects,
+        CancellationToken ct = default)
     {
         await using var conn = await store.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        (string, object?)[] of = [("o", key.Org), ("t", key.Type), ("s", key.Stream)];
-        const string where = "WHERE org = @o AND stream_type = @t AND stream = @s";
+        var of = Of(key);
         await Exec(conn, tx, $"""
             INSERT INTO file_deletions (object_key, delete_after_micros)
-            SELECT k, @d FROM (SELECT object_key AS k FROM file_meta {where}
-                UNION SELECT index_key FROM file_meta {where} AND index_key <> '') AS keys WHERE true
+            SELECT k, @d FROM (SELECT object_key AS k FROM file_meta WHERE {OfStream}
+                UNION SELECT index_key FROM file_meta WHERE {OfStream} AND index_key <> ''
+                UNION SELECT manifest_key FROM dumped_partitions WHERE {OfStream}) AS keys WHERE true
             ON CONFLICT (object_key) DO UPDATE SET delete_after_micros = excluded.delete_after_micros
             """, ct, [.. of, ("d", deleteAfterMicros)]);
+        foreach (var objectKey in dumpedObjects) await QueueDeletionAsync(conn, tx, objectKey, deleteAfterMicros, ct);
         var files = 0L;
-        foreach (var table in new[] { "file_meta", "stream_schema_history", "stream_settings", "streams" })
+        await using (var cmd = MetaStore.Command(conn, $"SELECT COALESCE(SUM(files), 0) FROM dumped_partitions WHERE {OfStream}", of))
         {
-            var n = await ExecCount(conn, tx, $"DELETE FROM {table} {where}", ct, of);
-            if (table == "file_meta") files = n;
+            cmd.Transaction = tx;
+            files += Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+        }
+        foreach (var table in new[] { "file_meta", "dumped_partitions", "stream_schema_history", "stream_settings", "streams" })
+        {
+            var n = await ExecCount(conn, tx, $"DELETE FROM {table} WHERE {OfStream}", ct, of);
+            if (table == "file_meta") files += n;
         }
         await tx.CommitAsync(ct);
         return files;
     }
 
+    /// <summary>Queues an object for deletion after <paramref name="afterMicros"/> (queued again: the new time).</summary>
+    internal static Task QueueDeletionAsync(DbConnection conn, DbTransaction tx, string objectKey, long afterMicros,
+        CancellationToken ct) => Exec(conn, tx, """
+            INSERT INTO file_deletions (object_key, delete_after_micros) VALUES (@k, @d)
+            ON CONFLICT (object_key) DO UPDATE SET delete_after_micros = excluded.delete_after_micros
+            """, ct, ("k", objectKey), ("d", afterMicros));
+
     /// <summary>Upserts by file id, so a flush or merge redone after a crash leaves one row per file.</summary>
-    private static Task UpsertFileAsync(DbConnection conn, DbTransaction tx, StreamKey key, FileMeta f, long now, CancellationToken ct) =>
+    internal static Task UpsertFileAsync(DbConnection conn, DbTransaction tx, StreamKey key, FileMeta f, long now, CancellationToken ct) =>
         Exec(conn, tx, """
             INSERT INTO file_meta (org, stream_type, stream, file_id, object_key, index_key, min_ts, max_ts, rows,
                 original_bytes, compressed_bytes, index_bytes, wal_seq_start, wal_seq_end, wal_ranges, created_at_micros)
@@ -227,20 +255,72 @@ public sealed class StreamMetaStore(MetaStore store)
         return list;
     }
 
-    /// <param name="beforeSeq">Only files whose WAL range ends before this seq (see BufferedBatches).</param>
+    /// <summary>The stream's totals over its live files and its dumped partitions, in one snapshot.</summary>
+    /// <param name="beforeSeq">Only live files whose WAL range ends before this seq (see BufferedBatches); dumped
+    /// files are older than any buffer.</param>
     public async Task<StreamTotals> TotalsAsync(StreamKey key, CancellationToken ct = default, long beforeSeq = long.MaxValue)
     {
         await using var conn = await store.OpenAsync(ct);
-        await using var cmd = MetaStore.Command(conn, """
-            SELECT COALESCE(SUM(rows), 0), COALESCE(SUM(original_bytes), 0), COALESCE(SUM(compressed_bytes + index_bytes), 0),
-                   COUNT(*), MIN(min_ts), MAX(max_ts)
-            FROM file_meta WHERE org = @o AND stream_type = @t AND stream = @s AND wal_seq_end < @before
-            """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("before", beforeSeq));
+        await using var cmd = MetaStore.Command(conn, $"""
+            SELECT COALESCE(SUM(n_rows), 0), COALESCE(SUM(ob), 0), COALESCE(SUM(cb), 0), COALESCE(SUM(n), 0), MIN(mn), MAX(mx)
+            FROM (
+                SELECT SUM(rows) AS n_rows, SUM(original_bytes) AS ob, SUM(compressed_bytes + index_bytes) AS cb,
+                       COUNT(*) AS n, MIN(min_ts) AS mn, MAX(max_ts) AS mx
+                FROM file_meta WHERE {OfStream} AND wal_seq_end < @before
+                UNION ALL
+                SELECT SUM(rows), SUM(original_bytes), SUM(compressed_bytes + index_bytes), SUM(files), MIN(min_ts),
+                       MAX(max_ts)
+                FROM dumped_partitions WHERE {OfStream}
+            ) AS parts
+            """, [.. Of(key), ("before", beforeSeq)]);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         await r.ReadAsync(ct);
         return new StreamTotals(Convert.ToInt64(r.GetValue(0)), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)),
             Convert.ToInt64(r.GetValue(3)), r.IsDBNull(4) ? null : Convert.ToInt64(r.GetValue(4)), r.IsDBNull(5) ? null : Convert.ToInt64(r.GetValue(5)));
     }
+
+    /// <summary>
+    /// The stream's live files overlapping [minTs, maxTs] and, in the same snapshot, its dumped partitions that
+    /// do: together, every file of the range exactly once.
+    /// </summary>
+    public async Task<FileSnapshot> SnapshotAsync(StreamKey key, long minTs, long maxTs, CancellationToken ct = default)
+    {
+        var live = new List<FileMeta>();
+        var dumped = new List<DumpedPartition>();
+        await using var conn = await store.OpenAsync(ct);
+        await using var cmd = MetaStore.Command(conn, $"""
+            SELECT 0, {FileColumns}, {NoDump} FROM file_meta
+            WHERE {OfStream} AND max_ts >= @min AND min_ts <= @max
+            UNION ALL
+            SELECT 1, '', '', '', 0, 0, 0, 0, 0, 0, 0, 0, '', {DumpColumns} FROM dumped_partitions
+            WHERE {OfStream} AND max_ts >= @min AND min_ts <= @max
+            """, [.. Of(key), ("min", minTs), ("max", maxTs)]);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            if (Convert.ToInt32(r.GetValue(0)) == 1) dumped.Add(ReadDump(key, r, 13));
+            else live.Add(ReadFile(r, 1));
+        }
+        live.Sort((a, b) => a.MinTs.CompareTo(b.MinTs));
+        return new FileSnapshot(live, dumped);
+    }
+
+    private const string OfStream = "org = @o AND stream_type = @t AND stream = @s";
+
+    private static (string, object?)[] Of(StreamKey key) => [("o", key.Org), ("t", key.Type), ("s", key.Stream)];
+
+    /// <summary>The <c>dumped_partitions</c> columns <see cref="ReadDump"/> reads, in its order.</summary>
+    public const string DumpColumns = "day, manifest_key, files, rows, min_ts, max_ts, original_bytes, compressed_bytes, " +
+                                      "index_bytes, wal_seq_start, wal_seq_end";
+
+    /// <summary>Placeholders for <see cref="DumpColumns"/> in the file rows of a union.</summary>
+    private const string NoDump = "0, '', 0, 0, 0, 0, 0, 0, 0, 0, 0";
+
+    public static DumpedPartition ReadDump(StreamKey key, DbDataReader r, int at) =>
+        new(new PartitionKey(key, Convert.ToInt64(r.GetValue(at))), r.GetString(at + 1), Convert.ToInt64(r.GetValue(at + 2)),
+            Convert.ToInt64(r.GetValue(at + 3)), Convert.ToInt64(r.GetValue(at + 4)), Convert.ToInt64(r.GetValue(at + 5)),
+            Convert.ToInt64(r.GetValue(at + 6)), Convert.ToInt64(r.GetValue(at + 7)), Convert.ToInt64(r.GetValue(at + 8)),
+            Convert.ToInt64(r.GetValue(at + 9)), Convert.ToInt64(r.GetValue(at + 10)));
 
     public async Task<IReadOnlyList<FileMeta>> FilesAsync(StreamKey key, long? minTs = null, long? maxTs = null, CancellationToken ct = default)
     {
@@ -265,10 +345,11 @@ public sealed class StreamMetaStore(MetaStore store)
     public const string FileColumns = "file_id, object_key, index_key, min_ts, max_ts, rows, original_bytes, compressed_bytes, " +
                                       "index_bytes, wal_seq_start, wal_seq_end, wal_ranges";
 
-    public static FileMeta ReadFile(DbDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), Convert.ToInt64(r.GetValue(3)), Convert.ToInt64(r.GetValue(4)),
-            Convert.ToInt64(r.GetValue(5)), Convert.ToInt64(r.GetValue(6)), Convert.ToInt64(r.GetValue(7)), Convert.ToInt64(r.GetValue(8)),
-            Convert.ToInt64(r.GetValue(9)), Convert.ToInt64(r.GetValue(10)), r.GetString(11));
+    public static FileMeta ReadFile(DbDataReader r, int at = 0) =>
+        new(r.GetString(at), r.GetString(at + 1), r.GetString(at + 2), Convert.ToInt64(r.GetValue(at + 3)),
+            Convert.ToInt64(r.GetValue(at + 4)), Convert.ToInt64(r.GetValue(at + 5)), Convert.ToInt64(r.GetValue(at + 6)),
+            Convert.ToInt64(r.GetValue(at + 7)), Convert.ToInt64(r.GetValue(at + 8)), Convert.ToInt64(r.GetValue(at + 9)),
+            Convert.ToInt64(r.GetValue(at + 10)), r.GetString(at + 11));
 
     public static string SchemaJson(IReadOnlyList<SchemaField> schema) =>
         JsonSerializer.Serialize(schema.Select(f => new Dictionary<string, string> { ["name"] = f.Name, ["type"] = f.Type }));
@@ -276,10 +357,10 @@ public sealed class StreamMetaStore(MetaStore store)
     public static IReadOnlyList<SchemaField> ParseSchema(string json) =>
         JsonSerializer.Deserialize<List<Dictionary<string, string>>>(json)!.Select(d => new SchemaField(d["name"], d["type"])).ToList();
 
-    private static Task Exec(DbConnection conn, DbTransaction tx, string sql, CancellationToken ct,
+    internal static Task Exec(DbConnection conn, DbTransaction tx, string sql, CancellationToken ct,
         params (string, object?)[] args) => ExecCount(conn, tx, sql, ct, args);
 
-    private static async Task<int> ExecCount(DbConnection conn, DbTransaction tx, string sql, CancellationToken ct,
+    internal static async Task<int> ExecCount(DbConnection conn, DbTransaction tx, string sql, CancellationToken ct,
         params (string, object?)[] args)
     {
         await using var cmd = MetaStore.Command(conn, sql, args);

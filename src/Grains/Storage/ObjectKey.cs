@@ -4,6 +4,7 @@ namespace MoleSignal.Grains.Storage;
 
 /// <summary>
 /// The object-key layout, in one place: data files <c>{org}/{type}/{stream}/{date}/{file-id}.parquet|.idx</c>,
+/// manifests of dumped partitions <c>{org}/{type}/{stream}/{date}/_file_meta-{version}.parquet</c>,
 /// quarantined WAL runs <c>{org}/_quarantine/{type}/{stream}/{first-seq}-{last-seq}.wal</c>, job results
 /// <c>{org}/search_jobs/{job_id}.ndjson</c>, probes <c>_health/{uuid}.probe</c>. Org names start with a letter
 /// or digit, so no org's keys meet the <c>_</c> names. Every store validates keys against escaping its root.
@@ -13,6 +14,10 @@ public static class ObjectKey
     /// <summary>A data file's key without its extension.</summary>
     public static string DataFile(StreamKey key, string date, string fileId) =>
         $"{key.Org}/{key.Type}/{key.Stream}/{date}/{fileId}";
+
+    /// <summary>A dumped partition's manifest; each dump writes a new version (file ids never start with '_').</summary>
+    public static string Manifest(StreamKey key, string date, long version) =>
+        $"{key.Org}/{key.Type}/{key.Stream}/{date}/_file_meta-{version}.parquet";
 
     /// <summary>Whether the key is one of the org's own objects that queries may read (not its quarantine).</summary>
     public static bool IsOrgData(string org, string key) =>

@@ -21,6 +21,11 @@ public static class CompactionWiring
         c.Compactor.RetentionDays,
         TimeSpan.FromSeconds(c.Compactor.LeaseSecs));
 
+    public static FileMetaDumpSettings DumpSettings(MoleSignalConfig c) => new(
+        c.Storage.FileMetaDump.Enabled,
+        TimeSpan.FromSeconds(c.Storage.FileMetaDump.IntervalSecs),
+        c.Storage.FileMetaDump.ColdAfterDays);
+
     public static IServiceCollection AddCompaction(this IServiceCollection s, MoleSignalConfig config, RoleSet roles)
     {
         // Every node answers for streams' retention and deletes streams after the deletion delay.
@@ -38,12 +43,16 @@ public static class CompactionWiring
         s.AddSingleton<RetentionSweeper>();
         s.AddSingleton<FileDeleter>();
         s.AddHostedService<CompactorWorkers>();
+        s.AddSingleton(new LiveSettings<FileMetaDumpSettings>(DumpSettings(config)));
+        s.AddSingleton<FileMetaDumper>();
+        s.AddHostedService<FileMetaDumpWorker>();
         return s;
     }
 
     public static void FollowReloads(IServiceProvider sp)
     {
-        if (sp.GetService<LiveSettings<CompactionSettings>>() is not { } source) return;
-        sp.GetRequiredService<LiveConfig>().Changed += next => source.Update(Settings(next));
+        var live = sp.GetRequiredService<LiveConfig>();
+        if (sp.GetService<LiveSettings<CompactionSettings>>() is { } source) live.Changed += next => source.Update(Settings(next));
+        if (sp.GetService<LiveSettings<FileMetaDumpSettings>>() is { } dump) live.Changed += next => dump.Update(DumpSettings(next));
     }
 }

@@ -40,6 +40,9 @@ public static class IngestWiring
         s.AddSingleton<IngestMemory>();
         s.AddSingleton(new FlushScheduler(config.Ingester.FlushParallelism));
         s.AddSingleton<StreamMetaStore>();
+        s.AddSingleton<DumpedPartitionStore>();
+        s.AddSingleton<ManifestStore>();
+        s.AddSingleton<FileIndex>();
         s.AddSingleton(new ParquetEncoder(Path.Combine(config.Node.DataDir, "flush-tmp"), config.Ingester.FlushParallelism));
         s.AddSingleton<StreamFlusher>();
         s.AddSingleton<FlushQuarantine>();

@@ -78,7 +78,7 @@ public sealed class DistributedQueryTests : IAsyncLifetime
 
         var distributed = coordinator.GetRequiredService<IQueryService>();
         var local = new QueryService(coordinator.GetRequiredService<LiveSettings<QuerySettings>>(), coordinator.GetRequiredService<StreamMetaStore>(),
-            coordinator.GetRequiredService<IGrainFactory>(), coordinator.GetRequiredService<ObjectFiles>(), coordinator.GetRequiredService<IndexPruner>(),
+            coordinator.GetRequiredService<FileIndex>(), coordinator.GetRequiredService<IGrainFactory>(), coordinator.GetRequiredService<ObjectFiles>(), coordinator.GetRequiredService<IndexPruner>(),
             coordinator.GetRequiredService<OrgEngines>(), coordinator.GetRequiredService<IStreamCatalog>(),
             coordinator.GetRequiredService<LiveSettings<IngestSettings>>(), queriers: null);
         // Before the first file ends no row is buffered: the index answers match_all alone (rows by number).

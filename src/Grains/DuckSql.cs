@@ -8,7 +8,8 @@ namespace MoleSignal.Grains;
 /// </summary>
 public static class DuckSql
 {
-    /// <summary>A new connection to <paramref name="root"/>'s database; DuckDB.NET's Duplicate is not thread-safe.</summary>
+    /// <summary>A new connection to <paramref name="root"/>'s database; DuckDB.NET's Duplicate is not
+    /// thread-safe.</summary>
     public static DuckDBConnection Connect(DuckDBConnection root)
     {
         lock (root)

@@ -35,12 +35,15 @@ public static class StreamEndpoints
         return Results.Json(new { streams = streams.Select(Describe) }, GatewayJson.Options);
     }
 
-    private static async Task<IResult> Schema(string stream, HttpRequest request, IStreamCatalog catalog, CancellationToken ct)
+    private static async Task<IResult> Schema(string stream, HttpRequest request, IStreamCatalog catalog,
+        CancellationToken ct)
     {
         if (Key(request, stream) is not { } key) return InvalidStream();
         var info = await catalog.GetAsync(key, ct);
         if (info is null) return NotFound(key);
-        return Results.Json(new { name = info.Name, type = info.Type, schema_version = info.SchemaVersion, fields = info.Fields }, GatewayJson.Options);
+        return Results.Json(
+            new { name = info.Name, type = info.Type, schema_version = info.SchemaVersion, fields = info.Fields },
+            GatewayJson.Options);
     }
 
     private static async Task<IResult> GetSettings(string stream, HttpRequest request, IStreamCatalog catalog,
@@ -50,9 +53,10 @@ public static class StreamEndpoints
         return await catalog.GetSettingsAsync(key, ct) is { } settings ? Settings(settings) : NotFound(key);
     }
 
-    /// <summary>Body: <c>{"retention_days": 30}</c>; null returns the stream to <c>[compactor].retention_days</c>.</summary>
-    private static async Task<IResult> SetSettings(string stream, HttpContext ctx, IStreamCatalog catalog, IAuditLog audit,
-        CancellationToken ct)
+    /// <summary>Body: <c>{"retention_days": 30}</c>; null returns the stream to
+    /// <c>[compactor].retention_days</c>.</summary>
+    private static async Task<IResult> SetSettings(string stream, HttpContext ctx, IStreamCatalog catalog,
+        IAuditLog audit, CancellationToken ct)
     {
         if (Key(ctx.Request, stream) is not { } key) return InvalidStream();
         var body = await AdminBody.ReadAsync<Dictionary<string, JsonElement>>(ctx.Request, ct);
@@ -61,15 +65,18 @@ public static class StreamEndpoints
         foreach (var (name, value) in body)
         {
             if (name != "retention_days")
-                return ApiError.Result(400, "invalid_settings", $"unknown setting '{name}'; settings are retention_days");
+                return ApiError.Result(400, "invalid_settings",
+                    $"unknown setting '{name}'; settings are retention_days");
             given = true;
             if (value.ValueKind == JsonValueKind.Null) continue;
-            if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var n) || n < 0 || n > MaxRetentionDays)
-                return ApiError.Result(400, "invalid_settings",
-                    $"retention_days is a whole number of days from 0 (keep everything) to {MaxRetentionDays}, or null");
+            if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var n) || n < 0
+                || n > MaxRetentionDays)
+                return ApiError.Result(400, "invalid_settings", "retention_days is a whole number of days from 0 " +
+                    $"(keep everything) to {MaxRetentionDays}, or null");
             days = n;
         }
-        if (!given) return ApiError.Result(400, "invalid_settings", "the body names no setting; settings are retention_days");
+        if (!given)
+            return ApiError.Result(400, "invalid_settings", "the body names no setting; settings are retention_days");
         var settings = await catalog.SetRetentionAsync(key, days, ct);
         audit.Record(RequestAuth.Principal(ctx).Actor, key.Org, "stream_settings", $"{key.Type}/{key.Stream}",
             RequestAuth.Client(ctx), settings is null ? "not_found" : "ok");
@@ -88,12 +95,15 @@ public static class StreamEndpoints
             GatewayJson.Options);
     }
 
-    /// <summary>The stream the path and <c>?type=</c> name in the caller's org; null when either is not a valid name.</summary>
+    /// <summary>The stream the path and <c>?type=</c> name in the caller's org; null when either is not a valid
+    /// name.</summary>
     private static StreamKey? Key(HttpRequest request, string stream)
     {
         var name = NameRules.Normalize(stream);
         var type = request.Query.TryGetValue("type", out var t) && t.Count > 0 ? t[0]!.ToLowerInvariant() : "logs";
-        return name is null || !StreamKey.Types.Contains(type) ? null : new StreamKey(OrgHeader.Current(request), type, name);
+        return name is null || !StreamKey.Types.Contains(type)
+            ? null
+            : new StreamKey(OrgHeader.Current(request), type, name);
     }
 
     private static IResult InvalidStream() => ApiError.Result(400, "invalid_stream",

@@ -1,6 +1,7 @@
 namespace MoleSignal.Grains.Abstractions.Ingest;
 
-/// <summary>An org's streams as the metadata store and the ingesters know them, their settings, their deletion.</summary>
+/// <summary>An org's streams as the metadata store and the ingesters know them, their settings, their
+/// deletion.</summary>
 public interface IStreamCatalog
 {
     Task<IReadOnlyList<StreamInfo>> ListAsync(string org, CancellationToken ct = default);
@@ -11,7 +12,8 @@ public interface IStreamCatalog
     /// <summary>Null when the stream does not exist.</summary>
     Task<StreamSettingsInfo?> GetSettingsAsync(StreamKey key, CancellationToken ct = default);
 
-    /// <summary>Sets the stream's own retention (null: back to the default); null when the stream does not exist.</summary>
+    /// <summary>Sets the stream's own retention (null: back to the default); null when the stream does not
+    /// exist.</summary>
     Task<StreamSettingsInfo?> SetRetentionAsync(StreamKey key, int? retentionDays, CancellationToken ct = default);
 
     /// <summary>
@@ -36,7 +38,8 @@ public sealed record StreamInfo(
     int SchemaVersion,
     /// <summary>Days kept (the stream's own or the default); 0 keeps everything.</summary>
     int RetentionDays,
-    /// <summary>The first UTC day the retention keeps (older days go on the next sweep); null when all are kept.</summary>
+    /// <summary>The first UTC day the retention keeps (older days go on the next sweep); null when all are
+    /// kept.</summary>
     DateOnly? OldestKeptDay);
 
 public sealed record StreamSettingsInfo(

@@ -70,7 +70,8 @@ public sealed class ParquetEncoder : IDisposable
             using (ArrowImport.Register(conn, view, new SortedBatches(set, order, from, to, RowGroupRows)))
             using (var cmd = conn.CreateCommand())
             {
-                cmd.CommandText = $"COPY (SELECT * FROM {view}) TO {DuckSql.Literal(file.Path)} ({CopyOptions}); DROP VIEW {view}";
+                cmd.CommandText = $"COPY (SELECT * FROM {view}) TO {DuckSql.Literal(file.Path)} ({CopyOptions}); " +
+                                  $"DROP VIEW {view}";
                 await Task.Run(cmd.ExecuteNonQuery, ct);
             }
             file.Length = new FileInfo(file.Path).Length;

@@ -9,7 +9,8 @@ public sealed class CompactionCatalog(MetaStore store)
     /// <summary>A partition with at least two small files, and how many and how big they are.</summary>
     public sealed record Candidate(PartitionKey Partition, long SmallFiles, long SmallBytes);
 
-    /// <summary>Partitions with two or more files below <paramref name="targetBytes"/>, those with most first.</summary>
+    /// <summary>Partitions with two or more files below <paramref name="targetBytes"/>, those with most
+    /// first.</summary>
     public async Task<IReadOnlyList<Candidate>> CandidatesAsync(long targetBytes, CancellationToken ct = default)
     {
         var list = new List<Candidate>();
@@ -48,14 +49,16 @@ public sealed class CompactionCatalog(MetaStore store)
     }
 
     /// <summary>The distinct days of a stream's files (live or dumped) before <paramref name="beforeDay"/>.</summary>
-    public async Task<IReadOnlyList<long>> DaysBeforeAsync(StreamKey key, long beforeDay, CancellationToken ct = default)
+    public async Task<IReadOnlyList<long>> DaysBeforeAsync(StreamKey key, long beforeDay,
+        CancellationToken ct = default)
     {
         var list = new List<long>();
         await using var conn = await store.OpenAsync(ct);
         await using var cmd = MetaStore.Command(conn, $"""
             SELECT min_ts / {Partitions.MicrosPerDay} FROM file_meta
             WHERE org = @o AND stream_type = @t AND stream = @s AND min_ts < @before
-            UNION SELECT day FROM dumped_partitions WHERE org = @o AND stream_type = @t AND stream = @s AND day < @beforeDay
+            UNION SELECT day FROM dumped_partitions
+            WHERE org = @o AND stream_type = @t AND stream = @s AND day < @beforeDay
             """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("before", Partitions.DayStart(beforeDay)),
             ("beforeDay", beforeDay));
         await using var r = await cmd.ExecuteReaderAsync(ct);
@@ -64,12 +67,14 @@ public sealed class CompactionCatalog(MetaStore store)
     }
 
     /// <summary>Queued objects whose delay has passed, oldest first.</summary>
-    public async Task<IReadOnlyList<string>> DueDeletionsAsync(long nowMicros, int limit, CancellationToken ct = default)
+    public async Task<IReadOnlyList<string>> DueDeletionsAsync(long nowMicros, int limit,
+        CancellationToken ct = default)
     {
         var list = new List<string>();
         await using var conn = await store.OpenAsync(ct);
         await using var cmd = MetaStore.Command(conn,
-            $"SELECT object_key FROM file_deletions WHERE delete_after_micros <= @now ORDER BY delete_after_micros LIMIT {limit}",
+            "SELECT object_key FROM file_deletions WHERE delete_after_micros <= @now " +
+            $"ORDER BY delete_after_micros LIMIT {limit}",
             ("now", nowMicros));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct)) list.Add(r.GetString(0));
@@ -86,7 +91,8 @@ public sealed class CompactionCatalog(MetaStore store)
     public async Task DequeueDeletionAsync(string objectKey, CancellationToken ct = default)
     {
         await using var conn = await store.OpenAsync(ct);
-        await using var cmd = MetaStore.Command(conn, "DELETE FROM file_deletions WHERE object_key = @k", ("k", objectKey));
+        await using var cmd = MetaStore.Command(conn, "DELETE FROM file_deletions WHERE object_key = @k",
+            ("k", objectKey));
         await cmd.ExecuteNonQueryAsync(ct);
     }
 }

@@ -10,7 +10,8 @@ namespace MoleSignal.Grains.Compaction;
 /// file in one metadata transaction that also checks the lease is still held.
 /// </summary>
 public sealed class Compactor(CompactionCatalog catalog, StreamMetaStore meta, FileIndex index, CompactorLeases leases,
-    PartitionMerger merger, IBufferBoundary buffers, LiveSettings<CompactionSettings> settings, TimeProvider clock, ILogger<Compactor> log)
+    PartitionMerger merger, IBufferBoundary buffers, LiveSettings<CompactionSettings> settings, TimeProvider clock,
+    ILogger<Compactor> log)
 {
     public async Task RunOnceAsync(string holder, CancellationToken ct)
     {
@@ -35,7 +36,8 @@ public sealed class Compactor(CompactionCatalog catalog, StreamMetaStore meta, F
                 await leases.ReleaseAsync(p, holder, CancellationToken.None);
             }
         }
-        CompactionMetrics.PendingFiles.Set((await catalog.CandidatesAsync(s.TargetFileBytes, ct)).Sum(c => c.SmallFiles));
+        var pending = await catalog.CandidatesAsync(s.TargetFileBytes, ct);
+        CompactionMetrics.PendingFiles.Set(pending.Sum(c => c.SmallFiles));
         CompactionMetrics.RunDuration.Observe(sw.Elapsed.TotalSeconds);
     }
 
@@ -67,7 +69,8 @@ public sealed class Compactor(CompactionCatalog catalog, StreamMetaStore meta, F
                 (conn, tx, c) => leases.RenewAsync(conn, tx, p, holder, s.LeaseTtl, c), ct))
             return;
         var boundary = await buffers.FirstBufferedSeqAsync(p.Stream);
-        var small = (await meta.DayFilesAsync(p, ct)).Where(f => f.CompressedBytes < s.TargetFileBytes && f.WalSeqEnd < boundary);
+        var small = (await meta.DayFilesAsync(p, ct))
+            .Where(f => f.CompressedBytes < s.TargetFileBytes && f.WalSeqEnd < boundary);
         foreach (var group in Plan(small, s.TargetFileBytes))
         {
             using var merging = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -84,7 +87,8 @@ public sealed class Compactor(CompactionCatalog catalog, StreamMetaStore meta, F
                     if (!(await meta.DayFilesAsync(p, ct)).Any(f => f.FileId == output.FileId))
                         await merger.DeleteObjectsAsync(output, ct);
                     CompactionMetrics.Merges.WithLabels("skipped").Inc();
-                    log.LogInformation("compacting {Partition}: the lease or an input was lost; the merge is dropped", p);
+                    log.LogInformation("compacting {Partition}: the lease or an input was lost; the merge is dropped",
+                        p);
                     return;
                 }
                 CompactionMetrics.Merges.WithLabels("ok").Inc();
@@ -101,7 +105,8 @@ public sealed class Compactor(CompactionCatalog catalog, StreamMetaStore meta, F
     }
 
     /// <summary>Renews the lease every third of its TTL; a lost lease cancels the merge.</summary>
-    private async Task RenewWhileMergingAsync(PartitionKey p, string holder, TimeSpan ttl, CancellationTokenSource merging)
+    private async Task RenewWhileMergingAsync(PartitionKey p, string holder, TimeSpan ttl,
+        CancellationTokenSource merging)
     {
         using var timer = new PeriodicTimer(ttl / 3, clock);
         try

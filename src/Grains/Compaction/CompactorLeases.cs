@@ -34,13 +34,15 @@ public sealed class CompactorLeases(MetaStore store, TimeProvider clock)
     }
 
     /// <summary>The renewal inside another statement's transaction: the check a merge's swap commits under.</summary>
-    public async Task<bool> RenewAsync(DbConnection conn, DbTransaction? tx, PartitionKey p, string holder, TimeSpan ttl,
+    public async Task<bool> RenewAsync(DbConnection conn, DbTransaction? tx, PartitionKey p, string holder,
+        TimeSpan ttl,
         CancellationToken ct)
     {
         var now = Clock.NowMicros(clock);
         await using var cmd = MetaStore.Command(conn, """
             UPDATE compactor_leases SET expires_at_micros = @e
-            WHERE org = @o AND stream_type = @t AND stream = @s AND day = @d AND holder = @h AND expires_at_micros >= @now
+            WHERE org = @o AND stream_type = @t AND stream = @s AND day = @d AND holder = @h
+                AND expires_at_micros >= @now
             """, Args(p, ("h", holder), ("e", now + Clock.Micros(ttl)), ("now", now)));
         cmd.Transaction = tx;
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
@@ -50,7 +52,8 @@ public sealed class CompactorLeases(MetaStore store, TimeProvider clock)
     {
         await using var conn = await store.OpenAsync(ct);
         await using var cmd = MetaStore.Command(conn,
-            "DELETE FROM compactor_leases WHERE org = @o AND stream_type = @t AND stream = @s AND day = @d AND holder = @h",
+            "DELETE FROM compactor_leases " +
+            "WHERE org = @o AND stream_type = @t AND stream = @s AND day = @d AND holder = @h",
             Args(p, ("h", holder)));
         await cmd.ExecuteNonQueryAsync(ct);
     }

@@ -56,7 +56,8 @@ public sealed class FileMetaDumper(DumpedPartitionStore dumps, StreamMetaStore m
                     (conn, tx, c) => leases.RenewAsync(conn, tx, p, holder, ttl, c), ct))
                 return false; // a file merged or expired meanwhile: the guard deletes the manifest later
             CompactionMetrics.DumpRows.Inc(files.Count);
-            log.LogInformation("file_meta_dumper: {Partition} ({Files} files) moved to {Manifest}", p, files.Count, key);
+            log.LogInformation("file_meta_dumper: {Partition} ({Files} files) moved to {Manifest}", p, files.Count,
+                key);
             return true;
         }
         finally

@@ -4,9 +4,9 @@ using Microsoft.Extensions.Logging;
 namespace MoleSignal.Grains.Compaction;
 
 /// <summary>
-/// Deletes whole days older than a stream's retention (<see cref="RetentionPolicy"/>); nothing younger is trimmed. The day's
-/// files leave <c>file_meta</c> in one transaction under the partition's lease; their objects are deleted later,
-/// like replaced ones.
+/// Deletes whole days older than a stream's retention (<see cref="RetentionPolicy"/>); nothing younger is trimmed.
+/// The day's files leave <c>file_meta</c> in one transaction under the partition's lease; their objects are deleted
+/// later, like replaced ones.
 /// </summary>
 public sealed class RetentionSweeper(CompactionCatalog catalog, StreamMetaStore meta, FileIndex index,
     StreamSettingsStore streamSettings,

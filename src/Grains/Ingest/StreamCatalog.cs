@@ -35,7 +35,8 @@ public sealed class StreamCatalog(StreamMetaStore meta, FileIndex files, StreamS
         return new StreamSettingsInfo(key.Stream, key.Type, own, days, retention.OldestKeptDate(days));
     }
 
-    public async Task<StreamSettingsInfo?> SetRetentionAsync(StreamKey key, int? retentionDays, CancellationToken ct = default)
+    public async Task<StreamSettingsInfo?> SetRetentionAsync(StreamKey key, int? retentionDays,
+        CancellationToken ct = default)
     {
         if (await meta.GetAsync(key, ct) is null) return null;
         await streamSettings.SetRetentionDaysAsync(key, retentionDays, ct);
@@ -47,7 +48,8 @@ public sealed class StreamCatalog(StreamMetaStore meta, FileIndex files, StreamS
         if (await meta.GetAsync(key, ct) is null) return null;
         // Queries that began before the deletion may still read the files: their objects go after the delay.
         var after = Clock.NowMicros(clock) + Clock.Micros(compaction.Current.DeleteDelay);
-        var removed = await grains.GetGrain<IStreamGrain>(key.GrainKey).Delete(after, await files.DumpedObjectsAsync(key, ct));
+        var dumped = await files.DumpedObjectsAsync(key, ct);
+        var removed = await grains.GetGrain<IStreamGrain>(key.GrainKey).Delete(after, dumped);
         return new StreamDeletion(key.Stream, key.Type, removed);
     }
 
@@ -66,7 +68,8 @@ public sealed class StreamCatalog(StreamMetaStore meta, FileIndex files, StreamS
             last = last is null ? buffered.MaxTimestamp : Math.Max(last.Value, buffered.MaxTimestamp);
         }
         var days = retention.Days(ownRetention);
-        return new StreamInfo(r.Stream, r.Type, totals.Rows + buffered.Records, totals.OriginalBytes + buffered.OriginalBytes,
+        return new StreamInfo(r.Stream, r.Type, totals.Rows + buffered.Records,
+            totals.OriginalBytes + buffered.OriginalBytes,
             totals.CompressedBytes, totals.Files, first, last,
             schema.Fields.Select(f => new StreamField(f.Name, FieldKinds.Name(f.Kind))).ToList(), r.SchemaVersion,
             days, retention.OldestKeptDate(days));

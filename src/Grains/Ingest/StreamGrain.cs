@@ -128,7 +128,8 @@ public sealed class StreamGrain(
     {
         // A draining node takes nothing new: the sender retries, by then at the stream's next owner.
         if (drain.Draining || _walRemoved)
-            return new AppendResult(AppendStatus.Backpressure, 1, "this ingester is draining or the stream being deleted; retry");
+            return new AppendResult(AppendStatus.Backpressure, 1,
+                "this ingester is draining or the stream being deleted; retry");
         // A request's later batches name the same fields as its first, which was checked.
         if (!batch.ContinuesRequest && SchemaFullFor(batch) is { } full) return full;
         var size = batch.Payload.Length;

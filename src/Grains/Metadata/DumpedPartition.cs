@@ -17,5 +17,6 @@ public sealed record DumpedPartition(
     long WalSeqStart,
     long WalSeqEnd);
 
-/// <summary>A partition's files as one snapshot of the metadata saw them: its live rows, and its manifest if any.</summary>
+/// <summary>A partition's files as one snapshot of the metadata saw them: its live rows, and its manifest if
+/// any.</summary>
 public sealed record FileSnapshot(IReadOnlyList<FileMeta> Live, IReadOnlyList<DumpedPartition> Dumped);

@@ -13,18 +13,21 @@ public sealed class DumpedPartitionStore(MetaStore store)
     public static readonly TimeSpan OrphanGrace = TimeSpan.FromDays(1);
 
     /// <summary>Partitions of days before <paramref name="coldBeforeDay"/> with live files and no manifest.</summary>
-    public async Task<IReadOnlyList<PartitionKey>> DumpCandidatesAsync(long coldBeforeDay, CancellationToken ct = default)
+    public async Task<IReadOnlyList<PartitionKey>> DumpCandidatesAsync(long coldBeforeDay,
+        CancellationToken ct = default)
     {
         var list = new List<PartitionKey>();
         await using var conn = await store.OpenAsync(ct);
         await using var cmd = MetaStore.Command(conn, $"""
             SELECT DISTINCT f.org, f.stream_type, f.stream, f.min_ts / {Partitions.MicrosPerDay} FROM file_meta f
             WHERE f.min_ts < @cold AND NOT EXISTS (SELECT 1 FROM dumped_partitions d WHERE d.org = f.org
-                AND d.stream_type = f.stream_type AND d.stream = f.stream AND d.day = f.min_ts / {Partitions.MicrosPerDay})
+                AND d.stream_type = f.stream_type AND d.stream = f.stream
+                AND d.day = f.min_ts / {Partitions.MicrosPerDay})
             """, ("cold", Partitions.DayStart(coldBeforeDay)));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
-            list.Add(new PartitionKey(new StreamKey(r.GetString(0), r.GetString(1), r.GetString(2)), Convert.ToInt64(r.GetValue(3))));
+            list.Add(new PartitionKey(new StreamKey(r.GetString(0), r.GetString(1), r.GetString(2)),
+                Convert.ToInt64(r.GetValue(3))));
         return list;
     }
 
@@ -33,7 +36,8 @@ public sealed class DumpedPartitionStore(MetaStore store)
         var list = new List<DumpedPartition>();
         await using var conn = await store.OpenAsync(ct);
         await using var cmd = MetaStore.Command(conn,
-            $"SELECT {StreamMetaStore.DumpColumns} FROM dumped_partitions WHERE org = @o AND stream_type = @t AND stream = @s",
+            $"SELECT {StreamMetaStore.DumpColumns} FROM dumped_partitions " +
+            "WHERE org = @o AND stream_type = @t AND stream = @s",
             ("o", key.Org), ("t", key.Type), ("s", key.Stream));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct)) list.Add(StreamMetaStore.ReadDump(key, r, 0));
@@ -60,7 +64,8 @@ public sealed class DumpedPartitionStore(MetaStore store)
     /// in one transaction. False, and nothing changed, when <paramref name="precondition"/> fails or a file is no
     /// longer live (merged, expired or deleted meanwhile).
     /// </summary>
-    public async Task<bool> CommitDumpAsync(PartitionKey p, IReadOnlyList<FileMeta> files, string manifestKey, long nowMicros,
+    public async Task<bool> CommitDumpAsync(PartitionKey p, IReadOnlyList<FileMeta> files, string manifestKey,
+        long nowMicros,
         Func<DbConnection, DbTransaction, CancellationToken, Task<bool>> precondition, CancellationToken ct = default)
     {
         var key = p.Stream;
@@ -82,7 +87,8 @@ public sealed class DumpedPartitionStore(MetaStore store)
             ("max", files.Max(f => f.MaxTs)), ("ob", files.Sum(f => f.OriginalBytes)),
             ("cb", files.Sum(f => f.CompressedBytes)), ("ib", files.Sum(f => f.IndexBytes)),
             ("ws", files.Min(f => f.WalSeqStart)), ("we", files.Max(f => f.WalSeqEnd)), ("now", nowMicros));
-        await StreamMetaStore.Exec(conn, tx, "DELETE FROM file_deletions WHERE object_key = @k", ct, ("k", manifestKey));
+        await StreamMetaStore.Exec(conn, tx, "DELETE FROM file_deletions WHERE object_key = @k", ct,
+            ("k", manifestKey));
         await tx.CommitAsync(ct);
         return true;
     }

@@ -10,7 +10,8 @@ namespace MoleSignal.Grains.Metadata;
 public sealed class FileIndex(StreamMetaStore meta, DumpedPartitionStore dumps, ManifestStore manifests)
 {
     /// <summary>The stream's files overlapping [minTs, maxTs], in <c>min_ts</c> order.</summary>
-    public async Task<IReadOnlyList<FileMeta>> FilesAsync(StreamKey key, long minTs, long maxTs, CancellationToken ct = default)
+    public async Task<IReadOnlyList<FileMeta>> FilesAsync(StreamKey key, long minTs, long maxTs,
+        CancellationToken ct = default)
     {
         var snapshot = await meta.SnapshotAsync(key, minTs, maxTs, ct);
         if (snapshot.Dumped.Count == 0) return snapshot.Live;

@@ -33,8 +33,10 @@ public sealed class ManifestStore(IObjectStore store)
         public string WalRanges { get; set; } = "";
     }
 
-    /// <summary>The key of the partition's manifest of <paramref name="version"/> (each dump takes a new one).</summary>
-    public static string KeyFor(PartitionKey p, long version) => ObjectKey.Manifest(p.Stream, Partitions.DayName(p.Day), version);
+    /// <summary>The key of the partition's manifest of <paramref name="version"/> (each dump takes a new
+    /// one).</summary>
+    public static string KeyFor(PartitionKey p, long version) =>
+        ObjectKey.Manifest(p.Stream, Partitions.DayName(p.Day), version);
 
     /// <summary>Writes the manifest of <paramref name="files"/> as <paramref name="key"/>.</summary>
     public async Task WriteAsync(string key, IReadOnlyList<FileMeta> files, CancellationToken ct)
@@ -43,13 +45,15 @@ public sealed class ManifestStore(IObjectStore store)
         await ParquetSerializer.SerializeAsync(files.Select(f => new Row
         {
             FileId = f.FileId, ObjectKey = f.ObjectKey, IndexKey = f.IndexKey, MinTs = f.MinTs, MaxTs = f.MaxTs,
-            Rows = f.Rows, OriginalBytes = f.OriginalBytes, CompressedBytes = f.CompressedBytes, IndexBytes = f.IndexBytes,
+            Rows = f.Rows, OriginalBytes = f.OriginalBytes, CompressedBytes = f.CompressedBytes,
+            IndexBytes = f.IndexBytes,
             WalSeqStart = f.WalSeqStart, WalSeqEnd = f.WalSeqEnd, WalRanges = f.WalRanges,
         }), buffer, cancellationToken: ct);
         await store.PutAsync(key, buffer.ToArray(), ct);
     }
 
-    /// <summary>The files a dumped partition's manifest lists; a manifest that is gone is an error, never "none".</summary>
+    /// <summary>The files a dumped partition's manifest lists; a manifest that is gone is an error, never
+    /// "none".</summary>
     public async Task<IReadOnlyList<FileMeta>> ReadAsync(DumpedPartition d, CancellationToken ct)
     {
         if (_cache.TryGetValue(d.ManifestKey, out var cached)) return cached;

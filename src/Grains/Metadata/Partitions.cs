@@ -7,8 +7,10 @@ public static class Partitions
 {
     public const long MicrosPerDay = 86_400_000_000L;
 
-    /// <summary>Days since 1970-01-01 of a timestamp in microseconds (never negative: ingest refuses older ones).</summary>
-    public static long DayOf(long micros) => micros >= 0 ? micros / MicrosPerDay : -((-micros + MicrosPerDay - 1) / MicrosPerDay);
+    /// <summary>Days since 1970-01-01 of a timestamp in microseconds (never negative: ingest refuses older
+    /// ones).</summary>
+    public static long DayOf(long micros) =>
+        micros >= 0 ? micros / MicrosPerDay : -((-micros + MicrosPerDay - 1) / MicrosPerDay);
 
     public static long DayStart(long day) => day * MicrosPerDay;
 

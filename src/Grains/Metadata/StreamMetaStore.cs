@@ -53,8 +53,8 @@ public sealed class StreamMetaStore(MetaStore store)
     /// The WAL runs of the stream's live data files (a merged file's runs one by one) that overlap [first, last],
     /// and, in the same snapshot, the dumped partitions whose WAL hull does (their manifests hold the rest).
     /// </summary>
-    public async Task<(IReadOnlyList<(long Start, long End)> Runs, IReadOnlyList<DumpedPartition> Dumped)> FlushedRangesAsync(
-        StreamKey key, long first, long last, CancellationToken ct = default)
+    public async Task<(IReadOnlyList<(long Start, long End)> Runs, IReadOnlyList<DumpedPartition> Dumped)>
+        FlushedRangesAsync(StreamKey key, long first, long last, CancellationToken ct = default)
     {
         var ranges = new List<(long, long)>();
         var dumped = new List<DumpedPartition>();
@@ -75,7 +75,8 @@ public sealed class StreamMetaStore(MetaStore store)
                 dumped.Add(ReadDump(key, r, 4));
                 continue;
             }
-            foreach (var run in WalRanges.Of(Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), r.GetString(3)))
+            var (start, end) = (Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)));
+            foreach (var run in WalRanges.Of(start, end, r.GetString(3)))
                 if (run.End >= first && run.Start <= last) ranges.Add(run);
         }
         return (ranges, dumped);
@@ -144,7 +145,8 @@ public sealed class StreamMetaStore(MetaStore store)
     /// after <paramref name="deleteAfterMicros"/>. Nothing changes, and false comes back, when
     /// <paramref name="precondition"/> fails (a lapsed lease) or an input is no longer live.
     /// </summary>
-    public async Task<bool> ReplaceFilesAsync(StreamKey key, IReadOnlyList<FileMeta> inputs, IReadOnlyList<FileMeta> outputs,
+    public async Task<bool> ReplaceFilesAsync(StreamKey key, IReadOnlyList<FileMeta> inputs,
+        IReadOnlyList<FileMeta> outputs,
         long deleteAfterMicros, Func<DbConnection, DbTransaction, CancellationToken, Task<bool>>? precondition = null,
         CancellationToken ct = default)
     {
@@ -183,8 +185,8 @@ public sealed class StreamMetaStore(MetaStore store)
     /// the manifests' and <paramref name="dumpedObjects"/>, the files those manifests list, queued for deletion after
     /// <paramref name="deleteAfterMicros"/>), schema history, settings and row. Returns the files removed.
     /// </summary>
-    public async Task<long> DeleteStreamAsync(StreamKey key, long deleteAfterMicros, IReadOnlyCollection<string> dumpedObjects,
-        CancellationToken ct = default)
+    public async Task<long> DeleteStreamAsync(StreamKey key, long deleteAfterMicros,
+        IReadOnlyCollection<string> dumpedObjects, CancellationToken ct = default)
     {
         await using var conn = await store.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -198,12 +200,14 @@ public sealed class StreamMetaStore(MetaStore store)
             """, ct, [.. of, ("d", deleteAfterMicros)]);
         foreach (var objectKey in dumpedObjects) await QueueDeletionAsync(conn, tx, objectKey, deleteAfterMicros, ct);
         var files = 0L;
-        await using (var cmd = MetaStore.Command(conn, $"SELECT COALESCE(SUM(files), 0) FROM dumped_partitions WHERE {OfStream}", of))
+        await using (var cmd = MetaStore.Command(conn,
+                         $"SELECT COALESCE(SUM(files), 0) FROM dumped_partitions WHERE {OfStream}", of))
         {
             cmd.Transaction = tx;
             files += Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
         }
-        foreach (var table in new[] { "file_meta", "dumped_partitions", "stream_schema_history", "stream_settings", "streams" })
+        string[] tables = ["file_meta", "dumped_partitions", "stream_schema_history", "stream_settings", "streams"];
+        foreach (var table in tables)
         {
             var n = await ExecCount(conn, tx, $"DELETE FROM {table} WHERE {OfStream}", ct, of);
             if (table == "file_meta") files += n;
@@ -212,7 +216,8 @@ public sealed class StreamMetaStore(MetaStore store)
         return files;
     }
 
-    /// <summary>Queues an object for deletion after <paramref name="afterMicros"/> (queued again: the new time).</summary>
+    /// <summary>Queues an object for deletion after <paramref name="afterMicros"/> (queued again: the new
+    /// time).</summary>
     internal static Task QueueDeletionAsync(DbConnection conn, DbTransaction tx, string objectKey, long afterMicros,
         CancellationToken ct) => Exec(conn, tx, """
             INSERT INTO file_deletions (object_key, delete_after_micros) VALUES (@k, @d)
@@ -220,16 +225,19 @@ public sealed class StreamMetaStore(MetaStore store)
             """, ct, ("k", objectKey), ("d", afterMicros));
 
     /// <summary>Upserts by file id, so a flush or merge redone after a crash leaves one row per file.</summary>
-    internal static Task UpsertFileAsync(DbConnection conn, DbTransaction tx, StreamKey key, FileMeta f, long now, CancellationToken ct) =>
+    internal static Task UpsertFileAsync(DbConnection conn, DbTransaction tx, StreamKey key, FileMeta f, long now,
+        CancellationToken ct) =>
         Exec(conn, tx, """
             INSERT INTO file_meta (org, stream_type, stream, file_id, object_key, index_key, min_ts, max_ts, rows,
-                original_bytes, compressed_bytes, index_bytes, wal_seq_start, wal_seq_end, wal_ranges, created_at_micros)
+                original_bytes, compressed_bytes, index_bytes, wal_seq_start, wal_seq_end, wal_ranges,
+                created_at_micros)
             VALUES (@o, @t, @s, @id, @ok, @ik, @min, @max, @rows, @ob, @cb, @ib, @ws, @we, @wr, @n)
             ON CONFLICT (org, stream_type, stream, file_id) DO UPDATE SET
                 object_key = excluded.object_key, index_key = excluded.index_key, min_ts = excluded.min_ts,
                 max_ts = excluded.max_ts, rows = excluded.rows, original_bytes = excluded.original_bytes,
                 compressed_bytes = excluded.compressed_bytes, index_bytes = excluded.index_bytes,
-                wal_seq_start = excluded.wal_seq_start, wal_seq_end = excluded.wal_seq_end, wal_ranges = excluded.wal_ranges
+                wal_seq_start = excluded.wal_seq_start, wal_seq_end = excluded.wal_seq_end,
+                wal_ranges = excluded.wal_ranges
             """, ct, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("id", f.FileId), ("ok", f.ObjectKey),
             ("ik", f.IndexKey), ("min", f.MinTs), ("max", f.MaxTs), ("rows", f.Rows), ("ob", f.OriginalBytes),
             ("cb", f.CompressedBytes), ("ib", f.IndexBytes), ("ws", f.WalSeqStart), ("we", f.WalSeqEnd),
@@ -262,7 +270,8 @@ public sealed class StreamMetaStore(MetaStore store)
     {
         await using var conn = await store.OpenAsync(ct);
         await using var cmd = MetaStore.Command(conn, $"""
-            SELECT COALESCE(SUM(n_rows), 0), COALESCE(SUM(ob), 0), COALESCE(SUM(cb), 0), COALESCE(SUM(n), 0), MIN(mn), MAX(mx)
+            SELECT COALESCE(SUM(n_rows), 0), COALESCE(SUM(ob), 0), COALESCE(SUM(cb), 0), COALESCE(SUM(n), 0),
+                   MIN(mn), MAX(mx)
             FROM (
                 SELECT SUM(rows) AS n_rows, SUM(original_bytes) AS ob, SUM(compressed_bytes + index_bytes) AS cb,
                        COUNT(*) AS n, MIN(min_ts) AS mn, MAX(max_ts) AS mx
@@ -310,17 +319,19 @@ public sealed class StreamMetaStore(MetaStore store)
     private static (string, object?)[] Of(StreamKey key) => [("o", key.Org), ("t", key.Type), ("s", key.Stream)];
 
     /// <summary>The <c>dumped_partitions</c> columns <see cref="ReadDump"/> reads, in its order.</summary>
-    public const string DumpColumns = "day, manifest_key, files, rows, min_ts, max_ts, original_bytes, compressed_bytes, " +
-                                      "index_bytes, wal_seq_start, wal_seq_end";
+    public const string DumpColumns =
+        "day, manifest_key, files, rows, min_ts, max_ts, original_bytes, compressed_bytes, index_bytes, " +
+        "wal_seq_start, wal_seq_end";
 
     /// <summary>Placeholders for <see cref="DumpColumns"/> in the file rows of a union.</summary>
     private const string NoDump = "0, '', 0, 0, 0, 0, 0, 0, 0, 0, 0";
 
-    public static DumpedPartition ReadDump(StreamKey key, DbDataReader r, int at) =>
-        new(new PartitionKey(key, Convert.ToInt64(r.GetValue(at))), r.GetString(at + 1), Convert.ToInt64(r.GetValue(at + 2)),
-            Convert.ToInt64(r.GetValue(at + 3)), Convert.ToInt64(r.GetValue(at + 4)), Convert.ToInt64(r.GetValue(at + 5)),
-            Convert.ToInt64(r.GetValue(at + 6)), Convert.ToInt64(r.GetValue(at + 7)), Convert.ToInt64(r.GetValue(at + 8)),
-            Convert.ToInt64(r.GetValue(at + 9)), Convert.ToInt64(r.GetValue(at + 10)));
+    public static DumpedPartition ReadDump(StreamKey key, DbDataReader r, int at)
+    {
+        long L(int i) => Convert.ToInt64(r.GetValue(at + i));
+        return new(new PartitionKey(key, L(0)), r.GetString(at + 1), L(2), L(3), L(4), L(5), L(6), L(7), L(8), L(9),
+            L(10));
+    }
 
     public async Task<IReadOnlyList<FileMeta>> FilesAsync(StreamKey key, long? minTs = null, long? maxTs = null, CancellationToken ct = default)
     {
@@ -342,14 +353,16 @@ public sealed class StreamMetaStore(MetaStore store)
         .Where(f => f.Day == p.Day).ToList();
 
     /// <summary>The columns <see cref="ReadFile"/> reads, in its order.</summary>
-    public const string FileColumns = "file_id, object_key, index_key, min_ts, max_ts, rows, original_bytes, compressed_bytes, " +
-                                      "index_bytes, wal_seq_start, wal_seq_end, wal_ranges";
+    public const string FileColumns =
+        "file_id, object_key, index_key, min_ts, max_ts, rows, original_bytes, compressed_bytes, index_bytes, " +
+        "wal_seq_start, wal_seq_end, wal_ranges";
 
-    public static FileMeta ReadFile(DbDataReader r, int at = 0) =>
-        new(r.GetString(at), r.GetString(at + 1), r.GetString(at + 2), Convert.ToInt64(r.GetValue(at + 3)),
-            Convert.ToInt64(r.GetValue(at + 4)), Convert.ToInt64(r.GetValue(at + 5)), Convert.ToInt64(r.GetValue(at + 6)),
-            Convert.ToInt64(r.GetValue(at + 7)), Convert.ToInt64(r.GetValue(at + 8)), Convert.ToInt64(r.GetValue(at + 9)),
-            Convert.ToInt64(r.GetValue(at + 10)), r.GetString(at + 11));
+    public static FileMeta ReadFile(DbDataReader r, int at = 0)
+    {
+        long L(int i) => Convert.ToInt64(r.GetValue(at + i));
+        return new(r.GetString(at), r.GetString(at + 1), r.GetString(at + 2), L(3), L(4), L(5), L(6), L(7), L(8), L(9),
+            L(10), r.GetString(at + 11));
+    }
 
     public static string SchemaJson(IReadOnlyList<SchemaField> schema) =>
         JsonSerializer.Serialize(schema.Select(f => new Dictionary<string, string> { ["name"] = f.Name, ["type"] = f.Type }));

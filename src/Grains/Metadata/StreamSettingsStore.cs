@@ -5,7 +5,8 @@ namespace MoleSignal.Grains.Metadata;
 /// <summary>The <c>stream_settings</c> table: what a stream sets for itself (today its retention).</summary>
 public sealed class StreamSettingsStore(MetaStore store)
 {
-    /// <summary>The stream's own retention in days, or null when it follows <c>[compactor].retention_days</c>.</summary>
+    /// <summary>The stream's own retention in days, or null when it follows
+    /// <c>[compactor].retention_days</c>.</summary>
     public async Task<int?> RetentionDaysAsync(StreamKey key, CancellationToken ct = default)
     {
         await using var conn = await store.OpenAsync(ct);
@@ -37,7 +38,8 @@ public sealed class StreamSettingsStore(MetaStore store)
             VALUES (@o, @t, @s, @d, @n)
             ON CONFLICT (org, stream_type, stream) DO UPDATE SET retention_days = excluded.retention_days,
                 updated_at_micros = excluded.updated_at_micros
-            """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("d", days), ("n", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000));
+            """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("d", days),
+            ("n", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000));
         await cmd.ExecuteNonQueryAsync(ct);
     }
 }

@@ -49,7 +49,8 @@ public static class WalRanges
         foreach (var (s, e) in runs)
         {
             if (sb.Length > 0) sb.Append(',');
-            sb.Append(s.ToString(CultureInfo.InvariantCulture)).Append('-').Append(e.ToString(CultureInfo.InvariantCulture));
+            sb.Append(s.ToString(CultureInfo.InvariantCulture)).Append('-')
+                .Append(e.ToString(CultureInfo.InvariantCulture));
         }
         return sb.ToString();
     }

@@ -190,7 +190,8 @@ public sealed class QueryService(
         // boundary drops the file's copy.
         // One call gives the buffered batches, their first seq and the live schema (loaded from the stored one).
         var (buffered, fromSeq, fields) = await grain.GetBuffered(minTs, maxTs);
-        IReadOnlyList<FileMeta> candidates = (await fileIndex.FilesAsync(key, minTs, maxTs, ct)).Where(f => f.WalSeqEnd < fromSeq).ToList();
+        IReadOnlyList<FileMeta> candidates = (await fileIndex.FilesAsync(key, minTs, maxTs, ct))
+            .Where(f => f.WalSeqEnd < fromSeq).ToList();
         if (hints.LatestN is { } n)
             candidates = Newest(candidates, n, buffered.Sum(b => (long)b.Count), buffered.Length > 0 ? buffered.Min(b => b.MinTimestamp) : long.MaxValue);
         var estimated = candidates.Sum(f => f.Rows);

@@ -103,7 +103,8 @@ public sealed class AzureBlobObjectStore : IObjectStore
         try
         {
             if (length <= 0) return await blob.ExistsAsync(ct) ? [] : null;
-            var result = await blob.DownloadContentAsync(new BlobDownloadOptions { Range = new HttpRange(offset, length) }, ct);
+            var range = new BlobDownloadOptions { Range = new HttpRange(offset, length) };
+            var result = await blob.DownloadContentAsync(range, ct);
             return result.Value.Content.ToArray();
         }
         catch (RequestFailedException e) when (e.Status == 404)

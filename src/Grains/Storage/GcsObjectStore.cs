@@ -47,7 +47,8 @@ public sealed class GcsObjectStore : IObjectStore
     /// Precedence: GOOGLE_APPLICATION_CREDENTIALS (a key file's path), then credentials_file, then credentials_json;
     /// null when none is set. Service-account keys sign their own JWT access tokens, so no token endpoint is called.
     /// </summary>
-    public static GoogleCredential? ResolveCredential(GcsStoreSettings s, IReadOnlyDictionary<string, string?>? environment = null)
+    public static GoogleCredential? ResolveCredential(GcsStoreSettings s,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var envFile = environment is not null
             ? (environment.TryGetValue("GOOGLE_APPLICATION_CREDENTIALS", out var v) ? v : null)
@@ -73,7 +74,8 @@ public sealed class GcsObjectStore : IObjectStore
 
     public async Task PutFileAsync(string key, string path, CancellationToken ct = default)
     {
-        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true))
+        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16,
+                         useAsync: true))
             await UploadAsync(key, file, ct);
         File.Delete(path);
     }
@@ -100,7 +102,8 @@ public sealed class GcsObjectStore : IObjectStore
     {
         try
         {
-            if (length <= 0) return await _client.GetObjectAsync(_bucket, FullKey(key), cancellationToken: ct) is null ? null : [];
+            if (length <= 0)
+                return await _client.GetObjectAsync(_bucket, FullKey(key), cancellationToken: ct) is null ? null : [];
             using var buffer = new MemoryStream();
             await _client.DownloadObjectAsync(_bucket, FullKey(key), buffer,
                 new DownloadObjectOptions
@@ -110,7 +113,9 @@ public sealed class GcsObjectStore : IObjectStore
                     DownloadValidationMode = DownloadValidationMode.Never,
                 }, ct);
             // More than asked means the server sent the whole object (an emulator does, past the end): cut it out.
-            return buffer.Length <= length ? buffer.ToArray() : ObjectRange.Cut(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), offset, length);
+            return buffer.Length <= length
+                ? buffer.ToArray()
+                : ObjectRange.Cut(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), offset, length);
         }
         catch (GoogleApiException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
         {
@@ -133,7 +138,8 @@ public sealed class GcsObjectStore : IObjectStore
         }
     }
 
-    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken ct = default)
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix,
+        [EnumeratorCancellation] CancellationToken ct = default)
     {
         await foreach (var o in _client.ListObjectsAsync(_bucket, _prefix + prefix).WithCancellation(ct))
             yield return new ObjectInfo(o.Name[_prefix.Length..], (long)(o.Size ?? 0));

@@ -79,7 +79,8 @@ public sealed class LocalObjectStore : IObjectStore
     {
         try
         {
-            using var file = File.OpenHandle(PathOf(key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+            using var file = File.OpenHandle(PathOf(key), FileMode.Open, FileAccess.Read,
+                FileShare.Read | FileShare.Delete);
             var n = (int)Math.Clamp(RandomAccess.GetLength(file) - offset, 0, length);
             var buffer = new byte[n];
             for (var read = 0; read < n;)

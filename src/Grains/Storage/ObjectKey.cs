@@ -15,7 +15,8 @@ public static class ObjectKey
     public static string DataFile(StreamKey key, string date, string fileId) =>
         $"{key.Org}/{key.Type}/{key.Stream}/{date}/{fileId}";
 
-    /// <summary>A dumped partition's manifest; each dump writes a new version (file ids never start with '_').</summary>
+    /// <summary>A dumped partition's manifest; each dump writes a new version (file ids never start with
+    /// '_').</summary>
     public static string Manifest(StreamKey key, string date, long version) =>
         $"{key.Org}/{key.Type}/{key.Stream}/{date}/_file_meta-{version}.parquet";
 

@@ -123,7 +123,8 @@ public sealed class ObjectStoreSection
     public GcsSection Gcs { get; set; } = new();
 }
 
-/// <summary>Credentials: GOOGLE_APPLICATION_CREDENTIALS > credentials_file > credentials_json > application default.</summary>
+/// <summary>Credentials: GOOGLE_APPLICATION_CREDENTIALS > credentials_file > credentials_json > application
+/// default.</summary>
 public sealed class GcsSection
 {
     [Immutable] public string Bucket { get; set; } = "";
@@ -258,7 +259,8 @@ public sealed class CompactorSection
     public int RetentionDays { get; set; } = 0;
     /// <summary>Files below this size merge into files of about this size.</summary>
     public int TargetFileMb { get; set; } = 256;
-    /// <summary>Replaced and expired objects are deleted this long after (longer than [querier].timeout_secs).</summary>
+    /// <summary>Replaced and expired objects are deleted this long after (longer than
+    /// [querier].timeout_secs).</summary>
     public int DeleteDelaySecs { get; set; } = 900;
     /// <summary>A partition's lease lapses this long after its compactor's last renewal (a killed compactor).</summary>
     public int LeaseSecs { get; set; } = 60;

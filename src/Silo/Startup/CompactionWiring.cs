@@ -52,7 +52,9 @@ public static class CompactionWiring
     public static void FollowReloads(IServiceProvider sp)
     {
         var live = sp.GetRequiredService<LiveConfig>();
-        if (sp.GetService<LiveSettings<CompactionSettings>>() is { } source) live.Changed += next => source.Update(Settings(next));
-        if (sp.GetService<LiveSettings<FileMetaDumpSettings>>() is { } dump) live.Changed += next => dump.Update(DumpSettings(next));
+        if (sp.GetService<LiveSettings<CompactionSettings>>() is { } source)
+            live.Changed += next => source.Update(Settings(next));
+        if (sp.GetService<LiveSettings<FileMetaDumpSettings>>() is { } dump)
+            live.Changed += next => dump.Update(DumpSettings(next));
     }
 }

@@ -17,9 +17,10 @@ public static class StoreFactory
                 c.S3.CredentialsFile, c.S3.Profile, c.S3.AccessKeyId, c.S3.SecretAccessKey)),
             "azure" => new AzureBlobObjectStore(new AzureStoreSettings(c.Azure.Container, c.Azure.Prefix, c.Azure.Endpoint,
                 c.Azure.AccountName, c.Azure.AccountKey, c.Azure.SasToken, c.Azure.ConnectionString, c.Azure.CredentialsFile)),
-            "gcs" => new GcsObjectStore(new GcsStoreSettings(c.Gcs.Bucket, c.Gcs.Prefix, c.Gcs.Endpoint, c.Gcs.CredentialsFile,
-                c.Gcs.CredentialsJson)),
-            _ => throw new ConfigException($"config key 'store.object.backend': '{c.Backend}' is not available in this build (use local, s3, azure or gcs)"),
+            "gcs" => new GcsObjectStore(new GcsStoreSettings(c.Gcs.Bucket, c.Gcs.Prefix, c.Gcs.Endpoint,
+                c.Gcs.CredentialsFile, c.Gcs.CredentialsJson)),
+            _ => throw new ConfigException($"config key 'store.object.backend': '{c.Backend}' is not available in " +
+                                           "this build (use local, s3, azure or gcs)"),
         };
         return new InstrumentedObjectStore(store);
     }

@@ -9,7 +9,8 @@ namespace MoleSignal.Silo.Workers;
 /// then delete the objects of replaced and expired files whose delay has passed. Leases carry this node's id.
 /// </summary>
 public sealed class CompactorWorkers(Compactor compactor, RetentionSweeper retention, FileDeleter deleter,
-    LiveSettings<CompactionSettings> settings, MoleSignalConfig config, ILogger<CompactorWorkers> log) : BackgroundService
+    LiveSettings<CompactionSettings> settings, MoleSignalConfig config, ILogger<CompactorWorkers> log)
+    : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {

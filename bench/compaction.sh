@@ -8,15 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-2000000}; small=${2:-2}; peer=${3:-}
 benchdir=$PWD/bench
-work=${BENCH_DIR:-/tmp/molesignal-bench}
-mkdir -p "$work"
-logs=$work/logs-$records.ndjson
-[ -f "$logs" ] || python3 "$benchdir/genlogs.py" --records "$records" --seed 7 > "$logs"
+source bench/lib.sh
 # 4 MB bodies: a body's records reach one flush at least, so the small-file phase writes 250+ files.
-rm -rf "$work/chunks" && mkdir -p "$work/chunks" && split -C 4M -d -a 4 "$logs" "$work/chunks/c"
+workload "$records" 4M
 dotnet build src/Silo -c Release -v q -nologo >/dev/null
 bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
-source bench/lib.sh
 command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
 PID=
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null || true' EXIT
@@ -48,21 +44,7 @@ files() { sql "$1" "SELECT COUNT(*) FROM file_meta WHERE stream='bench'"; }
 metric() { curl -s -u "$AUTH" "http://127.0.0.1:$HTTP/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
 cpu_secs() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$PID/stat"; }
 q() { curl -s -u "$AUTH" "http://127.0.0.1:$HTTP/api/v1/query" -H 'Content-Type: application/json' -d "$1"; }
-# run_queries NAME: median of 5 warm runs of Q1-Q10 into the associative array NAME.
-run_queries() {
-  local -n out=$1
-  local i r s e json ts
-  for i in "${!queries[@]}"; do
-    ts=()
-    json=$(query_body "${queries[$i]}")
-    for r in 0 1 2 3 4 5; do
-      s=$(date +%s%N); res=$(q "$json"); e=$(date +%s%N)
-      case "$res" in *'"error"'*) echo "Q$((i+1)) failed: $res" >&2; exit 1 ;; esac
-      [ $r -gt 0 ] && ts+=($(( (e - s) / 1000 )))
-    done
-    out[$i]=$(printf '%s\n' "${ts[@]}" | sort -n | sed -n 3p)
-  done
-}
+run_queries() { median_of_5 "$1" "http://127.0.0.1:$HTTP" "${queries[@]}"; }
 
 # 1. Small files, compactor idle (an hour between runs): ingest alone, then the queries over the small files.
 small_dir=$work/compact-small

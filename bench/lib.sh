@@ -13,6 +13,36 @@ service_token() {
     -d "{\"name\":\"bench\",\"org\":\"$2\",\"role\":\"$3\"}" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])'
 }
 
+# workload RECORDS CHUNK: the genlogs records (seed 7, generated once into $work, default /tmp/molesignal-bench)
+# as $logs, split into NDJSON bodies of CHUNK (split -C units: 4M, 8M) under $work/chunks.
+workload() {
+  work=${BENCH_DIR:-/tmp/molesignal-bench}
+  mkdir -p "$work"
+  logs=$work/logs-$1.ndjson
+  [ -f "$logs" ] || python3 bench/genlogs.py --records "$1" --seed 7 > "$logs"
+  rm -rf "$work/chunks" && mkdir -p "$work/chunks" && split -C "$2" -d -a 4 "$logs" "$work/chunks/c"
+}
+
+# median_of_5 NAME URL SQL...: for each SQL (POST /api/v1/query at URL), one cold run then five timed ones; their
+# median in microseconds goes into the associative array NAME, by index. A query that fails stops the script.
+median_of_5() {
+  local -n into=$1
+  local url=$2 i r s e json res ts
+  shift 2
+  local sqls=("$@")
+  for i in "${!sqls[@]}"; do
+    ts=()
+    json=$(query_body "${sqls[$i]}") # built before the clock starts
+    for r in 0 1 2 3 4 5; do
+      s=$(date +%s%N); res=$(curl -s -u "$AUTH" "$url/api/v1/query" -H 'Content-Type: application/json' -d "$json")
+      e=$(date +%s%N)
+      case "$res" in *'"error"'*) echo "Q$((i+1)) failed: $res" >&2; exit 1 ;; esac
+      [ $r -gt 0 ] && ts+=($(( (e - s) / 1000 )))
+    done
+    into[$i]=$(printf '%s\n' "${ts[@]}" | sort -n | sed -n 3p)
+  done
+}
+
 # A free loopback port.
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 

@@ -6,14 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-2000000}; peer=${2:-}
 benchdir=$PWD/bench  # the workload generator (genlogs.py) and the peers (peers/) are the repository's own
-work=${BENCH_DIR:-/tmp/molesignal-bench}
-mkdir -p "$work"
-logs=$work/logs-$records.ndjson
-[ -f "$logs" ] || python3 "$benchdir/genlogs.py" --records "$records" --seed 7 > "$logs"
-rm -rf "$work/chunks" && mkdir -p "$work/chunks" && split -C 8M -d -a 4 "$logs" "$work/chunks/c"
+source bench/lib.sh
+workload "$records" 8M
 dotnet build src/Silo -c Release -v q -nologo >/dev/null
 bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
-source bench/lib.sh
 HTTP=$(port)
 rm -rf "$work/qnode" && mkdir -p "$work/qnode"
 (cd "$work/qnode" && exec env MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$HTTP MS_GRPC.PORT=$(port) \
@@ -31,16 +27,7 @@ bench_queries "$trace"
 queries=("${QUERIES[@]}")
 echo "MoleSignal: $records records in $files files; Q9 trace_id $trace"
 declare -A ours
-for i in "${!queries[@]}"; do
-  ts=()
-  json=$(query_body "${queries[$i]}") # built before the clock starts
-  for r in 0 1 2 3 4 5; do
-    s=$(date +%s%N); out=$(q "$json"); e=$(date +%s%N)
-    case "$out" in *'"error"'*) echo "Q$((i+1)) failed: $out" >&2; exit 1 ;; esac
-    [ $r -gt 0 ] && ts+=($(( (e - s) / 1000 )))
-  done
-  ours[$i]=$(printf '%s\n' "${ts[@]}" | sort -n | sed -n 3p)
-done
+median_of_5 ours "http://127.0.0.1:$HTTP" "${queries[@]}"
 kill $PID; wait $PID 2>/dev/null || true
 if [ "$peer" != "--no-peer" ]; then
   "$benchdir/peers/clickhouse-peer.sh" load "$logs" >/dev/null

@@ -34,7 +34,8 @@ public sealed class CompactionProcessTests
                 all.Add(rec);
                 rounds[r].Add(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
-                    ["_timestamp"] = rec.ts, ["level"] = rec.Item2, ["message"] = $"round {r} record {i} says {rec.Item3}",
+                    ["_timestamp"] = rec.ts, ["level"] = rec.Item2,
+                    ["message"] = $"round {r} record {i} says {rec.Item3}",
                     ["trace_id"] = rec.Item4, ["n"] = i,
                 }));
             }
@@ -56,7 +57,8 @@ public sealed class CompactionProcessTests
     {
         var answers = new List<string>();
         foreach (var sql in FixedQueries)
-            answers.Add((await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/query", new { sql })).GetProperty("rows").GetRawText());
+            answers.Add((await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/query", new { sql }))
+                .GetProperty("rows").GetRawText());
         return answers;
     }
 
@@ -96,7 +98,8 @@ public sealed class CompactionProcessTests
         Assert.Equal($"[[{first.Count}]]", before[0]);
         Assert.Equal($"[[{first.Count(r => r.Word == "charlie")}]]", before[2]);
         Assert.Equal("[[\"t2-17\",17]]", before[3]);
-        Assert.Equal(JsonSerializer.Serialize(first.OrderByDescending(r => r.Ts).Take(5).Select(r => new[] { r.TraceId })), before[4]);
+        var newest = first.OrderByDescending(r => r.Ts).Take(5).Select(r => new[] { r.TraceId });
+        Assert.Equal(JsonSerializer.Serialize(newest), before[4]);
 
         using (var node = MoleSignalNode.Start(Env("1"), workDir: dir.Path))
         {
@@ -107,8 +110,8 @@ public sealed class CompactionProcessTests
             Assert.Equal(first.Count, merged.Sum(f => f.Rows));
             Assert.Equal(before, await AnswersAsync(node.Http));
             // The inputs' objects go once the delay has passed.
-            await Poll.UntilAsync(() => Task.FromResult(small.Count(f => File.Exists(NodeQueries.ObjectPath(dir.Path, f.ObjectKey))
-                                                                        || File.Exists(NodeQueries.ObjectPath(dir.Path, f.IndexKey)))),
+            bool Exists(string key) => File.Exists(NodeQueries.ObjectPath(dir.Path, key));
+            await Poll.UntilAsync(() => Task.FromResult(small.Count(f => Exists(f.ObjectKey) || Exists(f.IndexKey))),
                 n => n == 0, TimeSpan.FromSeconds(60), "replaced objects deleted");
             Assert.All(merged, f => Assert.True(File.Exists(NodeQueries.ObjectPath(dir.Path, f.ObjectKey))));
 
@@ -116,9 +119,11 @@ public sealed class CompactionProcessTests
             // comes; recovery must skip exactly those (the merged files' WAL ranges name them).
             using var stop = new CancellationTokenSource();
             var ingest = IngestUntilAsync(node.Http, stop.Token);
-            await Poll.UntilAsync(() => NodeQueries.FilesAsync(dir.Path, "app"), f => f.Any(x => x.WalRanges.Contains(',')),
+            await Poll.UntilAsync(() => NodeQueries.FilesAsync(dir.Path, "app"),
+                f => f.Any(x => x.WalRanges.Contains(',')),
                 TimeSpan.FromSeconds(120), "a merged file with runs of two WAL epochs");
-            await Poll.UntilAsync(() => NodeQueries.FilesAsync(dir.Path, "app"), f => f.Sum(x => x.Rows) >= first.Count + 2000,
+            await Poll.UntilAsync(() => NodeQueries.FilesAsync(dir.Path, "app"),
+                f => f.Sum(x => x.Rows) >= first.Count + 2000,
                 TimeSpan.FromSeconds(120), "more rounds flushed");
             node.Process.Kill();
             await stop.CancelAsync();
@@ -129,7 +134,11 @@ public sealed class CompactionProcessTests
         {
             await node.WaitHealthyAsync();
             var counts = (await AuthApi.SendAsync(node.Http, HttpMethod.Post, "/api/v1/query",
-                new { sql = "SELECT count(*), count(DISTINCT trace_id), count(*) FILTER (WHERE trace_id LIKE 'live-%') FROM app" }))
+                new
+                {
+                    sql = "SELECT count(*), count(DISTINCT trace_id), " +
+                          "count(*) FILTER (WHERE trace_id LIKE 'live-%') FROM app",
+                }))
                 .GetProperty("rows")[0];
             Assert.Equal(counts[0].GetInt64(), counts[1].GetInt64()); // no record twice
             Assert.InRange(counts[2].GetInt64(), acked, acked + uncertain);
@@ -137,7 +146,8 @@ public sealed class CompactionProcessTests
         }
     }
 
-    /// <summary>Batches of 50 fresh records until cancelled or the node dies; how many were acknowledged or cut off.</summary>
+    /// <summary>Batches of 50 fresh records until cancelled or the node dies; how many were acknowledged or cut
+    /// off.</summary>
     private static async Task<(long Acked, long Uncertain)> IngestUntilAsync(HttpClient http, CancellationToken stop)
     {
         long acked = 0, uncertain = 0;
@@ -151,7 +161,8 @@ public sealed class CompactionProcessTests
             }));
             try
             {
-                using var resp = await http.PostAsync("/api/v1/ingest/app", new StringContent(string.Join("\n", lines)), CancellationToken.None);
+                using var resp = await http.PostAsync("/api/v1/ingest/app", new StringContent(string.Join("\n", lines)),
+                    CancellationToken.None);
                 if (resp.StatusCode != HttpStatusCode.OK) return (acked, uncertain + 50);
                 acked += 50;
             }

@@ -38,13 +38,16 @@ public sealed class CompactorClusterProcessTests(PostgresServer pg, S3Server s3)
         var answers = new List<string>();
         foreach (var stream in Streams)
         foreach (var sql in FixedQueries)
-            answers.Add((await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/query", new { sql = string.Format(sql, stream) }))
-                .GetProperty("rows").GetRawText());
+        {
+            var body = new { sql = string.Format(sql, stream) };
+            var rows = (await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/query", body)).GetProperty("rows");
+            answers.Add(rows.GetRawText());
+        }
         return answers;
     }
 
     [Fact]
-    public async Task Two_compactors_split_the_partitions_and_a_killed_ones_partition_is_taken_over_with_nothing_lost_or_doubled()
+    public async Task Two_compactors_split_the_partitions_and_a_killed_ones_is_taken_over_losing_or_doubling_nothing()
     {
         var db = await pg.CreateDatabaseAsync();
         var prefix = "c" + Guid.NewGuid().ToString("N")[..8];
@@ -80,7 +83,10 @@ public sealed class CompactorClusterProcessTests(PostgresServer pg, S3Server s3)
             var map = new Dictionary<string, int>();
             foreach (var stream in Streams)
             foreach (var f in await metaFiles.FilesAsync(new("default", "logs", stream)))
-                map[$"{stream}/{Partitions.DayOf(f.MinTs)}"] = map.GetValueOrDefault($"{stream}/{Partitions.DayOf(f.MinTs)}") + 1;
+            {
+                var partition = $"{stream}/{Partitions.DayOf(f.MinTs)}";
+                map[partition] = map.GetValueOrDefault(partition) + 1;
+            }
             return map;
         }
         try
@@ -93,9 +99,11 @@ public sealed class CompactorClusterProcessTests(PostgresServer pg, S3Server s3)
             {
                 foreach (var stream in Streams)
                     await NodeQueries.IngestAsync(main.Http, stream, Enumerable.Range(1, Days).SelectMany(d =>
-                        Enumerable.Range(0, PerDay).Select(i => Line(Partitions.DayStart(today - d) + r * 1_000_000 + i, $"r{r}-{d}-{i}", i)))
+                            Enumerable.Range(0, PerDay).Select(i =>
+                                Line(Partitions.DayStart(today - d) + r * 1_000_000 + i, $"r{r}-{d}-{i}", i)))
                         .ToList(), Days * PerDay);
-                await Poll.UntilAsync(FilesPerPartition, m => m.Count == Streams.Length * Days && m.Values.All(n => n == r + 1),
+                await Poll.UntilAsync(FilesPerPartition,
+                    m => m.Count == Streams.Length * Days && m.Values.All(n => n == r + 1),
                     TimeSpan.FromSeconds(60), $"round {r} flushed");
             }
             var before = await AnswersAsync(main.Http);
@@ -106,7 +114,8 @@ public sealed class CompactorClusterProcessTests(PostgresServer pg, S3Server s3)
             await Poll.UntilAsync(FilesPerPartition, m => m.Count == Streams.Length * Days && m.Values.All(n => n == 1),
                 TimeSpan.FromSeconds(120), "one file per partition");
             Assert.Equal(before, await AnswersAsync(main.Http));
-            Task<double> Merged(string id) => NodeMetrics.ValueAsync(nodes[id].Http, "compactor_merges_total{result=\"ok\"}");
+            Task<double> Merged(string id) =>
+                NodeMetrics.ValueAsync(nodes[id].Http, "compactor_merges_total{result=\"ok\"}");
             Assert.Equal(Streams.Length * Days, (int)(await Merged("compactor-1") + await Merged("compactor-2")));
 
             // Live ingest keeps small files coming, so both compactors keep merging; compactor-1 is caught holding a
@@ -120,10 +129,12 @@ public sealed class CompactorClusterProcessTests(PostgresServer pg, S3Server s3)
                 {
                     var stream = Streams[b % Streams.Length];
                     var id = $"live-{b}";
-                    var lines = Enumerable.Range(0, 30).Select(i => Line(Partitions.DayStart(today - 1 - i % Days) + 3_600_000_000L + b * 100 + i, $"{id}-{i}", i));
+                    var lines = Enumerable.Range(0, 30).Select(i =>
+                        Line(Partitions.DayStart(today - 1 - i % Days) + 3_600_000_000L + b * 100 + i, $"{id}-{i}", i));
                     try
                     {
-                        using var resp = await main.Http.PostAsync($"/api/v1/ingest/{stream}", new StringContent(string.Join("\n", lines)));
+                        using var resp = await main.Http.PostAsync($"/api/v1/ingest/{stream}",
+                            new StringContent(string.Join("\n", lines)));
                         (resp.StatusCode == HttpStatusCode.OK ? acked : uncertain).Add(id);
                     }
                     catch (HttpRequestException)
@@ -141,13 +152,15 @@ public sealed class CompactorClusterProcessTests(PostgresServer pg, S3Server s3)
                     p => p is string, TimeSpan.FromSeconds(120), "compactor-1 holding a lease");
                 nodes["compactor-1"].Process.Freeze();
                 var still = await meta.ScalarAsync(
-                    $"SELECT COUNT(*) FROM compactor_leases WHERE holder = 'compactor-1' AND stream || '/' || day = '{partition}'");
+                    "SELECT COUNT(*) FROM compactor_leases " +
+                    $"WHERE holder = 'compactor-1' AND stream || '/' || day = '{partition}'");
                 if (Convert.ToInt64(still) == 1) held = (string)partition!;
                 else ChildProcess.Signal(nodes["compactor-1"].Process.Pid, 18); // it finished first: go on, try again
             }
             var mergedBy2 = await Merged("compactor-2");
             nodes["compactor-1"].Process.Kill();
-            await Poll.UntilAsync(() => Task.FromResult(acked.Count), n => n >= 60, TimeSpan.FromSeconds(60), "live ingest after the kill");
+            await Poll.UntilAsync(() => Task.FromResult(acked.Count), n => n >= 60, TimeSpan.FromSeconds(60),
+                "live ingest after the kill");
             await stop.CancelAsync();
             await ingest;
 
@@ -161,7 +174,8 @@ public sealed class CompactorClusterProcessTests(PostgresServer pg, S3Server s3)
             foreach (var stream in Streams)
             foreach (var row in (await AuthApi.SendAsync(main.Http, HttpMethod.Post, "/api/v1/query", new
                      {
-                         sql = $"SELECT split_part(id, '-', 1) || '-' || split_part(id, '-', 2) AS b, count(*), count(DISTINCT id) " +
+                         sql = "SELECT split_part(id, '-', 1) || '-' || split_part(id, '-', 2) AS b, count(*), " +
+                               "count(DISTINCT id) " +
                                $"FROM {stream} WHERE id LIKE 'live-%' GROUP BY b",
                          limit = 0,
                      })).GetProperty("rows").EnumerateArray())
@@ -169,8 +183,11 @@ public sealed class CompactorClusterProcessTests(PostgresServer pg, S3Server s3)
                 Assert.Equal(row[1].GetInt64(), row[2].GetInt64()); // no record twice
                 counts[row[0].GetString()!] = row[1].GetInt64();
             }
-            foreach (var id in acked) Assert.True(counts.GetValueOrDefault(id) == 30, $"acknowledged {id}: {counts.GetValueOrDefault(id)} of 30");
-            Assert.All(counts, c => Assert.True(acked.Contains(c.Key) || uncertain.Contains(c.Key), $"{c.Key} was never sent"));
+            foreach (var id in acked)
+                Assert.True(counts.GetValueOrDefault(id) == 30,
+                    $"acknowledged {id}: {counts.GetValueOrDefault(id)} of 30");
+            Assert.All(counts, c =>
+                Assert.True(acked.Contains(c.Key) || uncertain.Contains(c.Key), $"{c.Key} was never sent"));
         }
         finally
         {

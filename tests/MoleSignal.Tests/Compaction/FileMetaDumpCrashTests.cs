@@ -28,7 +28,8 @@ public sealed class FileMetaDumpCrashTests : IAsyncLifetime
         _manifests = new ManifestStore(new LocalObjectStore(Path.Combine(_dir.Path, "objects")));
         _index = new FileIndex(_streams, _dumps, _manifests);
         var files = Enumerable.Range(0, 3).Select(i => new FileMeta($"f{i}", $"default/logs/app/d/f{i}.parquet",
-            $"default/logs/app/d/f{i}.idx", Partitions.DayStart(Day) + i * 1000, Partitions.DayStart(Day) + i * 1000 + 999,
+            $"default/logs/app/d/f{i}.idx", Partitions.DayStart(Day) + i * 1000,
+            Partitions.DayStart(Day) + i * 1000 + 999,
             10 + i, 100, 50, 5, i * 10L, i * 10L + 9)).ToList();
         await _streams.EnsureAsync(Key);
         await _streams.CommitFlushAsync(Key, files, [new SchemaField("level", "utf8")], 29);
@@ -40,14 +41,15 @@ public sealed class FileMetaDumpCrashTests : IAsyncLifetime
         _dir.Dispose();
     }
 
-    private static Task<bool> Always(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction t, CancellationToken ct) =>
-        Task.FromResult(true);
+    private static Task<bool> Always(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction t,
+        CancellationToken ct) => Task.FromResult(true);
 
     private async Task<string[]> FoundAsync() =>
         (await _index.FilesAsync(Key, long.MinValue, long.MaxValue)).Select(f => f.FileId).Order().ToArray();
 
     private async Task<long> QueuedAsync(string key) =>
-        Convert.ToInt64(await _meta.ScalarAsync("SELECT COUNT(*) FROM file_deletions WHERE object_key = @k", default, ("k", key)));
+        Convert.ToInt64(await _meta.ScalarAsync("SELECT COUNT(*) FROM file_deletions WHERE object_key = @k", default,
+            ("k", key)));
 
     [Fact]
     public async Task Every_step_of_a_dump_leaves_each_file_found_once()

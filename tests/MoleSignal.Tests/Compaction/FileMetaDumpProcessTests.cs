@@ -35,7 +35,8 @@ public sealed class FileMetaDumpProcessTests(PostgresServer pg) : IClassFixture<
     {
         var answers = new List<string>();
         foreach (var sql in FixedQueries)
-            answers.Add((await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/query", new { sql })).GetProperty("rows").GetRawText());
+            answers.Add((await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/query", new { sql }))
+                .GetProperty("rows").GetRawText());
         return answers;
     }
 
@@ -72,7 +73,9 @@ public sealed class FileMetaDumpProcessTests(PostgresServer pg) : IClassFixture<
         var today = Partitions.DayOf(now);
         // Two flushes a day for days 1-3 ago (six small files), and today's records.
         List<string> Round(int r, int daysAgo) => Enumerable.Range(0, PerDay)
-            .Select(i => Line(Partitions.DayStart(today - daysAgo) + 3_600_000_000L * (r + 1) + i, $"d{daysAgo}-r{r}-{i}", i)).ToList();
+            .Select(i =>
+                Line(Partitions.DayStart(today - daysAgo) + 3_600_000_000L * (r + 1) + i, $"d{daysAgo}-r{r}-{i}", i))
+            .ToList();
 
         List<string> before;
         using (var node = MoleSignalNode.Start(env, workDir: dir.Path))
@@ -80,8 +83,10 @@ public sealed class FileMetaDumpProcessTests(PostgresServer pg) : IClassFixture<
             await node.WaitHealthyAsync();
             for (var r = 0; r < 2; r++)
             {
-                foreach (var d in Enumerable.Range(1, Days)) await NodeQueries.IngestAsync(node.Http, "app", Round(r, d), PerDay);
-                await Poll.UntilAsync(Counts, c => c.Live == (r + 1) * Days, TimeSpan.FromSeconds(60), $"round {r} flushed");
+                foreach (var d in Enumerable.Range(1, Days))
+                    await NodeQueries.IngestAsync(node.Http, "app", Round(r, d), PerDay);
+                await Poll.UntilAsync(Counts, c => c.Live == (r + 1) * Days, TimeSpan.FromSeconds(60),
+                    $"round {r} flushed");
             }
             await NodeQueries.IngestAsync(node.Http, "app", [Line(now, "today-0", 0)], 1);
             await Poll.UntilAsync(Counts, c => c.Live == 2 * Days + 1, TimeSpan.FromSeconds(60), "today flushed");
@@ -101,15 +106,19 @@ public sealed class FileMetaDumpProcessTests(PostgresServer pg) : IClassFixture<
             var listed = (await NodeQueries.StreamAsync(node.Http, "app"))!.Value;
             Assert.Equal(2 * Days * PerDay + 1, listed.GetProperty("records").GetInt64());
             Assert.Equal(2 * Days + 1, listed.GetProperty("files").GetInt64());
-            var manifests = Directory.GetFiles(Path.Combine(dir.Path, "data", "objects"), "_file_meta-*.parquet", SearchOption.AllDirectories);
+            var manifests = Directory.GetFiles(Path.Combine(dir.Path, "data", "objects"), "_file_meta-*.parquet",
+                SearchOption.AllDirectories);
             Assert.Equal(Days, manifests.Length);
-            Assert.True(NodeMetrics.Value(await node.Http.GetStringAsync("/metrics"), "file_meta_dump_rows_total") >= 2 * Days);
+            var metrics = await node.Http.GetStringAsync("/metrics");
+            Assert.True(NodeMetrics.Value(metrics, "file_meta_dump_rows_total") >= 2 * Days);
 
             // Late records of dumped day 2, in two flushes: live small files beside the manifest.
             foreach (var r in new[] { 5, 6 })
             {
                 await NodeQueries.IngestAsync(node.Http, "app", Round(r, 2), PerDay);
-                await Poll.UntilAsync(async () => (await NodeQueries.StreamAsync(node.Http, "app"))!.Value.GetProperty("files").GetInt64(),
+                await Poll.UntilAsync(
+                    async () => (await NodeQueries.StreamAsync(node.Http, "app"))!.Value
+                        .GetProperty("files").GetInt64(),
                     n => n >= 2 * Days + 1 + (r - 4), TimeSpan.FromSeconds(60), "late files flushed");
             }
         }
@@ -124,7 +133,8 @@ public sealed class FileMetaDumpProcessTests(PostgresServer pg) : IClassFixture<
             {
                 await using var m = meta();
                 return Convert.ToInt64(await m.ScalarAsync(
-                    $"SELECT files FROM dumped_partitions WHERE day = {today - 2} AND manifest_key LIKE '%/_file_meta-%'"));
+                    $"SELECT files FROM dumped_partitions WHERE day = {today - 2} " +
+                    "AND manifest_key LIKE '%/_file_meta-%'"));
             }, n => n == 1, TimeSpan.FromSeconds(90), "day 2 merged into one file and dumped again");
             var answers = await AnswersAsync(node.Http);
             var total = (await AuthApi.SendAsync(node.Http, HttpMethod.Post, "/api/v1/query",
@@ -135,7 +145,8 @@ public sealed class FileMetaDumpProcessTests(PostgresServer pg) : IClassFixture<
             Assert.Equal(before[4], answers[4]); // newest-n: today's record and day 1's newest
 
             // Retention of two days: day 3 (dumped) expires whole; days 1 and 2 stay.
-            await AuthApi.SendAsync(node.Http, HttpMethod.Put, "/api/v1/streams/app/settings", new { retention_days = 2 });
+            await AuthApi.SendAsync(node.Http, HttpMethod.Put, "/api/v1/streams/app/settings",
+                new { retention_days = 2 });
             await Poll.UntilAsync(Counts, c => c.Dumped == Days - 1, TimeSpan.FromSeconds(60), "day 3 expired");
             var left = (await AuthApi.SendAsync(node.Http, HttpMethod.Post, "/api/v1/query",
                 new { sql = "SELECT count(*) FROM app" })).GetProperty("rows")[0][0].GetInt64();
@@ -144,8 +155,10 @@ public sealed class FileMetaDumpProcessTests(PostgresServer pg) : IClassFixture<
             // Deleting the stream deletes the files its manifests list, and the manifests.
             await AuthApi.SendAsync(node.Http, HttpMethod.Delete, "/api/v1/streams/app");
             Assert.Equal((0, 0L), await Counts());
-            await Poll.UntilAsync(() => Task.FromResult(Directory.GetFiles(Path.Combine(dir.Path, "data", "objects"), "*",
-                    SearchOption.AllDirectories).Count(f => f.Contains($"{Path.DirectorySeparatorChar}app{Path.DirectorySeparatorChar}"))),
+            var ofApp = $"{Path.DirectorySeparatorChar}app{Path.DirectorySeparatorChar}";
+            var objects = Path.Combine(dir.Path, "data", "objects");
+            await Poll.UntilAsync(() => Task.FromResult(Directory.GetFiles(objects, "*", SearchOption.AllDirectories)
+                    .Count(f => f.Contains(ofApp))),
                 n => n == 0, TimeSpan.FromSeconds(60), "every object of the stream deleted");
         }
     }

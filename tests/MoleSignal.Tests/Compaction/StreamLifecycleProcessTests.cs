@@ -25,13 +25,18 @@ public sealed class StreamLifecycleProcessTests
     };
 
     private static string Line(long ts, string stream, int i, string field = "level") =>
-        JsonSerializer.Serialize(new Dictionary<string, object> { ["_timestamp"] = ts, [field] = "info", ["message"] = $"{stream} {i}" });
+        JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["_timestamp"] = ts, [field] = "info", ["message"] = $"{stream} {i}",
+        });
 
     /// <summary>Noon (UTC) of <paramref name="daysAgo"/> days before today, so each record's day is certain.</summary>
-    private static long NoonOf(long today, int daysAgo) => Partitions.DayStart(today - daysAgo) + Partitions.MicrosPerDay / 2;
+    private static long NoonOf(long today, int daysAgo) =>
+        Partitions.DayStart(today - daysAgo) + Partitions.MicrosPerDay / 2;
 
     private static async Task<long> CountAsync(HttpClient http, string stream) =>
-        (await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/query", new { sql = $"SELECT count(*) FROM {stream}" }))
+        (await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/query",
+            new { sql = $"SELECT count(*) FROM {stream}" }))
         .GetProperty("rows")[0][0].GetInt64();
 
     [Fact]
@@ -47,9 +52,11 @@ public sealed class StreamLifecycleProcessTests
         var streams = new (string Name, int? Own)[] { ("plain", null), ("short", 2), ("forever", 0) };
         foreach (var (name, _) in streams) await NodeQueries.IngestAsync(node.Http, name, [Line(now, name, -1)], 1);
 
-        await AuthApi.SendAsync(node.Http, HttpMethod.Put, "/api/v1/streams/nosuch/settings", new { retention_days = 1 },
+        await AuthApi.SendAsync(node.Http, HttpMethod.Put, "/api/v1/streams/nosuch/settings",
+            new { retention_days = 1 },
             expect: HttpStatusCode.NotFound);
-        foreach (var bad in new object[] { new { retention_days = -1 }, new { retention_days = 40_000 }, new { keep = 3 }, new { } })
+        object[] bads = [new { retention_days = -1 }, new { retention_days = 40_000 }, new { keep = 3 }, new { }];
+        foreach (var bad in bads)
         {
             var error = await AuthApi.SendAsync(node.Http, HttpMethod.Put, "/api/v1/streams/short/settings", bad,
                 expect: HttpStatusCode.BadRequest);
@@ -57,7 +64,8 @@ public sealed class StreamLifecycleProcessTests
         }
         foreach (var (name, own) in streams.Where(s => s.Own is not null))
         {
-            var set = await AuthApi.SendAsync(node.Http, HttpMethod.Put, $"/api/v1/streams/{name}/settings", new { retention_days = own });
+            var set = await AuthApi.SendAsync(node.Http, HttpMethod.Put, $"/api/v1/streams/{name}/settings",
+                new { retention_days = own });
             Assert.Equal(own, set.GetProperty("retention_days").GetInt32());
             Assert.Equal("stream", set.GetProperty("retention_source").GetString());
         }
@@ -68,7 +76,8 @@ public sealed class StreamLifecycleProcessTests
 
         foreach (var (name, _) in streams)
             await NodeQueries.IngestAsync(node.Http, name, Enumerable.Range(1, OldestDay)
-                .SelectMany(d => Enumerable.Range(0, PerDay).Select(i => Line(NoonOf(today, d) + i, name, i))).ToList(), PerDay);
+                .SelectMany(d => Enumerable.Range(0, PerDay).Select(i => Line(NoonOf(today, d) + i, name, i))).ToList(),
+                PerDay);
 
         // The sweep runs every second: each stream ends with today plus the days its retention keeps, whole.
         foreach (var (name, own) in streams)
@@ -99,7 +108,7 @@ public sealed class StreamLifecycleProcessTests
     }
 
     [Fact]
-    public async Task A_deleted_stream_loses_its_buffer_wal_files_and_schema_stays_gone_through_a_kill_and_starts_afresh()
+    public async Task A_deleted_stream_loses_buffer_wal_files_and_schema_stays_gone_through_a_kill_and_starts_afresh()
     {
         using var dir = new TempDir("ms-delete");
         var env = Env();
@@ -108,22 +117,27 @@ public sealed class StreamLifecycleProcessTests
         using (var node = MoleSignalNode.Start(env, workDir: dir.Path))
         {
             await node.WaitHealthyAsync();
-            await NodeQueries.IngestAsync(node.Http, "gone", Enumerable.Range(0, 300).Select(i => Line(now - i, "gone", i)).ToList(), 100);
+            await NodeQueries.IngestAsync(node.Http, "gone",
+                Enumerable.Range(0, 300).Select(i => Line(now - i, "gone", i)).ToList(), 100);
             var files = await Poll.UntilAsync(() => NodeQueries.FilesAsync(dir.Path, "gone"), f => f.Count > 0,
                 TimeSpan.FromSeconds(60), "flushed files");
             // Fresh records still buffered (maybe) when the deletion comes: they must go too.
-            await NodeQueries.IngestAsync(node.Http, "gone", Enumerable.Range(0, 50).Select(i => Line(now, "gone", 1000 + i)).ToList(), 50);
+            await NodeQueries.IngestAsync(node.Http, "gone",
+                Enumerable.Range(0, 50).Select(i => Line(now, "gone", 1000 + i)).ToList(), 50);
             await NodeQueries.IngestAsync(node.Http, "kept", [Line(now, "kept", 0)], 1);
 
             var deleted = await AuthApi.SendAsync(node.Http, HttpMethod.Delete, "/api/v1/streams/gone");
             Assert.True(deleted.GetProperty("deleted").GetBoolean());
             Assert.True(deleted.GetProperty("files").GetInt64() > 0); // fewer than flushed when some merged
-            await AuthApi.SendAsync(node.Http, HttpMethod.Delete, "/api/v1/streams/gone", expect: HttpStatusCode.NotFound);
-            await AuthApi.SendAsync(node.Http, HttpMethod.Get, "/api/v1/streams/gone/schema", expect: HttpStatusCode.NotFound);
+            await AuthApi.SendAsync(node.Http, HttpMethod.Delete, "/api/v1/streams/gone",
+                expect: HttpStatusCode.NotFound);
+            await AuthApi.SendAsync(node.Http, HttpMethod.Get, "/api/v1/streams/gone/schema",
+                expect: HttpStatusCode.NotFound);
             Assert.Null(await NodeQueries.StreamAsync(node.Http, "gone"));
             Assert.Empty(await NodeQueries.FilesAsync(dir.Path, "gone"));
             Assert.False(Directory.Exists(Path.Combine(dir.Path, "data", "wal", "default", "logs", "gone")));
-            await Poll.UntilAsync(() => Task.FromResult(files.Count(f => File.Exists(NodeQueries.ObjectPath(dir.Path, f.ObjectKey)))),
+            await Poll.UntilAsync(
+                () => Task.FromResult(files.Count(f => File.Exists(NodeQueries.ObjectPath(dir.Path, f.ObjectKey)))),
                 n => n == 0, TimeSpan.FromSeconds(60), "the deleted stream's objects removed");
             Assert.Equal(1, await CountAsync(node.Http, "kept"));
             node.Process.Kill();
@@ -133,10 +147,12 @@ public sealed class StreamLifecycleProcessTests
             await node.WaitHealthyAsync();
             Assert.Null(await NodeQueries.StreamAsync(node.Http, "gone")); // nothing replayed it
             // The name again, with other fields: only the new records and the new schema.
-            await NodeQueries.IngestAsync(node.Http, "gone", Enumerable.Range(0, 7).Select(i => Line(now, "gone", i, "other")).ToList(), 7);
+            await NodeQueries.IngestAsync(node.Http, "gone",
+                Enumerable.Range(0, 7).Select(i => Line(now, "gone", i, "other")).ToList(), 7);
             Assert.Equal(7, await CountAsync(node.Http, "gone"));
             var schema = await AuthApi.SendAsync(node.Http, HttpMethod.Get, "/api/v1/streams/gone/schema");
-            var fields = schema.GetProperty("fields").EnumerateArray().Select(f => f.GetProperty("name").GetString()).ToList();
+            var fields = schema.GetProperty("fields").EnumerateArray()
+                .Select(f => f.GetProperty("name").GetString()).ToList();
             Assert.Contains("other", fields);
             Assert.DoesNotContain("level", fields);
             Assert.Equal(1, await CountAsync(node.Http, "kept"));

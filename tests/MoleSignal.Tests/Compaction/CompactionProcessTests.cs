@@ -53,14 +53,7 @@ public sealed class CompactionProcessTests
         "SELECT count(DISTINCT trace_id), min(_timestamp), max(_timestamp) FROM app",
     ];
 
-    private static async Task<List<string>> AnswersAsync(HttpClient http)
-    {
-        var answers = new List<string>();
-        foreach (var sql in FixedQueries)
-            answers.Add((await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/query", new { sql }))
-                .GetProperty("rows").GetRawText());
-        return answers;
-    }
+    private static Task<List<string>> AnswersAsync(HttpClient http) => NodeQueries.RowsAsync(http, FixedQueries);
 
     private static Dictionary<string, string> Env(string compactorInterval) => new()
     {

@@ -33,18 +33,8 @@ public sealed class CompactorClusterProcessTests(PostgresServer pg, S3Server s3)
         ["message"] = n % 7 == 0 ? $"a needle in {id}" : $"hay {id}",
     });
 
-    private static async Task<List<string>> AnswersAsync(HttpClient http)
-    {
-        var answers = new List<string>();
-        foreach (var stream in Streams)
-        foreach (var sql in FixedQueries)
-        {
-            var body = new { sql = string.Format(sql, stream) };
-            var rows = (await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/query", body)).GetProperty("rows");
-            answers.Add(rows.GetRawText());
-        }
-        return answers;
-    }
+    private static Task<List<string>> AnswersAsync(HttpClient http) =>
+        NodeQueries.RowsAsync(http, Streams.SelectMany(stream => FixedQueries.Select(sql => string.Format(sql, stream))));
 
     [Fact]
     public async Task Two_compactors_split_the_partitions_and_a_killed_ones_is_taken_over_losing_or_doubling_nothing()
@@ -55,19 +45,13 @@ public sealed class CompactorClusterProcessTests(PostgresServer pg, S3Server s3)
         var nodes = new Dictionary<string, MoleSignalNode>();
         MoleSignalNode Start(string id, string roles)
         {
-            var env = MoleSignalNode.DefaultEnv(freePorts: true);
-            env["MS_CLUSTER.ADVERTISE_ADDR"] = "127.0.0.1:" + env["MS_GRPC.PORT"];
-            env["MS_STORE.META.BACKEND"] = "postgres";
-            env["MS_STORE.META.DSN"] = pg.Dsn(db);
+            var env = MoleSignalNode.ClusterEnv(id, roles, pg.Dsn(db));
             env["MS_STORE.OBJECT.BACKEND"] = "s3";
             env["MS_STORE.OBJECT.S3.BUCKET"] = S3Server.Bucket;
             env["MS_STORE.OBJECT.S3.ENDPOINT"] = s3.Endpoint;
             env["MS_STORE.OBJECT.S3.PREFIX"] = prefix;
             env["AWS_ACCESS_KEY_ID"] = "S3RVER";
             env["AWS_SECRET_ACCESS_KEY"] = "S3RVER";
-            env["MS_NODE.ID"] = id;
-            env["MS_NODE.ROLES"] = roles;
-            env["MS_CLUSTER.HEARTBEAT_INTERVAL_SECS"] = "1";
             env["MS_INGESTER.FLUSH_INTERVAL_SECS"] = "1";
             env["MS_COMPACTOR.INTERVAL_SECS"] = "1";
             env["MS_COMPACTOR.LEASE_SECS"] = "3";

@@ -31,14 +31,7 @@ public sealed class FileMetaDumpProcessTests(PostgresServer pg) : IClassFixture<
         ["message"] = n % 5 == 0 ? $"a needle in {id}" : $"hay {id}",
     });
 
-    private static async Task<List<string>> AnswersAsync(HttpClient http)
-    {
-        var answers = new List<string>();
-        foreach (var sql in FixedQueries)
-            answers.Add((await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/query", new { sql }))
-                .GetProperty("rows").GetRawText());
-        return answers;
-    }
+    private static Task<List<string>> AnswersAsync(HttpClient http) => NodeQueries.RowsAsync(http, FixedQueries);
 
     [Theory]
     [InlineData("sqlite")]

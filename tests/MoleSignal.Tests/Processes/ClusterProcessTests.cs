@@ -34,14 +34,8 @@ public sealed class ClusterProcessTests(PostgresServer pg) : IClassFixture<Postg
         var nodes = new Dictionary<string, (Dictionary<string, string> Env, TempDir Dir)>();
         Dictionary<string, string> Env(string id, string roles)
         {
-            var env = MoleSignalNode.DefaultEnv(freePorts: true);
-            env["MS_CLUSTER.ADVERTISE_ADDR"] = "127.0.0.1:" + env["MS_GRPC.PORT"];
-            env["MS_STORE.META.BACKEND"] = "postgres";
-            env["MS_STORE.META.DSN"] = pg.Dsn(db);
+            var env = MoleSignalNode.ClusterEnv(id, roles, pg.Dsn(db));
             env["MS_STORE.OBJECT.ROOT"] = objects.Path;
-            env["MS_NODE.ID"] = id;
-            env["MS_NODE.ROLES"] = roles;
-            env["MS_CLUSTER.HEARTBEAT_INTERVAL_SECS"] = "1";
             env["MS_CLUSTER.PEER_TIMEOUT_SECS"] = "3";
             env["MS_CLUSTER.SWEEP_AFTER_SECS"] = "6";
             env["MS_CLUSTER.SWEEP_INTERVAL_SECS"] = "1";

@@ -61,6 +61,22 @@ public sealed class MoleSignalNode : IDisposable
         return env;
     }
 
+    /// <summary>
+    /// <see cref="DefaultEnv"/> for one node of a multi-process cluster on the Postgres at <paramref name="metaDsn"/>:
+    /// its id, roles, advertised address and heartbeat every second.
+    /// </summary>
+    public static Dictionary<string, string> ClusterEnv(string id, string roles, string metaDsn)
+    {
+        var env = DefaultEnv(freePorts: true);
+        env["MS_CLUSTER.ADVERTISE_ADDR"] = "127.0.0.1:" + env["MS_GRPC.PORT"];
+        env["MS_STORE.META.BACKEND"] = "postgres";
+        env["MS_STORE.META.DSN"] = metaDsn;
+        env["MS_NODE.ID"] = id;
+        env["MS_NODE.ROLES"] = roles;
+        env["MS_CLUSTER.HEARTBEAT_INTERVAL_SECS"] = "1";
+        return env;
+    }
+
     /// <param name="freePorts">false: keep the built-in default ports (5080, 5082, 11111, 30000).</param>
     public static MoleSignalNode Start(IDictionary<string, string>? env = null, string[]? args = null, string? workDir = null, bool freePorts = true)
     {

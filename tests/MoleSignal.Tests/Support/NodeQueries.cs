@@ -32,6 +32,16 @@ public static class NodeQueries
         }
     }
 
+    /// <summary>Each query's rows as raw JSON, in order (as root): answers to compare before and after a change.</summary>
+    public static async Task<List<string>> RowsAsync(HttpClient http, IEnumerable<string> sqls)
+    {
+        var answers = new List<string>();
+        foreach (var sql in sqls)
+            answers.Add((await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/query", new { sql }))
+                .GetProperty("rows").GetRawText());
+        return answers;
+    }
+
     public static async Task<long> RecordsAsync(HttpClient http, string stream, string org = "default") =>
         (await StreamAsync(http, stream, org))?.GetProperty("records").GetInt64() ?? 0;
 

@@ -46,13 +46,15 @@ public sealed class PartitionMerger : IDisposable
             ? DuckSql.Literal(_scratch)
             : $"{DuckSql.Literal(_scratch)}, {DuckSql.Literal(_localRoot)}";
         using var cmd = root.CreateCommand();
-        // One thread: compaction runs beside ingest and queries, and its throughput is judged per core.
+        // One thread: compaction runs beside ingest and queries, and its throughput is judged per core. 3 GB lets a
+        // day's 170 MB of Parquet sort in memory (1 GB spilled: 14.7 s against 9.3 s for the 2M-record bench day);
+        // DuckDB takes only what the sort needs.
         cmd.CommandText = $"""
             SET autoinstall_known_extensions = false;
             SET autoload_known_extensions = false;
             SET preserve_insertion_order = true;
             SET threads = 1;
-            SET memory_limit = '1GB';
+            SET memory_limit = '3GB';
             SET temp_directory = {DuckSql.Literal(_scratch + "spill")};
             SET allowed_directories = [{allowed}];
             SET enable_external_access = false;

@@ -33,8 +33,15 @@ public sealed class GcsEmulator : IAsyncLifetime
                 throw new InvalidOperationException("npm ci failed: " + npm.Output);
         }
         _node?.Dispose();
+        // Everything the emulator and its Google auth library look for (temp files, home, gcloud config,
+        // application default credentials) is this instance's own directory: it reads nothing of the machine.
         _node = new ChildProcess("node", [Path.Combine(dir, "server.js"), Port.ToString()], dir,
-            new Dictionary<string, string> { ["TMPDIR"] = _dir.Path });
+            new Dictionary<string, string>
+            {
+                ["TMPDIR"] = _dir.Path, ["HOME"] = _dir.Path, ["XDG_CONFIG_HOME"] = Path.Combine(_dir.Path, "config"),
+                ["CLOUDSDK_CONFIG"] = Path.Combine(_dir.Path, "gcloud"), ["GOOGLE_APPLICATION_CREDENTIALS"] = "",
+                ["GCE_METADATA_HOST"] = "127.0.0.1:9", ["NO_GCE_CHECK"] = "true",
+            });
         await _node.WaitForLineAsync(l => l.Contains("gcs emulator listening"), TimeSpan.FromSeconds(60), "gcs emulator ready");
     }
 

@@ -31,21 +31,27 @@ public sealed class DumpedPartitionStore(MetaStore store)
         return list;
     }
 
-    public async Task<IReadOnlyList<DumpedPartition>> OfStreamAsync(StreamKey key, CancellationToken ct = default)
+    public Task<IReadOnlyList<DumpedPartition>> OfStreamAsync(StreamKey key, CancellationToken ct = default) =>
+        ReadAsync(key, null, ct);
+
+    /// <summary>The partition's manifest row; null when its rows are live. Asked before every merge and expiry.</summary>
+    public async Task<DumpedPartition?> GetAsync(PartitionKey p, CancellationToken ct = default) =>
+        (await ReadAsync(p.Stream, p.Day, ct)).FirstOrDefault();
+
+    private async Task<IReadOnlyList<DumpedPartition>> ReadAsync(StreamKey key, long? day, CancellationToken ct)
     {
         var list = new List<DumpedPartition>();
         await using var conn = await store.OpenAsync(ct);
+        (string, object?)[] args = day is null
+            ? [("o", key.Org), ("t", key.Type), ("s", key.Stream)]
+            : [("o", key.Org), ("t", key.Type), ("s", key.Stream), ("d", day)];
         await using var cmd = MetaStore.Command(conn,
             $"SELECT {StreamMetaStore.DumpColumns} FROM dumped_partitions " +
-            "WHERE org = @o AND stream_type = @t AND stream = @s",
-            ("o", key.Org), ("t", key.Type), ("s", key.Stream));
+            "WHERE org = @o AND stream_type = @t AND stream = @s" + (day is null ? "" : " AND day = @d"), args);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct)) list.Add(StreamMetaStore.ReadDump(key, r, 0));
         return list;
     }
-
-    public async Task<DumpedPartition?> GetAsync(PartitionKey p, CancellationToken ct = default) =>
-        (await OfStreamAsync(p.Stream, ct)).FirstOrDefault(d => d.Partition.Day == p.Day);
 
     /// <summary>
     /// Before a manifest is written: it is queued for deletion after <see cref="OrphanGrace"/>, so a dump that dies
@@ -103,7 +109,7 @@ public sealed class DumpedPartitionStore(MetaStore store)
         Func<DbConnection, DbTransaction, CancellationToken, Task<bool>> precondition, CancellationToken ct = default)
     {
         var key = d.Partition.Stream;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+        var now = Clock.NowMicros(TimeProvider.System);
         await using var conn = await store.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         if (!await precondition(conn, tx, ct)) return await RollBack(tx, ct);

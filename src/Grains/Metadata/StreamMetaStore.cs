@@ -8,7 +8,7 @@ namespace MoleSignal.Grains.Metadata;
 /// <summary>The <c>streams</c>, <c>stream_schema_history</c> and <c>file_meta</c> tables. Same SQL on both dialects.</summary>
 public sealed class StreamMetaStore(MetaStore store)
 {
-    private static long NowMicros => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+    private static long NowMicros => Clock.NowMicros(TimeProvider.System);
 
     public async Task<StreamRecord?> GetAsync(StreamKey key, CancellationToken ct = default)
     {

@@ -39,7 +39,7 @@ public sealed class StreamSettingsStore(MetaStore store)
             ON CONFLICT (org, stream_type, stream) DO UPDATE SET retention_days = excluded.retention_days,
                 updated_at_micros = excluded.updated_at_micros
             """, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("d", days),
-            ("n", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000));
+            ("n", Clock.NowMicros(TimeProvider.System)));
         await cmd.ExecuteNonQueryAsync(ct);
     }
 }

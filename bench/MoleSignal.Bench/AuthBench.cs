@@ -33,7 +33,7 @@ public static class AuthBench
                 TimeSpan.FromSeconds(30), 365));
             var (prefix, secret, token) = ApiTokenFormat.New();
             await store.InsertTokenAsync(new TokenRow(prefix, "bench", null, "default", OrgRole.Ingester,
-                PasswordHasher.Hash(secret), AuthStore.NowMicros(clock), null, null), CancellationToken.None);
+                PasswordHasher.Hash(secret), Clock.NowMicros(clock), null, null), CancellationToken.None);
             var header = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("fluent-bit:" + token));
             Authenticator New() => new(store, new CredentialCache(), new LoginThrottle(clock),
                 new JwtService(new byte[32], clock), audit, settings, clock);

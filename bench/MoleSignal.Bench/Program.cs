@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MoleSignal.Gateway.Ingest;
+using MoleSignal.Gateway.Ingest.Json;
 using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Grains.Columnar;
 using MoleSignal.Grains.Index;
@@ -8,6 +9,27 @@ using MoleSignal.Grains.Ingest;
 // Hot-path stage timings on genlogs NDJSON: parse+flatten (gateway), columns, sort, Parquet, sidecar.
 //   dotnet run -c Release --project bench/MoleSignal.Bench -- flush FILE.ndjson [rows] [rounds=2] (later rounds: JIT-warm)
 if (args.Length >= 1 && args[0] == "auth") return await MoleSignal.Bench.AuthBench.RunAsync(args);
+if (args.Length >= 2 && args[0] == "parse")
+{
+    // The gateway's JSON parse + flatten alone, best and median of N rounds: MoleSignal.Bench parse FILE [rounds=15]
+    var body = File.ReadAllBytes(args[1]);
+    var n = args.Length > 2 ? int.Parse(args[2]) : 15;
+    var seconds = new List<double>();
+    var limits = new IngestLimits(MaxBatchBytes: 64 << 20);
+    for (var i = 0; i < n; i++)
+    {
+        GC.Collect();
+        var sw = Stopwatch.StartNew();
+        using var b = new RecordBuilder(limits, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
+        JsonBodyParser.Parse(body, b);
+        b.Build();
+        seconds.Add(sw.Elapsed.TotalSeconds);
+    }
+    seconds.Sort();
+    Console.WriteLine($"parse {body.Length / 1048576.0:F0} MiB: best {body.Length / 1048576.0 / seconds[0]:F0} MiB/s, " +
+                      $"median {body.Length / 1048576.0 / seconds[n / 2]:F0} MiB/s");
+    return 0;
+}
 if (args.Length >= 3 && args[0] == "duckdb")
 {
     // Engine time alone: MoleSignal.Bench duckdb 'GLOB' 'SQL over table t' [runs]
@@ -61,8 +83,8 @@ var rounds = args.Length > 3 ? int.Parse(args[3]) : 2;
 for (var round = 0; round < rounds; round++)
 {
     var sw = Stopwatch.StartNew();
-    using var builder = new FlatBatchBuilder(new IngestLimits(MaxBatchBytes: 64 << 20), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
-    IngestBodyParser.Parse(bytes, builder);
+    using var builder = new RecordBuilder(new IngestLimits(MaxBatchBytes: 64 << 20), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
+    JsonBodyParser.Parse(bytes, builder);
     var batches = builder.Build();
     var tParse = sw.Elapsed.TotalSeconds;
     var schema = new StreamSchema();

@@ -4,7 +4,10 @@ namespace MoleSignal.Grains.Abstractions.Ingest;
 [GenerateSerializer, Immutable]
 public sealed record StreamKey([property: Id(0)] string Org, [property: Id(1)] string Type, [property: Id(2)] string Stream)
 {
-    public static readonly string[] Types = ["logs", "metrics", "traces"];
+    public const string Logs = "logs";
+    public const string Metrics = "metrics";
+    public const string Traces = "traces";
+    public static readonly string[] Types = [Logs, Metrics, Traces];
 
     public string GrainKey => $"{Org}|{Type}|{Stream}";
 

@@ -51,6 +51,7 @@ public static class IngestWiring
         s.AddSingleton<INodeDrain>(sp => sp.GetRequiredService<NodeDrain>());
         s.AddSingleton<IStreamCatalog, StreamCatalog>();
         s.AddSingleton(sp => new IngestLimitsSource(() => Limits(sp.GetRequiredService<LiveConfig>().Current)));
+        s.AddSingleton<IngestPipeline>();
         return s;
     }
 

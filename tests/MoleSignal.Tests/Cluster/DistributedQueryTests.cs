@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MoleSignal.Gateway.Ingest;
+using MoleSignal.Gateway.Ingest.Json;
 using MoleSignal.Grains;
 using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Grains.Abstractions.Query;
@@ -68,8 +69,8 @@ public sealed class DistributedQueryTests : IAsyncLifetime
         var chunks = lines.Take(19_800).Chunk(1_980).Append(lines.Skip(19_800).ToArray()).ToList();
         for (var i = 0; i < chunks.Count; i++)
         {
-            using var batchBuilder = new FlatBatchBuilder(new IngestLimits(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
-            Assert.Null(IngestBodyParser.Parse(Encoding.UTF8.GetBytes(string.Join('\n', chunks[i])), batchBuilder));
+            using var batchBuilder = new RecordBuilder(new IngestLimits(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
+            Assert.Null(JsonBodyParser.Parse(Encoding.UTF8.GetBytes(string.Join('\n', chunks[i])), batchBuilder));
             foreach (var batch in batchBuilder.Build()) Assert.Equal(AppendStatus.Ok, (await grain.Append(batch)).Status);
             if (i < chunks.Count - 1) await grain.Flush();
         }

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Configuration;
 using MoleSignal.Gateway.Ingest;
+using MoleSignal.Gateway.Ingest.Json;
 using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Grains.Cluster;
 using MoleSignal.Grains.Ingest;
@@ -95,8 +96,8 @@ public sealed class FlushQuarantineTests : IAsyncLifetime
         var grain = _cluster.Client.GetGrain<IStreamGrain>(Key.GrainKey);
         foreach (var text in new[] { "first", "poison", "third" })
         {
-            using var b = new FlatBatchBuilder(new IngestLimits(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
-            Assert.Null(IngestBodyParser.Parse(Encoding.UTF8.GetBytes($"{{\"message\": \"{text}\"}}"), b));
+            using var b = new RecordBuilder(new IngestLimits(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
+            Assert.Null(JsonBodyParser.Parse(Encoding.UTF8.GetBytes($"{{\"message\": \"{text}\"}}"), b));
             Assert.Equal(AppendStatus.Ok, (await grain.Append(Assert.Single(b.Build()))).Status);
         }
         var meta = new StreamMetaStore(_meta);
@@ -108,8 +109,8 @@ public sealed class FlushQuarantineTests : IAsyncLifetime
         Assert.Contains("injected", File.ReadAllText(quarantined + ".cause.txt"));
         // The buffer is empty again and the stream goes on.
         await Poll.UntilAsync(async () => (await grain.GetBufferStats()).Records, n => n == 0, TimeSpan.FromSeconds(30), "an empty buffer");
-        using var next = new FlatBatchBuilder(new IngestLimits(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
-        Assert.Null(IngestBodyParser.Parse("{\"message\": \"later\"}"u8.ToArray(), next));
+        using var next = new RecordBuilder(new IngestLimits(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
+        Assert.Null(JsonBodyParser.Parse("{\"message\": \"later\"}"u8.ToArray(), next));
         Assert.Equal(AppendStatus.Ok, (await grain.Append(Assert.Single(next.Build()))).Status);
         await Poll.UntilAsync(async () => (await meta.FilesAsync(Key)).Sum(f => f.Rows), n => n == 3, TimeSpan.FromSeconds(60), "a later entry in a file");
     }

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using MoleSignal.Gateway.Ingest;
+using MoleSignal.Gateway.Ingest.Json;
 using MoleSignal.Tests.Support;
 
 namespace MoleSignal.Tests.Ingest;
@@ -12,16 +13,16 @@ public sealed class IngestHardeningTests
     private const long Arrival = 1_800_000_000_000_000; // 2027-01-15
     private const long Day = 86_400_000_000;
 
-    private static (List<JsonElement> Records, FlatBatchBuilder Builder) Parse(byte[] body, IngestLimits? limits = null, FieldBudget? budget = null)
+    private static (List<JsonElement> Records, RecordBuilder Builder) Parse(byte[] body, IngestLimits? limits = null, FieldBudget? budget = null)
     {
-        var builder = new FlatBatchBuilder(limits ?? new IngestLimits(), Arrival, budget);
-        Assert.Null(IngestBodyParser.Parse(body, builder));
+        var builder = new RecordBuilder(limits ?? new IngestLimits(), Arrival, budget);
+        Assert.Null(JsonBodyParser.Parse(body, builder));
         var records = builder.Build().SelectMany(BatchJson.Lines).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
         builder.Dispose();
         return (records, builder);
     }
 
-    private static (List<JsonElement> Records, FlatBatchBuilder Builder) Parse(string body, IngestLimits? limits = null, FieldBudget? budget = null) =>
+    private static (List<JsonElement> Records, RecordBuilder Builder) Parse(string body, IngestLimits? limits = null, FieldBudget? budget = null) =>
         Parse(Encoding.UTF8.GetBytes(body), limits, budget);
 
     [Theory]
@@ -86,7 +87,7 @@ public sealed class IngestHardeningTests
         Assert.Equal(11, records.Count); // 11 × 900 + message + _timestamp fit under 10,000
         Assert.Equal(189, b.Rejected);
         Assert.Contains("[ingester].max_request_fields", b.Errors[0].Error);
-        Assert.Equal(FlatBatchBuilder.MaxKeptErrors, b.Errors.Count);
+        Assert.Equal(RecordBuilder.MaxKeptErrors, b.Errors.Count);
     }
 
     [Fact]
@@ -109,7 +110,7 @@ public sealed class IngestHardeningTests
         // Past MaxMalformedLines the rest is rejected unparsed, the late good line with it (and said so).
         Assert.Equal("good", Assert.Single(records).GetProperty("message").GetString());
         Assert.Equal(500_001, b.Rejected);
-        Assert.Equal(FlatBatchBuilder.MaxKeptErrors, b.Errors.Count);
+        Assert.Equal(RecordBuilder.MaxKeptErrors, b.Errors.Count);
     }
 }
 

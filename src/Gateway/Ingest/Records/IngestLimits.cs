@@ -17,3 +17,9 @@ public sealed record IngestLimits(
 /// fields outside <see cref="Known"/> were added. A request that would pass it is built again under this budget.
 /// </summary>
 public sealed record FieldBudget(IReadOnlySet<string> Known, int AllowedNew, int MaxStreamFields);
+
+/// <summary>The ingest limits in force now (they follow config reloads).</summary>
+public sealed class IngestLimitsSource(Func<IngestLimits> current)
+{
+    public IngestLimits Current => current();
+}

@@ -1,6 +1,6 @@
 using System.Buffers;
-using System.Text;
-using System.Text.Json;
+using System.Buffers.Text;
+using System.Globalization;
 using System.Text.Unicode;
 using MoleSignal.Grains.Abstractions.Ingest;
 
@@ -9,15 +9,15 @@ namespace MoleSignal.Gateway.Ingest;
 public readonly record struct RecordError(int Index, string Error);
 
 /// <summary>
-/// Turns JSON records into flat columns (the IngestBatch payload, <see cref="BatchPayload"/>): nested keys joined
-/// with '_' up to the flatten level, deeper objects and arrays kept as JSON text, keys lowercased with other
-/// characters as '_', <c>_timestamp</c> in µs. A record's values go to a scratch buffer first, so a record that
-/// breaks a limit is rejected alone and leaves no trace. One builder serves one request; buffers are pooled.
+/// The one place every ingest protocol's records become flat columns (the IngestBatch payload,
+/// <see cref="BatchPayload"/>): a driver begins a record, adds typed fields by key (made by
+/// <see cref="RecordKeys"/>), sets the timestamp and ends it; the builder applies the limits (fields per record and
+/// request, record size, the stream's field budget, the timestamp window), widens a field's type across records and
+/// splits the accepted records into batches. A record's values go to a scratch buffer first, so a record that breaks
+/// a limit is rejected alone and leaves no trace. One builder serves one request and stream; buffers are pooled.
 /// </summary>
-public sealed class FlatBatchBuilder : IDisposable
+public sealed class RecordBuilder : IDisposable
 {
-    private const int MaxKeyBytes = 256;
-
     private readonly IngestLimits _limits;
     private readonly FieldBudget? _budget;
     private readonly TimestampRange _range;
@@ -40,10 +40,12 @@ public sealed class FlatBatchBuilder : IDisposable
     private int _tsPriority;
     private int _committedFields; // distinct fields of accepted records (max_request_fields)
     private int _committedNew; // of those, fields the stream does not have yet (the field budget)
+    private int _fields; // of the record being built
     private int _recordNew; // fields this record would add to each count
     private int _recordNewToStream;
     private int _recordInvalidUtf8;
     private Chunk _current = Chunk.Empty;
+    private readonly HashSet<int>? _rejectedIndexes;
 
     private record struct Chunk(int Count, long MinTs, long MaxTs, long OriginalBytes)
     {
@@ -51,8 +53,12 @@ public sealed class FlatBatchBuilder : IDisposable
     }
 
     /// <param name="budget">The stream's remaining field budget, when it is near <c>max_stream_fields</c>.</param>
-    public FlatBatchBuilder(IngestLimits limits, long arrivalMicros, FieldBudget? budget = null)
+    /// <param name="trackRejected">Keep every rejected index (<see cref="RejectedIndexes"/>), not just the first
+    /// <see cref="MaxKeptErrors"/> errors.</param>
+    public RecordBuilder(IngestLimits limits, long arrivalMicros, FieldBudget? budget = null,
+        bool trackRejected = false)
     {
+        _rejectedIndexes = trackRejected ? [] : null;
         _limits = limits;
         _budget = budget;
         _arrivalMicros = arrivalMicros;
@@ -61,6 +67,8 @@ public sealed class FlatBatchBuilder : IDisposable
         _scratch = ArrayPool<byte>.Shared.Rent(16 * 1024);
         Field("_timestamp"u8);
     }
+
+    public IngestLimits Limits => _limits;
 
     public List<RecordError> Errors { get; } = [];
 
@@ -75,33 +83,105 @@ public sealed class FlatBatchBuilder : IDisposable
     public const int MaxKeptErrors = 100;
     private int _unlistedErrors;
 
-    /// <summary>The reader is on the record's first token; on return it is on the record's last token.</summary>
-    /// <param name="input">The bytes the reader reads (raw text of nested values is taken from it).</param>
-    public void Add(ref Utf8JsonReader reader, ReadOnlySpan<byte> input, int index)
+    /// <summary>Starts a record: its fields follow, then <see cref="EndRecord"/>.</summary>
+    public void BeginRecord()
     {
-        var start = (int)reader.TokenStartIndex;
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            SkipValue(ref reader, out _);
-            Reject(index, "record is not a JSON object");
-            return;
-        }
         _stamp++;
         _seenStamp[0] = _stamp; // a field that normalizes to _timestamp must not shadow the real one
         _scratchLen = 0;
         _error = null;
         _tsPriority = 0;
+        _fields = 0;
         _recordNew = 0;
         _recordNewToStream = 0;
         _recordInvalidUtf8 = 0;
         _recordCells.Clear();
-        var baseDepth = reader.CurrentDepth;
-        Span<byte> key = stackalloc byte[MaxKeyBytes];
-        var fields = 0;
-        FlattenObject(ref reader, input, key, 0, 1, baseDepth, ref fields);
-        var size = (int)reader.BytesConsumed - start;
-        if (_error is null && size > _limits.MaxRecordBytes)
-            _error = $"record is {size} bytes, over the {_limits.MaxRecordBytes}-byte limit";
+    }
+
+    /// <summary>Whether the record being built is already rejected (its remaining fields need not be read).</summary>
+    public bool Failed => _error is not null;
+
+    /// <summary>Rejects the record being built (the first reason wins); it is counted at <see cref="EndRecord"/>.</summary>
+    public void Fail(string error) => _error ??= error;
+
+    /// <summary>A text field; invalid UTF-8 is repaired (U+FFFD) and counted.</summary>
+    /// <param name="key">A key made by <see cref="RecordKeys"/>.</param>
+    public void AddString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> utf8)
+    {
+        if (BeginField(key, FieldKind.Utf8)) PutText(utf8);
+    }
+
+    /// <summary>A nested value kept whole, as its JSON text (a text field).</summary>
+    public void AddJson(ReadOnlySpan<byte> key, ReadOnlySpan<byte> json) => AddString(key, json);
+
+    public void AddInt64(ReadOnlySpan<byte> key, long value)
+    {
+        if (!BeginField(key, FieldKind.Int64)) return;
+        Span<byte> text = stackalloc byte[20];
+        Utf8Formatter.TryFormat(value, text, out var n);
+        Put(text[..n]);
+    }
+
+    /// <summary>A float field; NaN and infinities have no JSON or SQL literal and are left out.</summary>
+    public void AddFloat64(ReadOnlySpan<byte> key, double value)
+    {
+        if (!double.IsFinite(value) || !BeginField(key, FieldKind.Float64)) return;
+        Span<byte> text = stackalloc byte[32];
+        value.TryFormat(text, out var n, "R", CultureInfo.InvariantCulture);
+        Put(text[..n]);
+    }
+
+    public void AddBool(ReadOnlySpan<byte> key, bool value)
+    {
+        if (BeginField(key, FieldKind.Bool)) Put(value ? "true"u8 : "false"u8);
+    }
+
+    /// <summary>A number given as its JSON text (the JSON reader's path: no parse and format again).</summary>
+    public void AddNumberText(ReadOnlySpan<byte> key, FieldKind kind, ReadOnlySpan<byte> jsonNumber)
+    {
+        if (BeginField(key, kind)) Put(jsonNumber);
+    }
+
+    /// <summary>
+    /// A text field whose value the caller writes into <paramref name="destination"/> (at most
+    /// <paramref name="maxBytes"/>, valid UTF-8) and then commits with <see cref="CommitText"/>; false when the
+    /// field is not taken (a repeated key, a limit). Unescaping JSON strings in place needs no copy.
+    /// </summary>
+    public bool BeginText(ReadOnlySpan<byte> key, int maxBytes, out Span<byte> destination)
+    {
+        destination = default;
+        if (!BeginField(key, FieldKind.Utf8)) return false;
+        if (_scratchLen + maxBytes > _scratch.Length) GrowScratch(maxBytes);
+        destination = _scratch.AsSpan(_scratchLen, maxBytes);
+        return true;
+    }
+
+    public void CommitText(int written) => _scratchLen += written;
+
+    /// <summary>Instead of <see cref="CommitText"/>: the value was not valid UTF-8; it is stored repaired.</summary>
+    public void CommitRepairedText(ReadOnlySpan<byte> invalidUtf8)
+    {
+        _recordInvalidUtf8++;
+        Put(Utf8Text.Repair(invalidUtf8));
+    }
+
+    /// <summary>The record's <c>_timestamp</c> in µs. Of several candidates the highest priority wins (a driver
+    /// ranks its fields, as <c>_timestamp</c> over <c>@timestamp</c> over <c>timestamp</c>); none: arrival time.</summary>
+    public void SetTimestamp(long micros, int priority = 1)
+    {
+        if (priority <= _tsPriority) return;
+        _tsPriority = priority;
+        _ts = micros;
+    }
+
+    /// <summary>Ends the record: kept, or rejected with its reason (a limit, a timestamp out of the window, or
+    /// what <see cref="Fail"/> said).</summary>
+    /// <param name="index">The record's position in the request (errors name it).</param>
+    /// <param name="sizeBytes">The record's size as received (the record size limit and the original bytes).</param>
+    public void EndRecord(int index, int sizeBytes)
+    {
+        if (_error is null && sizeBytes > _limits.MaxRecordBytes)
+            _error = $"record is {sizeBytes} bytes, over the {_limits.MaxRecordBytes}-byte limit";
         var ts = _tsPriority > 0 ? _ts : _arrivalMicros;
         if (_error is null && _tsPriority > 0) _error = _range.Check(ts);
         if (_error is not null)
@@ -109,162 +189,30 @@ public sealed class FlatBatchBuilder : IDisposable
             Reject(index, _error);
             return;
         }
-        Commit(ts, size);
+        Commit(ts, sizeBytes);
     }
 
-    /// <summary>A record that is not even JSON (NDJSON lines are parsed one by one).</summary>
+    /// <summary>A record rejected as a whole (one that could not even be read).</summary>
     public void Reject(int index, string error)
     {
         if (Errors.Count < MaxKeptErrors) Errors.Add(new RecordError(index, error));
         else _unlistedErrors++;
+        _rejectedIndexes?.Add(index);
     }
 
-    private void FlattenObject(ref Utf8JsonReader r, ReadOnlySpan<byte> input, scoped Span<byte> key, int prefixLen, int level, int baseDepth, ref int fields)
-    {
-        while (r.Read())
-        {
-            if (r.TokenType == JsonTokenType.EndObject) return;
-            // Property name
-            var keyLen = AppendKey(ref r, key, prefixLen);
-            var isTimestamp = level == 1 && TimestampPriority(ref r) is var p && p > 0 ? p : 0;
-            r.Read();
-            if (_error is not null || keyLen < 0)
-            {
-                _error ??= $"field name longer than {MaxKeyBytes} bytes";
-                SkipValue(ref r, out _);
-                continue;
-            }
-            if (isTimestamp > 0)
-            {
-                TakeTimestamp(ref r, isTimestamp);
-                continue;
-            }
-            switch (r.TokenType)
-            {
-                case JsonTokenType.StartObject when level < _limits.FlattenLevel:
-                    if (r.CurrentDepth - baseDepth >= _limits.MaxNestingDepth) goto default;
-                    FlattenObject(ref r, input, key, keyLen, level + 1, baseDepth, ref fields);
-                    break;
-                case JsonTokenType.StartObject or JsonTokenType.StartArray:
-                {
-                    var from = (int)r.TokenStartIndex;
-                    SkipValue(ref r, out var depth);
-                    if (depth - baseDepth > _limits.MaxNestingDepth)
-                    {
-                        _error = $"nesting deeper than {_limits.MaxNestingDepth} levels";
-                        break;
-                    }
-                    if (WriteKey(key[..keyLen], FieldKind.Utf8, ref fields))
-                        PutText(input[from..(int)r.BytesConsumed]);
-                    break;
-                }
-                case JsonTokenType.String:
-                    if (WriteKey(key[..keyLen], FieldKind.Utf8, ref fields))
-                    {
-                        if (r.ValueIsEscaped) PutUnescaped(ref r);
-                        else PutText(r.ValueSpan);
-                    }
-                    break;
-                case JsonTokenType.Number:
-                    var kind = r.TryGetInt64(out _) ? FieldKind.Int64 : FieldKind.Float64;
-                    if (WriteKey(key[..keyLen], kind, ref fields)) Put(r.ValueSpan);
-                    break;
-                case JsonTokenType.True:
-                    if (WriteKey(key[..keyLen], FieldKind.Bool, ref fields)) Put("true"u8);
-                    break;
-                case JsonTokenType.False:
-                    if (WriteKey(key[..keyLen], FieldKind.Bool, ref fields)) Put("false"u8);
-                    break;
-                case JsonTokenType.Null:
-                    break;
-                default:
-                    SkipValue(ref r, out _);
-                    _error = $"nesting deeper than {_limits.MaxNestingDepth} levels";
-                    break;
-            }
-        }
-    }
-
-    /// <summary>Appends the normalized key (after '_' when nested); returns its full length, or -1 when too long.</summary>
-    private static int AppendKey(ref Utf8JsonReader r, scoped Span<byte> key, int prefixLen)
-    {
-        var pos = prefixLen;
-        if (pos > 0)
-        {
-            if (pos >= key.Length) return -1;
-            key[pos++] = (byte)'_';
-        }
-        ReadOnlySpan<byte> raw = r.ValueSpan;
-        if (r.ValueIsEscaped) raw = Utf8Text.UnescapeLenient(raw); // rare: keys with escapes
-        foreach (var b in raw)
-        {
-            if (b is >= 0x80 and < 0xC0) continue; // UTF-8 continuation: one '_' per character
-            if (pos >= key.Length) return -1;
-            key[pos++] = b switch
-            {
-                >= (byte)'a' and <= (byte)'z' or >= (byte)'0' and <= (byte)'9' or (byte)'_' => b,
-                >= (byte)'A' and <= (byte)'Z' => (byte)(b | 0x20),
-                _ => (byte)'_',
-            };
-        }
-        if (pos == prefixLen + (prefixLen > 0 ? 1 : 0))
-        {
-            if (pos >= key.Length) return -1;
-            key[pos++] = (byte)'_'; // an empty key still names a column
-        }
-        return pos;
-    }
-
-    private static int TimestampPriority(ref Utf8JsonReader r)
-    {
-        if (r.ValueIsEscaped) return 0;
-        var k = r.ValueSpan;
-        if (k.SequenceEqual("_timestamp"u8)) return 3;
-        if (k.SequenceEqual("@timestamp"u8)) return 2;
-        if (k.SequenceEqual("timestamp"u8)) return 1;
-        return 0;
-    }
-
-    private void TakeTimestamp(ref Utf8JsonReader r, int priority)
-    {
-        long micros;
-        bool ok;
-        switch (r.TokenType)
-        {
-            case JsonTokenType.Number:
-                ok = TimestampParser.TryFromNumber(r.ValueSpan, out micros);
-                break;
-            case JsonTokenType.String:
-                ok = r.ValueIsEscaped
-                    ? TimestampParser.TryFromUtf8(Utf8Text.UnescapeLenient(r.ValueSpan), out micros)
-                    : TimestampParser.TryFromUtf8(r.ValueSpan, out micros);
-                break;
-            default:
-                SkipValue(ref r, out _);
-                ok = false;
-                micros = 0;
-                break;
-        }
-        if (!ok)
-        {
-            _error = "timestamp is neither a number nor an RFC 3339 string";
-            return;
-        }
-        if (priority > _tsPriority)
-        {
-            _tsPriority = priority;
-            _ts = micros;
-        }
-    }
+    /// <summary>Every rejected record's index (only when built with <c>trackRejected</c>, for protocols that answer
+    /// per record).</summary>
+    public IReadOnlySet<int>? RejectedIndexes => _rejectedIndexes;
 
     /// <summary>Starts the key's cell (its value follows in the scratch buffer); false when the key repeats in this
     /// record (first wins) or the record has too many fields.</summary>
-    private bool WriteKey(ReadOnlySpan<byte> key, FieldKind kind, ref int fields)
+    private bool BeginField(ReadOnlySpan<byte> key, FieldKind kind)
     {
-        var idx = Field(key, fields);
+        if (_error is not null) return false;
+        var idx = Field(key, _fields);
         if (_seenStamp[idx] == _stamp) return false;
         _seenStamp[idx] = _stamp;
-        if (++fields >= _limits.MaxColumns) // _timestamp is a field too
+        if (++_fields >= _limits.MaxColumns) // _timestamp is a field too
         {
             _error ??= $"record has more than {_limits.MaxColumns} fields";
             return false;
@@ -381,18 +329,6 @@ public sealed class FlatBatchBuilder : IDisposable
         }).ToList();
     }
 
-    private static void SkipValue(ref Utf8JsonReader r, out int maxDepth)
-    {
-        maxDepth = r.CurrentDepth;
-        if (r.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray)) return;
-        var depth = r.CurrentDepth;
-        while (r.Read())
-        {
-            if (r.CurrentDepth > maxDepth) maxDepth = r.CurrentDepth;
-            if (r.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray && r.CurrentDepth == depth) return;
-        }
-    }
-
     /// <summary>A text value (a string's bytes, or the JSON text of a value kept whole), repaired if not
     /// UTF-8.</summary>
     private void PutText(ReadOnlySpan<byte> bytes)
@@ -404,22 +340,6 @@ public sealed class FlatBatchBuilder : IDisposable
         }
         _recordInvalidUtf8++;
         Put(Utf8Text.Repair(bytes));
-    }
-
-    private void PutUnescaped(ref Utf8JsonReader r)
-    {
-        if (_scratchLen + r.ValueSpan.Length > _scratch.Length) GrowScratch(r.ValueSpan.Length);
-        try
-        {
-            // Unescaping only shortens; CopyString validates the UTF-8 it writes.
-            _scratchLen += r.CopyString(_scratch.AsSpan(_scratchLen));
-        }
-        catch (InvalidOperationException)
-        {
-            // A lone surrogate escape or invalid raw bytes: System.Text.Json refuses what we repair.
-            _recordInvalidUtf8++;
-            Put(Utf8Text.Repair(Utf8Text.UnescapeLenient(r.ValueSpan)));
-        }
     }
 
     private void Put(ReadOnlySpan<byte> bytes)

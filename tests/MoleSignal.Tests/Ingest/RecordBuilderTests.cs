@@ -1,19 +1,20 @@
 using System.Text;
 using System.Text.Json;
 using MoleSignal.Gateway.Ingest;
+using MoleSignal.Gateway.Ingest.Json;
 using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Tests.Support;
 
 namespace MoleSignal.Tests.Ingest;
 
-public sealed class FlatBatchBuilderTests
+public sealed class RecordBuilderTests
 {
     private const long Arrival = 1_800_000_000_000_000;
 
-    private static (List<JsonElement> Records, FlatBatchBuilder Builder, List<IngestBatch> Batches, string? Error) Parse(string body, IngestLimits? limits = null)
+    private static (List<JsonElement> Records, RecordBuilder Builder, List<IngestBatch> Batches, string? Error) Parse(string body, IngestLimits? limits = null)
     {
-        var builder = new FlatBatchBuilder(limits ?? new IngestLimits(), Arrival);
-        var error = IngestBodyParser.Parse(Encoding.UTF8.GetBytes(body), builder);
+        var builder = new RecordBuilder(limits ?? new IngestLimits(), Arrival);
+        var error = JsonBodyParser.Parse(Encoding.UTF8.GetBytes(body), builder);
         var batches = builder.Build();
         var records = new List<JsonElement>();
         foreach (var b in batches)

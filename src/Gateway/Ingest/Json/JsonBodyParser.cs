@@ -1,13 +1,13 @@
 using System.Text.Json;
 
-namespace MoleSignal.Gateway.Ingest;
+namespace MoleSignal.Gateway.Ingest.Json;
 
 /// <summary>
-/// Feeds the records of a body to a <see cref="FlatBatchBuilder"/>: one JSON object, JSON arrays of objects, or
+/// Feeds the records of a body to a <see cref="RecordBuilder"/>: one JSON object, JSON arrays of objects, or
 /// NDJSON (any sequence of top-level values, so pretty-printed objects work too). A malformed NDJSON record is
 /// rejected alone and parsing resumes at the next line; a malformed array is the whole body's failure.
 /// </summary>
-public static class IngestBodyParser
+public static class JsonBodyParser
 {
     private static readonly JsonReaderOptions Options = new()
     {
@@ -23,7 +23,7 @@ public static class IngestBodyParser
     public const int MaxMalformedLines = 1000;
 
     /// <returns>Null on success, else why the body as a whole is not JSON (then nothing of it may be written).</returns>
-    public static string? Parse(ReadOnlySpan<byte> body, FlatBatchBuilder builder)
+    public static string? Parse(ReadOnlySpan<byte> body, RecordBuilder builder)
     {
         if (body.StartsWith("\xEF\xBB\xBF"u8)) body = body[3..];
         var index = 0;
@@ -53,13 +53,13 @@ public static class IngestBodyParser
                     {
                         inArray = true;
                         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                            builder.Add(ref reader, input, index++);
+                            JsonRecordReader.Add(builder, ref reader, input, index++);
                         inArray = false;
                     }
                     else
                     {
                         inRecord = index++;
-                        builder.Add(ref reader, input, inRecord);
+                        JsonRecordReader.Add(builder, ref reader, input, inRecord);
                         inRecord = -1;
                     }
                     sawJson = true;
@@ -89,7 +89,7 @@ public static class IngestBodyParser
     }
 
     /// <summary>After a malformed line, a line that cannot start a JSON value is rejected without a parse.</summary>
-    private static bool SkipUnlikeJson(ref int offset, ReadOnlySpan<byte> input, FlatBatchBuilder builder,
+    private static bool SkipUnlikeJson(ref int offset, ReadOnlySpan<byte> input, RecordBuilder builder,
         ref int index, ref int malformed)
     {
         var start = input.IndexOfAnyExcept(" \t\r\n"u8);
@@ -108,7 +108,7 @@ public static class IngestBodyParser
     }
 
     /// <summary>Every remaining non-empty line is rejected, unparsed.</summary>
-    private static void RejectRest(ReadOnlySpan<byte> rest, FlatBatchBuilder builder, ref int index)
+    private static void RejectRest(ReadOnlySpan<byte> rest, RecordBuilder builder, ref int index)
     {
         while (!rest.IsEmpty)
         {

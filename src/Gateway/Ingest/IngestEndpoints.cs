@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Routing;
+using MoleSignal.Gateway.Ingest.Elasticsearch;
 using MoleSignal.Gateway.Ingest.Json;
 
 namespace MoleSignal.Gateway.Ingest;
@@ -9,6 +10,7 @@ public static class IngestEndpoints
     public static IEndpointRouteBuilder MapIngest(this IEndpointRouteBuilder app)
     {
         app.MapJsonIngest();
+        app.MapElasticsearch();
         return app;
     }
 }

@@ -40,6 +40,10 @@ public sealed class IngestBody : IDisposable
         {
             return new IngestBody(null, new RequestFailure(413, "payload_too_large", e.Message));
         }
+        catch (BadHttpRequestException e) when (e.StatusCode == 413) // Kestrel's own limit, before decompression
+        {
+            return new IngestBody(null, new RequestFailure(413, "payload_too_large", e.Message));
+        }
         catch (BodyReader.UnsupportedEncodingException e)
         {
             return new IngestBody(null, new RequestFailure(415, "unsupported_encoding", e.Message));

@@ -31,7 +31,8 @@ public sealed class RouteWalkTests
     }
 
     private static string Concrete(string pattern) => pattern
-        .Replace("{org}", "default").Replace("{stream}", "s").Replace("{id}", "x").Replace("{email}", "a%40b.io");
+        .Replace("{org}", "default").Replace("{stream}", "s").Replace("{id}", "x").Replace("{email}", "a%40b.io")
+        .Replace("{index}", "s").Replace("{name}", "n");
 
     [Fact]
     public async Task Every_api_route_refuses_no_credentials_bad_ones_and_another_orgs_principal()
@@ -64,7 +65,7 @@ public sealed class RouteWalkTests
                     $"{r.Method} {r.Path} without credentials: {(int)resp.StatusCode}");
                 Assert.Equal("Basic realm=\"molesignal\"", resp.Headers.WwwAuthenticate.ToString());
                 var body = await resp.Content.ReadAsStringAsync();
-                Assert.Contains("\"error\":\"unauthorized\"", body);
+                if (method != HttpMethod.Head) Assert.Contains("\"error\":\"unauthorized\"", body);
             }
             Assert.True(await AuthApi.StatusAsync(anon, method, path, badToken,
                 content: Body()) == HttpStatusCode.Unauthorized,

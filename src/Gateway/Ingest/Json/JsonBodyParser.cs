@@ -9,7 +9,7 @@ namespace MoleSignal.Gateway.Ingest.Json;
 /// </summary>
 public static class JsonBodyParser
 {
-    private static readonly JsonReaderOptions Options = new()
+    public static readonly JsonReaderOptions Options = new()
     {
         AllowMultipleValues = true,
         MaxDepth = 1024,

@@ -26,7 +26,7 @@ public enum IngestStatus
 }
 
 /// <param name="Errors">The first rejected records with their reasons (a bounded list).</param>
-/// <param name="RejectedIndexes">Every rejected record's index, when the driver asked for them.</param>
+/// <param name="RejectedReasons">Every rejected record's index and reason, when the driver asked for them.</param>
 public sealed record IngestOutcome(
     IngestStatus Status,
     int Accepted,
@@ -36,7 +36,7 @@ public sealed record IngestOutcome(
     string? Message = null,
     int RetryAfterSecs = 0,
     QuotaRefusal? Quota = null,
-    IReadOnlySet<int>? RejectedIndexes = null)
+    IReadOnlyDictionary<int, string>? RejectedReasons = null)
 {
     public static IngestOutcome Failed(IngestStatus status, string message, int accepted = 0) =>
         new(status, accepted, 0, [], 0, message);

@@ -79,7 +79,7 @@ public sealed class IngestPipeline(IGrainFactory grains, IngestLimitsSource limi
     }
 
     private static IngestOutcome Built(RecordBuilder b, IngestStatus status, int accepted, string? message) =>
-        new(status, accepted, b.Rejected, b.Errors, b.InvalidUtf8Values, message, 0, null, b.RejectedIndexes);
+        new(status, accepted, b.Rejected, b.Errors, b.InvalidUtf8Values, message, 0, null, b.RejectedReasons);
 
     /// <summary>The batches in order; the first that is not written ends it (its result returned).</summary>
     private static async Task<(int Accepted, AppendResult? Failure)> AppendAsync(IStreamGrain grain,

@@ -45,7 +45,7 @@ public sealed class RecordBuilder : IDisposable
     private int _recordNewToStream;
     private int _recordInvalidUtf8;
     private Chunk _current = Chunk.Empty;
-    private readonly HashSet<int>? _rejectedIndexes;
+    private readonly Dictionary<int, string>? _rejected;
 
     private record struct Chunk(int Count, long MinTs, long MaxTs, long OriginalBytes)
     {
@@ -53,12 +53,12 @@ public sealed class RecordBuilder : IDisposable
     }
 
     /// <param name="budget">The stream's remaining field budget, when it is near <c>max_stream_fields</c>.</param>
-    /// <param name="trackRejected">Keep every rejected index (<see cref="RejectedIndexes"/>), not just the first
+    /// <param name="trackRejected">Keep every rejected index (<see cref="RejectedReasons"/>), not just the first
     /// <see cref="MaxKeptErrors"/> errors.</param>
     public RecordBuilder(IngestLimits limits, long arrivalMicros, FieldBudget? budget = null,
         bool trackRejected = false)
     {
-        _rejectedIndexes = trackRejected ? [] : null;
+        _rejected = trackRejected ? [] : null;
         _limits = limits;
         _budget = budget;
         _arrivalMicros = arrivalMicros;
@@ -197,12 +197,12 @@ public sealed class RecordBuilder : IDisposable
     {
         if (Errors.Count < MaxKeptErrors) Errors.Add(new RecordError(index, error));
         else _unlistedErrors++;
-        _rejectedIndexes?.Add(index);
+        _rejected?.TryAdd(index, error);
     }
 
-    /// <summary>Every rejected record's index (only when built with <c>trackRejected</c>, for protocols that answer
-    /// per record).</summary>
-    public IReadOnlySet<int>? RejectedIndexes => _rejectedIndexes;
+    /// <summary>Every rejected record's index and reason (only when built with <c>trackRejected</c>, for protocols
+    /// that answer per record).</summary>
+    public IReadOnlyDictionary<int, string>? RejectedReasons => _rejected;
 
     /// <summary>Starts the key's cell (its value follows in the scratch buffer); false when the key repeats in this
     /// record (first wins) or the record has too many fields.</summary>

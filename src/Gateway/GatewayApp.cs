@@ -55,6 +55,9 @@ public static class GatewayApp
         api.MapDrain();
         if (options.MetricsEnabled) http.MapMetrics("/metrics");
         app.MapGrpcHealthChecksService().RequireHost($"*:{options.GrpcPort}");
+        app.MapGrpcService<Ingest.Otlp.OtlpLogsService>().RequireHost($"*:{options.GrpcPort}");
+        app.MapGrpcService<Ingest.Otlp.OtlpTraceService>().RequireHost($"*:{options.GrpcPort}");
+        app.MapGrpcService<Ingest.Otlp.OtlpMetricsService>().RequireHost($"*:{options.GrpcPort}");
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Routing;
 using MoleSignal.Gateway.Ingest.Elasticsearch;
 using MoleSignal.Gateway.Ingest.Json;
+using MoleSignal.Gateway.Ingest.Otlp;
 
 namespace MoleSignal.Gateway.Ingest;
 
@@ -11,6 +12,7 @@ public static class IngestEndpoints
     {
         app.MapJsonIngest();
         app.MapElasticsearch();
+        app.MapOtlpHttp();
         return app;
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using MoleSignal.Tests.Support;
@@ -108,5 +109,15 @@ public sealed class RouteWalkTests
         // Answered (not UNAUTHENTICATED) without credentials; the status itself is the health service's business.
         var reply = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest());
         Assert.NotNull(reply);
+        // Every other service refuses a call that carries no credentials, before reading its message.
+        var bytes = Marshallers.Create<byte[]>(b => b, b => b);
+        foreach (var route in grpc.Where(r => r.Access == "principal"))
+        {
+            var parts = route.Path.TrimStart('/').Split('/');
+            var method = new Method<byte[], byte[]>(MethodType.Unary, parts[0], parts[1], bytes, bytes);
+            var e = await Assert.ThrowsAsync<RpcException>(async () =>
+                await channel.CreateCallInvoker().AsyncUnaryCall(method, null, new CallOptions(), []));
+            Assert.True(e.StatusCode == StatusCode.Unauthenticated, $"{route.Path}: {e.Status}");
+        }
     }
 }

@@ -18,7 +18,8 @@ public static class BulkEndpoint
     {
         var clock = Stopwatch.StartNew();
         using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct);
-        if (body.Failure is { } failure) return EsAnswers.Error(failure.Status, EsAnswers.TypeOf(failure), failure.Message);
+        if (body.Failure is { } failure)
+            return EsAnswers.Error(failure.Status, EsAnswers.TypeOf(failure), failure.Message);
         var items = new List<BulkItem>();
         if (BulkRequest.Parse(body.Span, index, items) is { } malformed)
             return EsAnswers.Error(400, "illegal_argument_exception", malformed);
@@ -63,14 +64,17 @@ public static class BulkEndpoint
             }
             // Batches are appended in order: after a WAL failure the first Accepted documents are the written ones.
             written.TryGetValue(item.Stream!, out var done);
-            if (outcome.Status == IngestStatus.Ok || (outcome.Status == IngestStatus.WalFailed && done < outcome.Accepted))
+            if (outcome.Status == IngestStatus.Ok
+                || (outcome.Status == IngestStatus.WalFailed && done < outcome.Accepted))
             {
                 written[item.Stream!] = done + 1;
                 answer.Written(item, item.Stream!);
                 continue;
             }
             answer.Refused(item, IngestHttp.StatusCode(outcome.Status), TypeOf(outcome.Status),
-                outcome.Status == IngestStatus.QuotaExceeded ? "the org's quota refuses this write" : outcome.Message ?? "");
+                outcome.Status == IngestStatus.QuotaExceeded
+                    ? "the org's quota refuses this write"
+                    : outcome.Message ?? "");
         }
         return Results.Bytes(answer.ToBytes((long)clock.Elapsed.TotalMilliseconds), "application/json");
     }

@@ -1,0 +1,108 @@
+using Google.Protobuf;
+using MoleSignal.Grains.Abstractions.Ingest;
+using MoleSignal.Otlp.Logs;
+using MoleSignal.Otlp.Metrics;
+using MoleSignal.Otlp.Traces;
+
+namespace MoleSignal.Gateway.Ingest.Otlp;
+
+/// <summary>What differs between the three OTLP signals: the stream type, the request's parser and reader, and
+/// the answer with its partial success.</summary>
+public abstract class OtlpSignal
+{
+    public abstract string Name { get; }
+
+    public abstract string StreamType { get; }
+
+    /// <summary>Parses the body; throws <see cref="InvalidProtocolBufferException"/> when it is not the
+    /// request.</summary>
+    public abstract IMessage Parse(ReadOnlySpan<byte> protobuf);
+
+    public abstract int Count(IMessage request);
+
+    public abstract string? Fill(RecordBuilder b, IMessage request);
+
+    /// <summary>The success answer; <paramref name="rejected"/> &gt; 0 makes it a partial success.</summary>
+    public abstract IMessage Answer(long rejected, string message);
+
+    public static readonly OtlpSignal Logs = new LogsSignal();
+    public static readonly OtlpSignal Traces = new TracesSignal();
+    public static readonly OtlpSignal Metrics = new MetricsSignal();
+
+    private sealed class LogsSignal : OtlpSignal
+    {
+        public override string Name => "logs";
+        public override string StreamType => StreamKey.Logs;
+        public override IMessage Parse(ReadOnlySpan<byte> protobuf) =>
+            ExportLogsServiceRequest.Parser.ParseFrom(protobuf);
+        public override int Count(IMessage r) => OtlpLogs.Count((ExportLogsServiceRequest)r);
+        public override string? Fill(RecordBuilder b, IMessage r) => OtlpLogs.Fill(b, (ExportLogsServiceRequest)r);
+
+        public override IMessage Answer(long rejected, string message) => rejected == 0
+            ? new ExportLogsServiceResponse()
+            : new ExportLogsServiceResponse
+            {
+                PartialSuccess = new ExportLogsPartialSuccess { RejectedLogRecords = rejected, ErrorMessage = message },
+            };
+    }
+
+    private sealed class TracesSignal : OtlpSignal
+    {
+        public override string Name => "traces";
+        public override string StreamType => StreamKey.Traces;
+        public override IMessage Parse(ReadOnlySpan<byte> protobuf) =>
+            ExportTraceServiceRequest.Parser.ParseFrom(protobuf);
+        public override int Count(IMessage r) => OtlpTraces.Count((ExportTraceServiceRequest)r);
+        public override string? Fill(RecordBuilder b, IMessage r) =>
+            OtlpTraces.Fill(b, (ExportTraceServiceRequest)r);
+
+        public override IMessage Answer(long rejected, string message) => rejected == 0
+            ? new ExportTraceServiceResponse()
+            : new ExportTraceServiceResponse
+            {
+                PartialSuccess = new ExportTracePartialSuccess { RejectedSpans = rejected, ErrorMessage = message },
+            };
+    }
+
+    private sealed class MetricsSignal : OtlpSignal
+    {
+        public override string Name => "metrics";
+        public override string StreamType => StreamKey.Metrics;
+        public override IMessage Parse(ReadOnlySpan<byte> protobuf) =>
+            ExportMetricsServiceRequest.Parser.ParseFrom(protobuf);
+        public override int Count(IMessage r) => OtlpMetrics.Count((ExportMetricsServiceRequest)r);
+        public override string? Fill(RecordBuilder b, IMessage r) =>
+            OtlpMetrics.Fill(b, (ExportMetricsServiceRequest)r);
+
+        public override IMessage Answer(long rejected, string message) => rejected == 0
+            ? new ExportMetricsServiceResponse()
+            : new ExportMetricsServiceResponse
+            {
+                PartialSuccess = new ExportMetricsPartialSuccess
+                {
+                    RejectedDataPoints = rejected, ErrorMessage = message,
+                },
+            };
+    }
+}
+
+/// <summary>One OTLP export through the ingest pipeline, for either transport.</summary>
+public static class OtlpExport
+{
+    /// <summary>The default stream of a request that names none (as OpenObserve).</summary>
+    public const string DefaultStream = "default";
+
+    public static async Task<(IngestOutcome? Outcome, IMessage? Answer)> RunAsync(OtlpSignal signal,
+        IMessage request, string org, string stream, bool createsOrg, long bytes, IngestPipeline pipeline,
+        CancellationToken ct)
+    {
+        // An export of nothing is a success in OTLP, not a request without records.
+        if (signal.Count(request) == 0) return (null, signal.Answer(0, ""));
+        var outcome = await pipeline.IngestAsync(new IngestTarget(org, signal.StreamType, stream), bytes, createsOrg,
+            b => signal.Fill(b, request), ct: ct);
+        IngestHttp.CountWarnings(outcome);
+        if (outcome.Status != IngestStatus.Ok) return (outcome, null);
+        var first = outcome.Errors.Count > 0 ? $"record {outcome.Errors[0].Index}: {outcome.Errors[0].Error}" : "";
+        return (outcome, signal.Answer(outcome.Rejected, first));
+    }
+}

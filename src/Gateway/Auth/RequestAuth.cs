@@ -7,7 +7,7 @@ using MoleSignal.Grains.Abstractions.Auth;
 namespace MoleSignal.Gateway.Auth;
 
 /// <summary>
-/// The one gate of <c>/api</c>: resolves the principal from the Authorization header, the org from the route or
+/// The one gate of <c>/api</c> and of every route declaring its <see cref="RouteAccess"/>: resolves the principal from the Authorization header, the org from the route or
 /// X-Org-Id, and checks the route's <see cref="RouteAccess"/>. No credentials or bad ones: 401 with a Basic
 /// challenge; a principal without the permission in that org: 403. A route that declares no access is refused.
 /// </summary>
@@ -23,13 +23,14 @@ public static class RequestAuth
 
     public static IApplicationBuilder UseApiAuth(this IApplicationBuilder app) => app.Use(async (ctx, next) =>
     {
-        if (!ctx.Request.Path.StartsWithSegments("/api"))
+        var endpoint = ctx.GetEndpoint();
+        var access = endpoint?.Metadata.GetMetadata<RouteAccess>();
+        // Outside /api only the routes that declare access (protocol paths such as Loki's /loki/api/v1/push).
+        if (access is null && !ctx.Request.Path.StartsWithSegments("/api"))
         {
             await next(ctx);
             return;
         }
-        var endpoint = ctx.GetEndpoint();
-        var access = endpoint?.Metadata.GetMetadata<RouteAccess>();
         if (access is { Anonymous: true })
         {
             await next(ctx);

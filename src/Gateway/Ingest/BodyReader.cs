@@ -4,7 +4,7 @@ using ZstdSharp;
 
 namespace MoleSignal.Gateway.Ingest;
 
-/// <summary>The request body, decompressed (gzip, zstd), into a pooled buffer no larger than the body limit.</summary>
+/// <summary>The request body, decompressed (gzip, zstd, deflate, or a snappy block), into a pooled buffer no larger than the body limit.</summary>
 public sealed class BodyReader : IDisposable
 {
     private byte[] _buffer;
@@ -39,9 +39,21 @@ public sealed class BodyReader : IDisposable
         return stream;
     }
 
-    public static async Task<BodyReader> ReadAsync(HttpRequest request, long limit, CancellationToken ct)
+    /// <param name="snappy">The protocol's bodies are one snappy block (Loki, Prometheus remote write), with or
+    /// without <c>Content-Encoding: snappy</c>.</param>
+    public static async Task<BodyReader> ReadAsync(HttpRequest request, long limit, CancellationToken ct,
+        bool snappy = false)
     {
         var encoding = request.Headers.ContentEncoding.ToString().Trim().ToLowerInvariant();
+        if (!snappy) return await ReadAsync(request, encoding, limit, ct);
+        if (encoding is not ("" or "identity" or "snappy")) throw new UnsupportedEncodingException(encoding);
+        using var block = await ReadAsync(request, "identity", limit, ct);
+        return Unsnappy(block.Span, limit);
+    }
+
+    private static async Task<BodyReader> ReadAsync(HttpRequest request, string encoding, long limit,
+        CancellationToken ct)
+    {
         await using Stream source = encoding switch
         {
             "" or "identity" => request.Body,
@@ -79,6 +91,34 @@ public sealed class BodyReader : IDisposable
         {
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
+        }
+    }
+
+    /// <summary>A snappy block, decompressed; throws <see cref="InvalidDataException"/> when it is not one.</summary>
+    private static BodyReader Unsnappy(ReadOnlySpan<byte> block, long limit)
+    {
+        int length;
+        try
+        {
+            length = Snappier.Snappy.GetUncompressedLength(block);
+        }
+        catch (Exception e) when (e is not InvalidDataException) // a length varint past 32 bits
+        {
+            throw new InvalidDataException("not a snappy block: " + e.Message, e);
+        }
+        if (length < 0) throw new InvalidDataException("not a snappy block: its length is past 2 GiB");
+        if (length > limit) throw new TooLargeException(limit);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+        try
+        {
+            return new BodyReader(buffer, Snappier.Snappy.Decompress(block, buffer));
+        }
+        catch (Exception e)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            // Content longer than its header says is an ArgumentException of the output buffer.
+            if (e is InvalidDataException) throw;
+            throw new InvalidDataException("not a snappy block: " + e.Message, e);
         }
     }
 

@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Routing;
 using MoleSignal.Gateway.Ingest.Elasticsearch;
 using MoleSignal.Gateway.Ingest.Json;
+using MoleSignal.Gateway.Ingest.Loki;
 using MoleSignal.Gateway.Ingest.Otlp;
+using MoleSignal.Gateway.Ingest.RemoteWrite;
 
 namespace MoleSignal.Gateway.Ingest;
 
@@ -13,6 +15,8 @@ public static class IngestEndpoints
         app.MapJsonIngest();
         app.MapElasticsearch();
         app.MapOtlpHttp();
+        app.MapLoki();
+        app.MapPrometheusRemoteWrite();
         return app;
     }
 }

@@ -30,11 +30,12 @@ public sealed class IngestBody : IDisposable
 
     /// <summary>Reads the body within the body limit; a body over it, in an unknown encoding or that does not
     /// decompress is a failure, not an exception.</summary>
-    public static async Task<IngestBody> ReadAsync(HttpRequest request, IngestLimits limits, CancellationToken ct)
+    public static async Task<IngestBody> ReadAsync(HttpRequest request, IngestLimits limits, CancellationToken ct,
+        bool snappy = false)
     {
         try
         {
-            return new IngestBody(await BodyReader.ReadAsync(request, limits.MaxBodyBytes, ct), null);
+            return new IngestBody(await BodyReader.ReadAsync(request, limits.MaxBodyBytes, ct, snappy), null);
         }
         catch (BodyReader.TooLargeException e)
         {
@@ -61,6 +62,9 @@ public sealed class IngestBody : IDisposable
 /// <summary>Where a request's records go: the org of its principal, a checked stream name and type.</summary>
 public static class IngestRequest
 {
+    /// <summary>The stream of a protocol request that names none (as OpenObserve).</summary>
+    public const string DefaultStream = "default";
+
     public const string StreamRule = "stream name must match ^[a-z0-9][a-z0-9_-]{0,127}$ (after lowercasing)";
 
     /// <summary>The target, or the failure that names what is wrong.</summary>

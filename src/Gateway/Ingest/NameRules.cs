@@ -15,4 +15,9 @@ public static partial class NameRules
         var lower = name.ToLowerInvariant();
         return Valid().IsMatch(lower) ? lower : null;
     }
+
+    /// <summary>The stream of a Prometheus metric name (<c>[a-zA-Z_:][a-zA-Z0-9_:]*</c>): lowercased, ':' as '_',
+    /// leading '_' dropped; null when nothing valid is left.</summary>
+    public static string? FromMetricName(string metric) =>
+        Normalize(metric.Replace(':', '_').TrimStart('_'));
 }

@@ -42,6 +42,20 @@ public static class NodeQueries
         return answers;
     }
 
+    /// <summary>One query's rows as raw JSON, in <paramref name="org"/> (as the node's client, root).</summary>
+    public static async Task<string> SqlAsync(HttpClient http, string sql, string org = "default")
+    {
+        using var req = new HttpRequestMessage(HttpMethod.Post, "/api/v1/query")
+        {
+            Content = JsonContent.Create(new { sql }),
+        };
+        req.Headers.Add("X-Org-Id", org);
+        using var resp = await http.SendAsync(req);
+        var body = await resp.Content.ReadAsStringAsync();
+        Assert.True(resp.IsSuccessStatusCode, body);
+        return JsonDocument.Parse(body).RootElement.GetProperty("rows").GetRawText();
+    }
+
     public static async Task<long> RecordsAsync(HttpClient http, string stream, string org = "default") =>
         (await StreamAsync(http, stream, org))?.GetProperty("records").GetInt64() ?? 0;
 

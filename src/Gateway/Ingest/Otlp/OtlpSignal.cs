@@ -89,8 +89,7 @@ public abstract class OtlpSignal
 /// <summary>One OTLP export through the ingest pipeline, for either transport.</summary>
 public static class OtlpExport
 {
-    /// <summary>The default stream of a request that names none (as OpenObserve).</summary>
-    public const string DefaultStream = "default";
+    public const string DefaultStream = IngestRequest.DefaultStream;
 
     public static async Task<(IngestOutcome? Outcome, IMessage? Answer)> RunAsync(OtlpSignal signal,
         IMessage request, string org, string stream, bool createsOrg, long bytes, IngestPipeline pipeline,

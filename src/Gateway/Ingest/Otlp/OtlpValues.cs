@@ -10,38 +10,19 @@ namespace MoleSignal.Gateway.Ingest.Otlp;
 /// <summary>
 /// OTLP values into record fields: attributes become fields (nested key-value lists flattened with '_' up to the
 /// flatten level, arrays and deeper lists kept as JSON), ids become lowercase hex, bytes base64. Text goes to the
-/// builder as UTF-8 through one pooled buffer per request.
+/// builder through <see cref="TextFields"/>.
 /// </summary>
 public sealed class OtlpValues : IDisposable
 {
-    private byte[] _text = ArrayPool<byte>.Shared.Rent(4096);
+    private readonly TextFields _text = new();
     private readonly ArrayBufferWriter<byte> _json = new(1024);
     private readonly Utf8JsonWriter _writer;
 
     public OtlpValues() => _writer = new Utf8JsonWriter(_json);
 
-    /// <summary>A key: <paramref name="name"/> after the <paramref name="prefixLen"/> bytes of key already
-    /// made.</summary>
-    /// <returns>The key's length, or -1 when too long.</returns>
-    public static int Key(Span<byte> key, int prefixLen, string name)
-    {
-        Span<byte> utf8 = stackalloc byte[RecordKeys.MaxBytes * 3];
-        if (Encoding.UTF8.GetByteCount(name) > utf8.Length) return -1;
-        var n = Encoding.UTF8.GetBytes(name, utf8);
-        return RecordKeys.Append(key, prefixLen, utf8[..n]);
-    }
+    public static int Key(Span<byte> key, int prefixLen, string name) => TextFields.Key(key, prefixLen, name);
 
-    public void AddString(RecordBuilder b, ReadOnlySpan<byte> key, string value)
-    {
-        var max = Encoding.UTF8.GetMaxByteCount(value.Length);
-        if (max > _text.Length)
-        {
-            ArrayPool<byte>.Shared.Return(_text);
-            _text = ArrayPool<byte>.Shared.Rent(max);
-        }
-        var n = Encoding.UTF8.GetBytes(value, _text);
-        b.AddString(key, _text.AsSpan(0, n));
-    }
+    public void AddString(RecordBuilder b, ReadOnlySpan<byte> key, string value) => _text.AddString(b, key, value);
 
     /// <summary>A trace or span id as 32 / 16 lowercase hex characters; an empty id adds nothing.</summary>
     public static void AddId(RecordBuilder b, ReadOnlySpan<byte> key, ByteString id)
@@ -167,6 +148,6 @@ public sealed class OtlpValues : IDisposable
     public void Dispose()
     {
         _writer.Dispose();
-        ArrayPool<byte>.Shared.Return(_text);
+        _text.Dispose();
     }
 }

@@ -43,18 +43,8 @@ public sealed class OtlpSdkTests
         o.Headers = $"Authorization={BasicValue},stream-name={stream}" + (grpc ? $",organization={org}" : "");
     }
 
-    private static async Task<string> RowsAsync(MoleSignalNode node, string sql, string org = "default")
-    {
-        using var req = new HttpRequestMessage(System.Net.Http.HttpMethod.Post, "/api/v1/query")
-        {
-            Content = new StringContent(JsonSerializer.Serialize(new { sql }), Encoding.UTF8, "application/json"),
-        };
-        req.Headers.Add("X-Org-Id", org);
-        using var resp = await node.Http.SendAsync(req);
-        var body = await resp.Content.ReadAsStringAsync();
-        Assert.True(resp.IsSuccessStatusCode, body);
-        return JsonDocument.Parse(body).RootElement.GetProperty("rows").GetRawText();
-    }
+    private static Task<string> RowsAsync(MoleSignalNode node, string sql, string org = "default") =>
+        NodeQueries.SqlAsync(node.Http, sql, org);
 
     [Theory]
     [InlineData(false)]

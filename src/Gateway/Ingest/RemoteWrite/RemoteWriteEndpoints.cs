@@ -1,0 +1,110 @@
+using Google.Protobuf;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using MoleSignal.Gateway.Auth;
+using MoleSignal.Gateway.Errors;
+using MoleSignal.Gateway.RateLimits;
+using MoleSignal.Grains.Abstractions.Auth;
+using MoleSignal.Grains.Abstractions.Ingest;
+using MoleSignal.Prompb;
+
+namespace MoleSignal.Gateway.Ingest.RemoteWrite;
+
+/// <summary>
+/// Prometheus remote write 1.0: <c>/api/v1/prometheus/write</c> and, as OpenObserve serves it,
+/// <c>/api/{org}/prometheus/api/v1/write</c>; a snappy-compressed <c>WriteRequest</c>. Each sample is a row of the
+/// metrics stream named after its metric (<see cref="NameRules.FromMetricName"/>), or of <c>?stream=</c> for all:
+/// its labels as fields (<c>__name__</c> included), <c>value</c>, <c>_timestamp</c> from the sample's
+/// milliseconds. Staleness markers are not samples and are skipped. 204 when every sample is written.
+/// </summary>
+public static class RemoteWriteEndpoints
+{
+    public static IEndpointRouteBuilder MapPrometheusRemoteWrite(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/prometheus/write", WriteAsync)
+            .Requires(Permission.Ingest).RateLimited(RouteClass.Ingest);
+        app.MapPost("/api/{org}/prometheus/api/v1/write", WriteAsync)
+            .Requires(Permission.Ingest, "org").RateLimited(RouteClass.Ingest);
+        return app;
+    }
+
+    // The NaN Prometheus writes when a series goes stale.
+    private const ulong StaleNaN = 0x7ff0000000000002;
+
+    private const string MetricNameLabel = "__name__";
+
+    private static async Task<IResult> WriteAsync(HttpRequest request, IngestPipeline pipeline,
+        CancellationToken ct)
+    {
+        var type = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        if (type != "application/x-protobuf")
+            return ApiError.Result(415, "unsupported_media_type",
+                "Content-Type must be application/x-protobuf (a snappy-compressed WriteRequest)");
+        string? fixedStream = null;
+        if (request.Query["stream"].FirstOrDefault() is { } asked
+            && (fixedStream = NameRules.Normalize(asked)) is null)
+            return ApiError.Result(400, "invalid_stream", IngestRequest.StreamRule);
+        using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct, snappy: true);
+        if (body.Failure is { } failure) return failure.ToApiError();
+        WriteRequest write;
+        try
+        {
+            write = WriteRequest.Parser.ParseFrom(body.Span);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            return ApiError.Result(400, "invalid_protobuf", $"the body is not a remote write request: {e.Message}");
+        }
+
+        var byStream = new Dictionary<string, List<TimeSeries>>(StringComparer.Ordinal);
+        var unnamed = 0;
+        foreach (var series in write.Timeseries)
+        {
+            if (series.Samples.Count == 0) continue;
+            var stream = fixedStream ?? NameRules.FromMetricName(MetricName(series));
+            if (stream is null)
+            {
+                unnamed += series.Samples.Count;
+                continue;
+            }
+            if (!byStream.TryGetValue(stream, out var list)) byStream[stream] = list = [];
+            list.Add(series);
+        }
+        var parts = byStream.Select(p => new StreamPart(p.Key, p.Value.Sum(s => (long)s.CalculateSize()),
+            b => Fill(b, p.Value))).ToList();
+        var outcomes = await pipeline.IngestAllAsync(OrgHeader.Current(request), StreamKey.Metrics,
+            IngestRequest.CreatesOrg(request), parts, ct);
+        if (unnamed > 0)
+            outcomes = [..outcomes, new IngestOutcome(IngestStatus.AllRejected, 0, unnamed,
+                [new RecordError(0, $"a series' {MetricNameLabel} is missing or names no valid stream")], 0)];
+        return StreamParts.NoContentAnswer(outcomes, request.HttpContext.Response, "invalid_protobuf");
+    }
+
+    private static string MetricName(TimeSeries series)
+    {
+        foreach (var l in series.Labels)
+            if (l.Name == MetricNameLabel) return l.Value;
+        return "";
+    }
+
+    private static string? Fill(RecordBuilder b, List<TimeSeries> series)
+    {
+        using var text = new TextFields();
+        var index = 0;
+        foreach (var s in series)
+        {
+            var size = 0;
+            foreach (var l in s.Labels) size += l.Name.Length + l.Value.Length;
+            foreach (var sample in s.Samples)
+            {
+                if (BitConverter.DoubleToUInt64Bits(sample.Value) == StaleNaN) continue;
+                b.BeginRecord();
+                b.SetTimestamp(sample.Timestamp * 1000);
+                b.AddFloat64("value"u8, sample.Value);
+                foreach (var l in s.Labels) text.AddNamed(b, l.Name, l.Value);
+                b.EndRecord(index++, size + 16);
+            }
+        }
+        return null;
+    }
+}

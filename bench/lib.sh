@@ -4,7 +4,7 @@
 # authenticate as AUTH (user:secret for Basic), root unless a script switches it to an API token.
 ROOT_EMAIL=root@bench.local
 ROOT_PASSWORD=bench-root-password
-MS_ENV="MS_ROOT_USER_EMAIL=$ROOT_EMAIL MS_ROOT_USER_PASSWORD=$ROOT_PASSWORD"
+MS_ENV="MS_ROOT_USER_EMAIL=$ROOT_EMAIL MS_ROOT_USER_PASSWORD=$ROOT_PASSWORD MS_INGESTER.ALLOWED_PAST_HOURS=0"
 export AUTH="$ROOT_EMAIL:$ROOT_PASSWORD"
 
 # service_token PORT ORG ROLE: a new service token of ORG with ROLE, made as root.

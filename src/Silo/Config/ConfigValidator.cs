@@ -40,8 +40,8 @@ public static class ConfigValidator
         Positive("ingester.max_nesting_depth", c.Ingester.MaxNestingDepth);
         Positive("ingester.max_request_fields", c.Ingester.MaxRequestFields);
         Positive("ingester.max_stream_fields", c.Ingester.MaxStreamFields);
-        NotNegative("ingester.max_past_days", c.Ingester.MaxPastDays);
-        NotNegative("ingester.max_future_days", c.Ingester.MaxFutureDays);
+        NotNegative("ingester.allowed_past_hours", c.Ingester.AllowedPastHours);
+        NotNegative("ingester.allowed_future_hours", c.Ingester.AllowedFutureHours);
         Positive("ingester.max_flush_attempts", c.Ingester.MaxFlushAttempts);
         Positive("compactor.interval_secs", c.Compactor.IntervalSecs);
         NotNegative("compactor.retention_days", c.Compactor.RetentionDays);

@@ -198,10 +198,10 @@ public sealed class IngesterSection
     public int MaxRequestFields { get; set; } = 10_000;
     /// <summary>Fields a stream's schema may hold; a record that would add more is rejected.</summary>
     public int MaxStreamFields { get; set; } = 2000;
-    /// <summary>A record whose _timestamp is older than this many days is rejected; 0 = no limit.</summary>
-    public int MaxPastDays { get; set; } = 0;
-    /// <summary>A record whose _timestamp is further ahead than this many days is rejected; 0 = no limit.</summary>
-    public int MaxFutureDays { get; set; } = 1;
+    /// <summary>A record whose _timestamp is older than this many hours is rejected; 0 = no limit.</summary>
+    public int AllowedPastHours { get; set; } = 120;
+    /// <summary>A record whose _timestamp is further ahead than this many hours is rejected; 0 = no limit.</summary>
+    public int AllowedFutureHours { get; set; } = 24;
     /// <summary>Encoding failures of a flush run in a row before its bad entries are quarantined.</summary>
     public int MaxFlushAttempts { get; set; } = 5;
     /// <summary>Fields indexed for match_all(); a trailing '*' matches a prefix.</summary>

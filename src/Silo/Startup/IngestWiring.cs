@@ -30,8 +30,8 @@ public static class IngestWiring
         FlattenLevel: c.Ingester.FlattenLevel,
         MaxBodyBytes: (long)c.Http.MaxBodyMb << 20,
         MaxRequestFields: c.Ingester.MaxRequestFields,
-        MaxPastDays: c.Ingester.MaxPastDays,
-        MaxFutureDays: c.Ingester.MaxFutureDays);
+        AllowedPastHours: c.Ingester.AllowedPastHours,
+        AllowedFutureHours: c.Ingester.AllowedFutureHours);
 
     public static IServiceCollection AddIngest(this IServiceCollection s, MoleSignalConfig config)
     {

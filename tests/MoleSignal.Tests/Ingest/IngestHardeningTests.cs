@@ -41,9 +41,9 @@ public sealed class IngestHardeningTests
     }
 
     [Fact]
-    public void Max_past_and_future_days_bound_timestamps_around_the_arrival_time()
+    public void Allowed_past_and_future_hours_bound_timestamps_around_the_arrival_time()
     {
-        var limits = new IngestLimits(MaxPastDays: 7, MaxFutureDays: 1);
+        var limits = new IngestLimits(AllowedPastHours: 7 * 24, AllowedFutureHours: 24);
         var body = string.Join("\n",
             $"{{\"_timestamp\": {Arrival - 8 * Day}}}",
             $"{{\"_timestamp\": {Arrival - 6 * Day}}}",
@@ -51,10 +51,10 @@ public sealed class IngestHardeningTests
             $"{{\"_timestamp\": {Arrival + 2 * Day}}}");
         var (records, b) = Parse(body, limits);
         Assert.Equal(2, records.Count);
-        Assert.Contains("[ingester].max_past_days", b.Errors[0].Error);
-        Assert.Contains("[ingester].max_future_days", b.Errors[1].Error);
+        Assert.Contains("[ingester].allowed_past_hours", b.Errors[0].Error);
+        Assert.Contains("[ingester].allowed_future_hours", b.Errors[1].Error);
         // 0 = no limit for the future too.
-        Assert.Equal(4, Parse(body, limits with { MaxPastDays = 0, MaxFutureDays = 0 }).Records.Count);
+        Assert.Equal(4, Parse(body, limits with { AllowedPastHours = 0, AllowedFutureHours = 0 }).Records.Count);
     }
 
     [Fact]

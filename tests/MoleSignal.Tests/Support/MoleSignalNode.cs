@@ -52,6 +52,8 @@ public sealed class MoleSignalNode : IDisposable
             ["MS_HTTP.BIND"] = "127.0.0.1", ["MS_GRPC.BIND"] = "127.0.0.1",
             ["MS_ROOT_USER_EMAIL"] = RootEmail, ["MS_ROOT_USER_PASSWORD"] = RootPassword,
             ["MS_CIPHER_KEY"] = TestCipherKey,
+            // Test data carries fixed dates, older than the default five days.
+            ["MS_INGESTER.ALLOWED_PAST_HOURS"] = "0",
         };
         if (!freePorts) return env;
         env["MS_HTTP.PORT"] = Ports.Free().ToString();

@@ -9,8 +9,8 @@ public sealed record IngestLimits(
     long MaxBodyBytes = 64L << 20,
     int MaxBatchBytes = 8 << 20,
     int MaxRequestFields = 10_000,
-    int MaxPastDays = 0,
-    int MaxFutureDays = 1);
+    int AllowedPastHours = 0,
+    int AllowedFutureHours = 24);
 
 /// <summary>
 /// The fields a stream may still gain: its schema is at <c>max_stream_fields</c> once <see cref="AllowedNew"/>

@@ -62,7 +62,7 @@ public sealed class RecordBuilder : IDisposable
         _limits = limits;
         _budget = budget;
         _arrivalMicros = arrivalMicros;
-        _range = new TimestampRange(arrivalMicros, limits.MaxPastDays, limits.MaxFutureDays);
+        _range = new TimestampRange(arrivalMicros, limits.AllowedPastHours, limits.AllowedFutureHours);
         _fieldLookup = _fieldIndex.GetAlternateLookup<ReadOnlySpan<char>>();
         _scratch = ArrayPool<byte>.Shared.Rent(16 * 1024);
         Field("_timestamp"u8);

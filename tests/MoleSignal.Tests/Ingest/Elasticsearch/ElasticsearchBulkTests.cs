@@ -101,7 +101,7 @@ public sealed class ElasticsearchBulkTests
         Assert.Equal("illegal_argument_exception", items[2].Error!.Type);
         Assert.Contains("update", items[3].Error!.Reason);
         Assert.Equal("invalid_index_name_exception", items[4].Error!.Type);
-        Assert.Contains("max_future_days", items[5].Error!.Reason ?? "", StringComparison.Ordinal);
+        Assert.Contains("allowed_future_hours", items[5].Error!.Reason ?? "", StringComparison.Ordinal);
 
         Assert.Equal("[[1,1],[2,1]]",
             (await RowsAsync(node, "SELECT seq, count(*) FROM itemized GROUP BY seq ORDER BY seq")).GetRawText());

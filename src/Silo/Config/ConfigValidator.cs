@@ -43,6 +43,15 @@ public static class ConfigValidator
         NotNegative("ingester.allowed_past_hours", c.Ingester.AllowedPastHours);
         NotNegative("ingester.allowed_future_hours", c.Ingester.AllowedFutureHours);
         Positive("ingester.max_flush_attempts", c.Ingester.MaxFlushAttempts);
+        if (c.Syslog.TcpPort != 0) Port("syslog.tcp_port", c.Syslog.TcpPort);
+        if (c.Syslog.UdpPort != 0) Port("syslog.udp_port", c.Syslog.UdpPort);
+        if (!System.Net.IPAddress.TryParse(c.Syslog.Bind, out _))
+            Fail("syslog.bind", $"'{c.Syslog.Bind}' is not an IP address");
+        if (Gateway.Ingest.NameRules.Normalize(c.Syslog.Org) != c.Syslog.Org)
+            Fail("syslog.org", "is not a valid org name");
+        if (Gateway.Ingest.NameRules.Normalize(c.Syslog.Stream) != c.Syslog.Stream)
+            Fail("syslog.stream", "is not a valid stream name");
+        Positive("syslog.max_message_kb", c.Syslog.MaxMessageKb);
         Positive("compactor.interval_secs", c.Compactor.IntervalSecs);
         NotNegative("compactor.retention_days", c.Compactor.RetentionDays);
         Positive("compactor.target_file_mb", c.Compactor.TargetFileMb);

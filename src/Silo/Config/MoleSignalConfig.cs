@@ -22,6 +22,7 @@ public sealed class MoleSignalConfig
     public TelemetrySection Telemetry { get; set; } = new();
     public AuthSection Auth { get; set; } = new();
     public QuotasSection Quotas { get; set; } = new();
+    public SyslogSection Syslog { get; set; } = new();
 
     /// <summary>Flat secrets read straight from the environment, never from TOML.</summary>
     [NotAConfigKey]
@@ -300,6 +301,19 @@ public sealed class AuthSection
     public int AuditRetentionDays { get; set; } = 365;
     /// <summary>Deprecated: parsed for old configs only; use MS_AUTH_JWT_SECRET_OVERRIDE.</summary>
     [Secret] public string JwtSecret { get; set; } = "";
+}
+
+/// <summary>The syslog listener (RFC 5424 and RFC 3164 over TCP and UDP); a port of 0 is off.</summary>
+public sealed class SyslogSection
+{
+    [Immutable] public string Bind { get; set; } = "0.0.0.0";
+    [Immutable] public int TcpPort { get; set; } = 0;
+    [Immutable] public int UdpPort { get; set; } = 0;
+    /// <summary>The org and logs stream every message is written to.</summary>
+    [Immutable] public string Org { get; set; } = "default";
+    [Immutable] public string Stream { get; set; } = "syslog";
+    /// <summary>A longer TCP frame closes the connection; a longer datagram is cut.</summary>
+    [Immutable] public int MaxMessageKb { get; set; } = 64;
 }
 
 /// <summary>Per-org defaults; 0 = unlimited. Root overrides them per org through the API.</summary>

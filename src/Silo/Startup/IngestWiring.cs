@@ -1,5 +1,6 @@
 using MoleSignal.Grains;
 using MoleSignal.Gateway.Ingest;
+using MoleSignal.Gateway.Ingest.Syslog;
 using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Grains.Columnar;
 using MoleSignal.Grains.Index;
@@ -52,6 +53,16 @@ public static class IngestWiring
         s.AddSingleton<IStreamCatalog, StreamCatalog>();
         s.AddSingleton(sp => new IngestLimitsSource(() => Limits(sp.GetRequiredService<LiveConfig>().Current)));
         s.AddSingleton<IngestPipeline>();
+        return s;
+    }
+
+    /// <summary>The syslog listener, when a port is set.</summary>
+    public static IServiceCollection AddSyslog(this IServiceCollection s, MoleSignalConfig config)
+    {
+        var c = config.Syslog;
+        if (c.TcpPort == 0 && c.UdpPort == 0) return s;
+        s.AddSingleton(new SyslogOptions(c.Bind, c.TcpPort, c.UdpPort, c.Org, c.Stream, c.MaxMessageKb * 1024));
+        s.AddHostedService<SyslogListener>();
         return s;
     }
 

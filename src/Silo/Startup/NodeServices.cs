@@ -27,6 +27,7 @@ public static class NodeServices
         s.AddSingleton(health);
         s.AddSingleton<INodeHealth>(health);
         s.AddIngest(config);
+        s.AddSyslog(config);
         s.AddQuery(config);
         s.AddCompaction(config, roles);
         s.AddSingleton(sp => new RateLimitSource(() =>

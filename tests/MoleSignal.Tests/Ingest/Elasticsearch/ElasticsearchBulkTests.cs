@@ -142,7 +142,8 @@ public sealed class ElasticsearchBulkTests
         Assert.Equal(400, body.GetProperty("status").GetInt32());
         // A document that is not JSON: that item alone is refused.
         (status, body) = await PostBulkAsync(node,
-            "{\"index\":{\"_index\":\"shipped\"}}\n{\"seq\": 5, oops}\n{\"create\":{\"_index\":\"shipped\"}}\n{\"seq\":6}\n");
+            "{\"index\":{\"_index\":\"shipped\"}}\n{\"seq\": 5, oops}\n" +
+            "{\"create\":{\"_index\":\"shipped\"}}\n{\"seq\":6}\n");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.True(body.GetProperty("errors").GetBoolean());
         var items = body.GetProperty("items").EnumerateArray().ToList();

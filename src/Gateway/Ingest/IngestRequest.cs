@@ -83,6 +83,43 @@ public static class IngestRequest
         return null;
     }
 
+    /// <summary>The stream a request asks for instead of its protocol's own choice: <c>?stream=</c>, else the
+    /// <c>MS-Stream</c> header; null when neither is given.</summary>
+    public static RequestFailure? AskedStream(HttpRequest request, out string? stream)
+    {
+        stream = null;
+        var asked = Param(request, "stream", StreamHeader);
+        if (asked is null) return null;
+        stream = NameRules.Normalize(asked);
+        return stream is null ? new RequestFailure(400, "invalid_stream", StreamRule) : null;
+    }
+
+    public const string StreamHeader = "MS-Stream";
+    public const string MessageFieldHeader = "MS-Msg-Field";
+    public const string TimeFieldHeader = "MS-Time-Field";
+
+    /// <summary>The asked stream (<see cref="AskedStream"/>) and the field mapping (<see cref="Mapping"/>).
+    /// </summary>
+    public static RequestFailure? Options(HttpRequest request, out string? stream, out FieldMapping? mapping)
+    {
+        mapping = null;
+        return AskedStream(request, out stream) ?? Mapping(request, out mapping);
+    }
+
+    /// <summary>The request's message and time fields: <c>?_msg_field=</c> / <c>?_time_field=</c>, else the
+    /// <c>MS-Msg-Field</c> / <c>MS-Time-Field</c> headers.</summary>
+    public static RequestFailure? Mapping(HttpRequest request, out FieldMapping? mapping)
+    {
+        mapping = FieldMapping.Create(Param(request, "_msg_field", MessageFieldHeader),
+            Param(request, "_time_field", TimeFieldHeader), out var error);
+        return error is null ? null : new RequestFailure(400, "invalid_field", error);
+    }
+
+    private static string? Param(HttpRequest request, string query, string header) =>
+        request.Query[query].FirstOrDefault() is { Length: > 0 } q ? q
+        : request.Headers[header].FirstOrDefault() is { Length: > 0 } h ? h
+        : null;
+
     /// <summary>Root writes into any org: its first write makes the org.</summary>
     public static bool CreatesOrg(HttpRequest request) => RequestAuth.Principal(request.HttpContext).IsRoot;
 }

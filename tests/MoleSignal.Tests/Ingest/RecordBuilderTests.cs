@@ -11,9 +11,9 @@ public sealed class RecordBuilderTests
 {
     private const long Arrival = 1_800_000_000_000_000;
 
-    private static (List<JsonElement> Records, RecordBuilder Builder, List<IngestBatch> Batches, string? Error) Parse(string body, IngestLimits? limits = null)
+    private static (List<JsonElement> Records, RecordBuilder Builder, List<IngestBatch> Batches, string? Error) Parse(string body, IngestLimits? limits = null, FieldMapping? mapping = null)
     {
-        var builder = new RecordBuilder(limits ?? new IngestLimits(), Arrival);
+        var builder = new RecordBuilder(limits ?? new IngestLimits(), Arrival, mapping: mapping);
         var error = JsonBodyParser.Parse(Encoding.UTF8.GetBytes(body), builder);
         var batches = builder.Build();
         var records = new List<JsonElement>();
@@ -180,4 +180,52 @@ public sealed class RecordBuilderTests
         Assert.All(b, x => Assert.True(x.Payload.Length < 40 * 1024));
         Assert.Equal(Enumerable.Range(0, 2000), r.Select(x => x.GetProperty("i").GetInt32()));
     }
+
+    private static FieldMapping Mapping(string? message, string? time) =>
+        FieldMapping.Create(message, time, out _) ?? throw new InvalidOperationException("no mapping");
+
+    [Fact]
+    public void The_requests_message_field_is_stored_as_message_and_its_time_field_as_the_timestamp()
+    {
+        var (r, _, b, _) = Parse(
+            "{\"log\":\"hello\",\"ts\":\"2027-01-02T03:04:05Z\",\"_timestamp\":1}\n" +
+            "{\"log\":\"esc\\\"aped\",\"ts\":\"2027-01-02T03:04:06\\u005A\"}\n" +
+            "{\"log\":\"num\",\"ts\":1798772645000}\n" +
+            "{\"log\":\"no time\"}\n",
+            mapping: Mapping("log", "TS"));
+        Assert.Equal(["hello", "esc\"aped", "num", "no time"], r.Select(x => x.GetProperty("message").GetString()));
+        Assert.Equal([Micros("2027-01-02T03:04:05Z"), Micros("2027-01-02T03:04:06Z"), 1798772645000L * 1000, Arrival],
+            r.Select(x => x.GetProperty("_timestamp").GetInt64()));
+        Assert.DoesNotContain("log", b[0].FieldNames);
+        Assert.DoesNotContain("ts", b[0].FieldNames);
+    }
+
+    [Fact]
+    public void A_nested_message_field_is_named_by_its_flattened_key()
+    {
+        var (r, _, _, _) = Parse("{\"kubernetes\":{\"log\":\"inner\"},\"log\":\"outer\"}",
+            mapping: Mapping("kubernetes.log", null));
+        Assert.Equal("inner", r.Single().GetProperty("message").GetString());
+        Assert.Equal("outer", r.Single().GetProperty("log").GetString());
+    }
+
+    [Fact]
+    public void A_time_field_that_is_no_timestamp_rejects_its_record_alone()
+    {
+        var (r, builder, _, _) = Parse("{\"ts\":\"yesterday\",\"m\":1}\n{\"ts\":1798772645,\"m\":2}",
+            mapping: Mapping(null, "ts"));
+        Assert.Equal(2, r.Single().GetProperty("m").GetInt32());
+        Assert.Contains("_time_field", builder.Errors.Single().Error);
+    }
+
+    [Fact]
+    public void A_mapping_names_nothing_when_neither_field_is_given_and_refuses_an_overlong_name()
+    {
+        Assert.Null(FieldMapping.Create(null, "", out var error));
+        Assert.Null(error);
+        Assert.Null(FieldMapping.Create(new string('x', 300), null, out error));
+        Assert.Contains("longer than 256", error);
+    }
+
+    private static long Micros(string iso) => DateTimeOffset.Parse(iso).ToUnixTimeMilliseconds() * 1000;
 }

@@ -17,11 +17,13 @@ public static class BulkEndpoint
         CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
+        if (IngestRequest.Options(request, out var asked, out var mapping) is { } bad)
+            return EsAnswers.Error(bad.Status, "illegal_argument_exception", bad.Message);
         using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct);
         if (body.Failure is { } failure)
             return EsAnswers.Error(failure.Status, EsAnswers.TypeOf(failure), failure.Message);
         var items = new List<BulkItem>();
-        if (BulkRequest.Parse(body.Span, index, items) is { } malformed)
+        if (BulkRequest.Parse(body.Span, index, items, asked) is { } malformed)
             return EsAnswers.Error(400, "illegal_argument_exception", malformed);
 
         var byStream = new Dictionary<string, List<int>>(StringComparer.Ordinal);
@@ -38,7 +40,7 @@ public static class BulkEndpoint
             long bytes = 0;
             foreach (var i in s.Value) bytes += items[i].DocLength;
             var outcome = await pipeline.IngestAsync(new IngestTarget(org, StreamKey.Logs, s.Key), bytes, createsOrg,
-                b => Fill(b, body, items, s.Value), trackRejected: true, ct);
+                b => Fill(b, body, items, s.Value), trackRejected: true, mapping, ct);
             return (Stream: s.Key, Outcome: outcome);
         }).ToArray();
         var outcomes = (await Task.WhenAll(runs)).ToDictionary(r => r.Stream, r => r.Outcome, StringComparer.Ordinal);

@@ -24,8 +24,11 @@ public readonly record struct BulkItem(BulkAction Action, string Index, string? 
 /// </summary>
 public static class BulkRequest
 {
+    /// <param name="forcedIndex">The stream the request asked for (<c>?stream=</c>): it replaces every
+    /// <c>_index</c>.</param>
     /// <returns>Null, or why the body is not a bulk request.</returns>
-    public static string? Parse(ReadOnlySpan<byte> body, string? defaultIndex, List<BulkItem> items)
+    public static string? Parse(ReadOnlySpan<byte> body, string? defaultIndex, List<BulkItem> items,
+        string? forcedIndex = null)
     {
         var offset = 0;
         var line = 0;
@@ -34,7 +37,7 @@ public static class BulkRequest
             if (ReadAction(body.Slice(actionStart, actionLength), out var action, out var index, out var id) is
                 { } bad)
                 return $"Malformed action/metadata line [{line}]: {bad}";
-            index ??= defaultIndex;
+            index = forcedIndex ?? index ?? defaultIndex;
             var docStart = 0;
             var docLength = 0;
             if (action != BulkAction.Delete)

@@ -127,6 +127,11 @@ public static class JsonRecordReader
 
     private static void AddUnescaped(RecordBuilder b, scoped ReadOnlySpan<byte> key, ref Utf8JsonReader r)
     {
+        if (b.IsMappedTime(key))
+        {
+            b.AddString(key, Utf8Text.UnescapeLenient(r.ValueSpan));
+            return;
+        }
         // Unescaping only shortens; CopyString validates the UTF-8 it writes.
         if (!b.BeginText(key, r.ValueSpan.Length, out var destination)) return;
         int written;

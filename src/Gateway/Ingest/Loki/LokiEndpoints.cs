@@ -33,10 +33,7 @@ public static class LokiEndpoints
         if (!protobuf && type != "application/json")
             return ApiError.Result(415, "unsupported_media_type",
                 "Content-Type must be application/x-protobuf (snappy) or application/json");
-        string? fixedStream = null;
-        if (request.Query["stream"].FirstOrDefault() is { } asked
-            && (fixedStream = NameRules.Normalize(asked)) is null)
-            return ApiError.Result(400, "invalid_stream", IngestRequest.StreamRule);
+        if (IngestRequest.Options(request, out var fixedStream, out var mapping) is { } bad) return bad.ToApiError();
         using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct, snappy: protobuf);
         if (body.Failure is { } failure) return failure.ToApiError();
         var streams = new List<LokiStream>();
@@ -64,7 +61,7 @@ public static class LokiEndpoints
         if (byStream.Count == 0) return Results.NoContent();
         var parts = byStream.Select(p => new StreamPart(p.Key, bytes[p.Key], b => Fill(b, p.Value))).ToList();
         var outcomes = await pipeline.IngestAllAsync(OrgHeader.Current(request), StreamKey.Logs,
-            IngestRequest.CreatesOrg(request), parts, ct);
+            IngestRequest.CreatesOrg(request), parts, mapping, ct);
         return StreamParts.NoContentAnswer(outcomes, request.HttpContext.Response,
             protobuf ? "invalid_protobuf" : "invalid_json");
     }

@@ -21,8 +21,12 @@ public static class OtlpGrpc
         var stream = NameRules.Normalize(context.RequestHeaders.GetValue("stream-name") ?? OtlpExport.DefaultStream)
                      ?? throw new RpcException(
                          new Grpc.Core.Status(StatusCode.InvalidArgument, IngestRequest.StreamRule));
+        var headers = context.RequestHeaders;
+        var mapping = FieldMapping.Create(headers.GetValue(IngestRequest.MessageFieldHeader.ToLowerInvariant()),
+            headers.GetValue(IngestRequest.TimeFieldHeader.ToLowerInvariant()), out var error);
+        if (error is not null) throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, error));
         var (outcome, answer) = await OtlpExport.RunAsync(signal, request, org, stream, principal.IsRoot,
-            request.CalculateSize(), pipeline, context.CancellationToken);
+            request.CalculateSize(), pipeline, mapping, context.CancellationToken);
         if (answer is not null) return (T)answer;
         throw IngestGrpc.Exception(outcome!);
     }

@@ -10,9 +10,10 @@ namespace MoleSignal.Gateway.Ingest.Otlp;
 
 /// <summary>
 /// OTLP/HTTP: <c>/api/v1/otlp/v1/{logs,traces,metrics}</c> and, as OpenObserve serves it, <c>/api/{org}/v1/…</c>.
-/// Protobuf bodies (gzip or zstd allowed); the stream is the <c>stream-name</c> header or <c>?stream=</c>, else
-/// <c>default</c>. Success answers the export response (a partial success names the rejected records); a failure
-/// answers a <c>google.rpc.Status</c> with the status code of <see cref="IngestHttp"/>.
+/// Protobuf or OTLP/JSON bodies (gzip or zstd allowed); the stream is <c>?stream=</c> / <c>MS-Stream</c>, else the
+/// <c>stream-name</c> header, else <c>default</c>. Success answers the export response (a partial success names
+/// the rejected records); a failure answers a <c>google.rpc.Status</c> with the status code of
+/// <see cref="IngestHttp"/>; both in the request's encoding.
 /// </summary>
 public static class OtlpHttpEndpoints
 {
@@ -36,40 +37,46 @@ public static class OtlpHttpEndpoints
         CancellationToken ct)
     {
         var type = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
-        if (type != Protobuf)
-            return Failure(415, $"Content-Type must be {Protobuf} (OTLP/JSON is not served yet)");
-        var name = request.Headers["stream-name"].FirstOrDefault() ?? request.Query["stream"].FirstOrDefault()
-            ?? OtlpExport.DefaultStream;
-        var stream = NameRules.Normalize(name);
-        if (stream is null) return Failure(400, IngestRequest.StreamRule);
+        var json = type == Json;
+        if (type != Protobuf && !json) return Failure(false, 415, $"Content-Type must be {Protobuf} or {Json}");
+        if (IngestRequest.Options(request, out var asked, out var mapping) is { } bad)
+            return Failure(json, bad.Status, bad.Message);
+        var stream = asked ?? NameRules.Normalize(request.Headers["stream-name"].FirstOrDefault()
+            ?? OtlpExport.DefaultStream);
+        if (stream is null) return Failure(json, 400, IngestRequest.StreamRule);
         using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct);
-        if (body.Failure is { } failure) return Failure(failure.Status, failure.Message);
+        if (body.Failure is { } failure) return Failure(json, failure.Status, failure.Message);
         IMessage message;
         try
         {
-            message = signal.Parse(body.Span);
+            message = json ? OtlpJson.Parse(body.Span, signal.Descriptor) : signal.Parse(body.Span);
         }
-        catch (InvalidProtocolBufferException e)
+        catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or FormatException)
         {
-            return Failure(400, $"the body is not an OTLP {signal.Name} export request: {e.Message}");
+            return Failure(json, 400, $"the body is not an OTLP {signal.Name} export request: {e.Message}");
         }
         var (outcome, answer) = await OtlpExport.RunAsync(signal, message, OrgHeader.Current(request), stream,
-            IngestRequest.CreatesOrg(request), body.Length, pipeline, ct);
-        if (answer is not null) return Results.Bytes(answer.ToByteArray(), Protobuf);
+            IngestRequest.CreatesOrg(request), body.Length, pipeline, mapping, ct);
+        if (answer is not null) return new OtlpResult(json, answer, 200);
         IngestHttp.SetHeaders(outcome!, request.HttpContext.Response);
-        return Failure(IngestHttp.StatusCode(outcome!.Status), outcome.Message ?? "quota exceeded");
+        return Failure(json, IngestHttp.StatusCode(outcome!.Status), outcome.Message ?? "quota exceeded");
     }
 
-    private static IResult Failure(int status, string message) => new ProtobufResult(
-        new RpcStatus { Code = GrpcCode(status), Message = message }.ToByteArray(), status);
+    public const string Json = "application/json";
 
-    private sealed class ProtobufResult(byte[] body, int status) : IResult
+    private static IResult Failure(bool json, int status, string message) =>
+        new OtlpResult(json, new RpcStatus { Code = GrpcCode(status), Message = message }, status);
+
+    // An answer in the request's encoding.
+    private sealed class OtlpResult(bool json, IMessage body, int status) : IResult
     {
         public Task ExecuteAsync(HttpContext http)
         {
             http.Response.StatusCode = status;
-            http.Response.ContentType = Protobuf;
-            return http.Response.Body.WriteAsync(body).AsTask();
+            http.Response.ContentType = json ? Json : Protobuf;
+            return json
+                ? http.Response.WriteAsync(OtlpJson.Format(body))
+                : http.Response.Body.WriteAsync(body.ToByteArray()).AsTask();
         }
     }
 

@@ -18,6 +18,9 @@ public abstract class OtlpSignal
     /// request.</summary>
     public abstract IMessage Parse(ReadOnlySpan<byte> protobuf);
 
+    /// <summary>The request message's descriptor (OTLP/JSON bodies are parsed by it).</summary>
+    public abstract Google.Protobuf.Reflection.MessageDescriptor Descriptor { get; }
+
     public abstract int Count(IMessage request);
 
     public abstract string? Fill(RecordBuilder b, IMessage request);
@@ -35,6 +38,7 @@ public abstract class OtlpSignal
         public override string StreamType => StreamKey.Logs;
         public override IMessage Parse(ReadOnlySpan<byte> protobuf) =>
             ExportLogsServiceRequest.Parser.ParseFrom(protobuf);
+        public override Google.Protobuf.Reflection.MessageDescriptor Descriptor => ExportLogsServiceRequest.Descriptor;
         public override int Count(IMessage r) => OtlpLogs.Count((ExportLogsServiceRequest)r);
         public override string? Fill(RecordBuilder b, IMessage r) => OtlpLogs.Fill(b, (ExportLogsServiceRequest)r);
 
@@ -52,6 +56,7 @@ public abstract class OtlpSignal
         public override string StreamType => StreamKey.Traces;
         public override IMessage Parse(ReadOnlySpan<byte> protobuf) =>
             ExportTraceServiceRequest.Parser.ParseFrom(protobuf);
+        public override Google.Protobuf.Reflection.MessageDescriptor Descriptor => ExportTraceServiceRequest.Descriptor;
         public override int Count(IMessage r) => OtlpTraces.Count((ExportTraceServiceRequest)r);
         public override string? Fill(RecordBuilder b, IMessage r) =>
             OtlpTraces.Fill(b, (ExportTraceServiceRequest)r);
@@ -70,6 +75,8 @@ public abstract class OtlpSignal
         public override string StreamType => StreamKey.Metrics;
         public override IMessage Parse(ReadOnlySpan<byte> protobuf) =>
             ExportMetricsServiceRequest.Parser.ParseFrom(protobuf);
+        public override Google.Protobuf.Reflection.MessageDescriptor Descriptor =>
+            ExportMetricsServiceRequest.Descriptor;
         public override int Count(IMessage r) => OtlpMetrics.Count((ExportMetricsServiceRequest)r);
         public override string? Fill(RecordBuilder b, IMessage r) =>
             OtlpMetrics.Fill(b, (ExportMetricsServiceRequest)r);
@@ -93,12 +100,12 @@ public static class OtlpExport
 
     public static async Task<(IngestOutcome? Outcome, IMessage? Answer)> RunAsync(OtlpSignal signal,
         IMessage request, string org, string stream, bool createsOrg, long bytes, IngestPipeline pipeline,
-        CancellationToken ct)
+        FieldMapping? mapping, CancellationToken ct)
     {
         // An export of nothing is a success in OTLP, not a request without records.
         if (signal.Count(request) == 0) return (null, signal.Answer(0, ""));
         var outcome = await pipeline.IngestAsync(new IngestTarget(org, signal.StreamType, stream), bytes, createsOrg,
-            b => signal.Fill(b, request), ct: ct);
+            b => signal.Fill(b, request), mapping: mapping, ct: ct);
         IngestHttp.CountWarnings(outcome);
         if (outcome.Status != IngestStatus.Ok) return (outcome, null);
         var first = outcome.Errors.Count > 0 ? $"record {outcome.Errors[0].Index}: {outcome.Errors[0].Error}" : "";

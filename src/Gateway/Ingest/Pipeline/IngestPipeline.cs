@@ -26,8 +26,9 @@ public sealed class IngestPipeline(IGrainFactory grains, IngestLimitsSource limi
     /// <param name="createsOrg">The principal may write into an org that does not exist yet (root): the first
     /// write makes it, as an org made through the API.</param>
     /// <param name="trackRejected">Keep every rejected record's index, for answers per record.</param>
+    /// <param name="mapping">The request's message and time fields (<c>_msg_field</c>, <c>_time_field</c>).</param>
     public async Task<IngestOutcome> IngestAsync(IngestTarget target, long bytes, bool createsOrg, Fill fill,
-        bool trackRejected = false, CancellationToken ct = default)
+        bool trackRejected = false, FieldMapping? mapping = null, CancellationToken ct = default)
     {
         if (createsOrg) await orgs.EnsureAsync(target.Org, ct);
         if (await quotas.CheckIngestAsync(target.Org, target.Type, target.Stream, bytes, ct) is { } refusal)
@@ -39,7 +40,7 @@ public sealed class IngestPipeline(IGrainFactory grains, IngestLimitsSource limi
         for (var round = 0; ; round++)
         {
             List<IngestBatch> batches;
-            var builder = new RecordBuilder(current, arrival, budget, trackRejected);
+            var builder = new RecordBuilder(current, arrival, budget, trackRejected, mapping);
             // The builder's pooled buffers go back before the appends wait for their WAL syncs.
             using (builder)
             {
@@ -50,7 +51,8 @@ public sealed class IngestPipeline(IGrainFactory grains, IngestLimitsSource limi
             {
                 var errors = builder.Errors;
                 return Built(builder, IngestStatus.AllRejected, 0, errors.Count > 0
-                    ? $"all {builder.Rejected} records were rejected; first: record {errors[0].Index}: {errors[0].Error}"
+                    ? $"all {builder.Rejected} records were rejected; first: record {errors[0].Index}: " +
+                      errors[0].Error
                     : "the body holds no records");
             }
             var (accepted, result) = await AppendAsync(grain, batches);

@@ -12,9 +12,9 @@ public static class StreamParts
 {
     /// <summary>Every part at once (streams are independent grains).</summary>
     public static Task<IngestOutcome[]> IngestAllAsync(this IngestPipeline pipeline, string org, string type,
-        bool createsOrg, IReadOnlyList<StreamPart> parts, CancellationToken ct) =>
-        Task.WhenAll(parts.Select(p =>
-            pipeline.IngestAsync(new IngestTarget(org, type, p.Stream), p.Bytes, createsOrg, p.Fill, ct: ct)));
+        bool createsOrg, IReadOnlyList<StreamPart> parts, FieldMapping? mapping, CancellationToken ct) =>
+        Task.WhenAll(parts.Select(p => pipeline.IngestAsync(new IngestTarget(org, type, p.Stream), p.Bytes,
+            createsOrg, p.Fill, mapping: mapping, ct: ct)));
 
     // A failure that a sender should retry or see first, worst first: the parts that were written stay written.
     private static readonly IngestStatus[] Precedence =

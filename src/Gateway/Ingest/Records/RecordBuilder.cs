@@ -20,6 +20,7 @@ public sealed class RecordBuilder : IDisposable
 {
     private readonly IngestLimits _limits;
     private readonly FieldBudget? _budget;
+    private readonly FieldMapping? _mapping;
     private readonly TimestampRange _range;
     private readonly long _arrivalMicros;
     private readonly Dictionary<string, int> _fieldIndex = new(StringComparer.Ordinal);
@@ -55,9 +56,11 @@ public sealed class RecordBuilder : IDisposable
     /// <param name="budget">The stream's remaining field budget, when it is near <c>max_stream_fields</c>.</param>
     /// <param name="trackRejected">Keep every rejected index (<see cref="RejectedReasons"/>), not just the first
     /// <see cref="MaxKeptErrors"/> errors.</param>
+    /// <param name="mapping">The request's message and time fields, if it names them.</param>
     public RecordBuilder(IngestLimits limits, long arrivalMicros, FieldBudget? budget = null,
-        bool trackRejected = false)
+        bool trackRejected = false, FieldMapping? mapping = null)
     {
+        _mapping = mapping;
         _rejected = trackRejected ? [] : null;
         _limits = limits;
         _budget = budget;
@@ -101,14 +104,17 @@ public sealed class RecordBuilder : IDisposable
     /// <summary>Whether the record being built is already rejected (its remaining fields need not be read).</summary>
     public bool Failed => _error is not null;
 
-    /// <summary>Rejects the record being built (the first reason wins); it is counted at <see cref="EndRecord"/>.</summary>
+    /// <summary>Rejects the record being built (the first reason wins); it is counted at
+    /// <see cref="EndRecord"/>.</summary>
     public void Fail(string error) => _error ??= error;
 
     /// <summary>A text field; invalid UTF-8 is repaired (U+FFFD) and counted.</summary>
     /// <param name="key">A key made by <see cref="RecordKeys"/>.</param>
     public void AddString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> utf8)
     {
-        if (BeginField(key, FieldKind.Utf8)) PutText(utf8);
+        if (_mapping?.Time is { } t && key.SequenceEqual(t))
+            MappedTime(TimestampParser.TryFromUtf8(utf8, out var us), us);
+        else if (BeginField(key, FieldKind.Utf8)) PutText(utf8);
     }
 
     /// <summary>A nested value kept whole, as its JSON text (a text field).</summary>
@@ -116,6 +122,11 @@ public sealed class RecordBuilder : IDisposable
 
     public void AddInt64(ReadOnlySpan<byte> key, long value)
     {
+        if (_mapping?.Time is { } t && key.SequenceEqual(t))
+        {
+            MappedTime(true, TimestampParser.Scale(value));
+            return;
+        }
         if (!BeginField(key, FieldKind.Int64)) return;
         Span<byte> text = stackalloc byte[20];
         Utf8Formatter.TryFormat(value, text, out var n);
@@ -125,8 +136,14 @@ public sealed class RecordBuilder : IDisposable
     /// <summary>A float field; NaN and infinities have no JSON or SQL literal and are left out.</summary>
     public void AddFloat64(ReadOnlySpan<byte> key, double value)
     {
-        if (!double.IsFinite(value) || !BeginField(key, FieldKind.Float64)) return;
         Span<byte> text = stackalloc byte[32];
+        if (_mapping?.Time is { } t && key.SequenceEqual(t))
+        {
+            value.TryFormat(text, out var written, "R", CultureInfo.InvariantCulture);
+            MappedTime(TimestampParser.TryFromNumber(text[..written], out var us), us);
+            return;
+        }
+        if (!double.IsFinite(value) || !BeginField(key, FieldKind.Float64)) return;
         value.TryFormat(text, out var n, "R", CultureInfo.InvariantCulture);
         Put(text[..n]);
     }
@@ -139,7 +156,9 @@ public sealed class RecordBuilder : IDisposable
     /// <summary>A number given as its JSON text (the JSON reader's path: no parse and format again).</summary>
     public void AddNumberText(ReadOnlySpan<byte> key, FieldKind kind, ReadOnlySpan<byte> jsonNumber)
     {
-        if (BeginField(key, kind)) Put(jsonNumber);
+        if (_mapping?.Time is { } t && key.SequenceEqual(t))
+            MappedTime(TimestampParser.TryFromNumber(jsonNumber, out var us), us);
+        else if (BeginField(key, kind)) Put(jsonNumber);
     }
 
     /// <summary>
@@ -165,8 +184,21 @@ public sealed class RecordBuilder : IDisposable
         Put(Utf8Text.Repair(invalidUtf8));
     }
 
+    /// <summary>Whether the key is the request's time field (its value is read as the record's time).</summary>
+    public bool IsMappedTime(ReadOnlySpan<byte> key) => _mapping?.Time is { } t && key.SequenceEqual(t);
+
+    // The request's time field outranks every field a driver ranks.
+    private const int MappedTimePriority = int.MaxValue;
+
+    private void MappedTime(bool parsed, long micros)
+    {
+        if (parsed) SetTimestamp(micros, MappedTimePriority);
+        else Fail("the _time_field value is neither a number nor an RFC 3339 string");
+    }
+
     /// <summary>The record's <c>_timestamp</c> in µs. Of several candidates the highest priority wins (a driver
-    /// ranks its fields, as <c>_timestamp</c> over <c>@timestamp</c> over <c>timestamp</c>); none: arrival time.</summary>
+    /// ranks its fields, as <c>_timestamp</c> over <c>@timestamp</c> over <c>timestamp</c>); none: arrival time.
+    /// </summary>
     public void SetTimestamp(long micros, int priority = 1)
     {
         if (priority <= _tsPriority) return;
@@ -209,6 +241,7 @@ public sealed class RecordBuilder : IDisposable
     private bool BeginField(ReadOnlySpan<byte> key, FieldKind kind)
     {
         if (_error is not null) return false;
+        if (_mapping?.Message is { } m && key.SequenceEqual(m)) key = RecordKeys.Message;
         var idx = Field(key, _fields);
         if (_seenStamp[idx] == _stamp) return false;
         _seenStamp[idx] = _stamp;
@@ -291,7 +324,8 @@ public sealed class RecordBuilder : IDisposable
             _writer.Add(field, _nameBytes[field], _scratch.AsSpan(start, end - start));
         }
         _writer.EndRow(ts);
-        _current = new Chunk(_current.Count + 1, Math.Min(_current.MinTs, ts), Math.Max(_current.MaxTs, ts), _current.OriginalBytes + originalBytes);
+        _current = new Chunk(_current.Count + 1, Math.Min(_current.MinTs, ts), Math.Max(_current.MaxTs, ts),
+            _current.OriginalBytes + originalBytes);
         Accepted++;
     }
 

@@ -9,6 +9,10 @@ public static class RecordKeys
 {
     public const int MaxBytes = 256;
 
+    /// <summary>The field a record's message text is stored in, by every protocol (full-text search reads it).
+    /// </summary>
+    public static ReadOnlySpan<byte> Message => "message"u8;
+
     /// <summary>Appends the normalized <paramref name="segment"/> to the key in <paramref name="key"/> of
     /// <paramref name="prefixLen"/> bytes (after a '_' when the prefix is not empty).</summary>
     /// <returns>The key's new length, or -1 when it would be longer than the buffer.</returns>

@@ -40,10 +40,7 @@ public static class RemoteWriteEndpoints
         if (type != "application/x-protobuf")
             return ApiError.Result(415, "unsupported_media_type",
                 "Content-Type must be application/x-protobuf (a snappy-compressed WriteRequest)");
-        string? fixedStream = null;
-        if (request.Query["stream"].FirstOrDefault() is { } asked
-            && (fixedStream = NameRules.Normalize(asked)) is null)
-            return ApiError.Result(400, "invalid_stream", IngestRequest.StreamRule);
+        if (IngestRequest.AskedStream(request, out var fixedStream) is { } bad) return bad.ToApiError();
         using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct, snappy: true);
         if (body.Failure is { } failure) return failure.ToApiError();
         WriteRequest write;
@@ -73,7 +70,7 @@ public static class RemoteWriteEndpoints
         var parts = byStream.Select(p => new StreamPart(p.Key, p.Value.Sum(s => (long)s.CalculateSize()),
             b => Fill(b, p.Value))).ToList();
         var outcomes = await pipeline.IngestAllAsync(OrgHeader.Current(request), StreamKey.Metrics,
-            IngestRequest.CreatesOrg(request), parts, ct);
+            IngestRequest.CreatesOrg(request), parts, null, ct);
         if (unnamed > 0)
             outcomes = [..outcomes, new IngestOutcome(IngestStatus.AllRejected, 0, unnamed,
                 [new RecordError(0, $"a series' {MetricNameLabel} is missing or names no valid stream")], 0)];

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Ingest protocols benchmark (issue 14): the same genlogs records, in the same 8 MB bodies, posted by C clients to
-# our JSON endpoint and to each protocol's endpoint (converted once, not timed), a fresh node per round, rounds
-# alternating between the paths. Prints records/s (until every body is acknowledged) and server CPU µs/record per
+# our JSON endpoint and to each protocol's endpoint (Elasticsearch _bulk, OTLP/HTTP protobuf, Loki protobuf+snappy,
+# Prometheus remote write, syslog over TCP; converted once by MoleSignal.Bench convert, not timed), a fresh node
+# per round, rounds alternating between the paths. Syslog has no acknowledgement: its time runs until the stream
+# holds every record. Prints records/s (until every body is acknowledged) and server CPU µs/record per
 # path and the ratio to the JSON path of the same run (target: every protocol >= 0.8x).
 #   bench/protocols.sh [records=2000000] [clients=8]      (ROUNDS=3 by default)
 set -euo pipefail
@@ -13,6 +15,11 @@ workload "$records" 8M
 rm -rf "$work/chunks-es" && mkdir -p "$work/chunks-es"
 for f in "$work"/chunks/*; do awk '{ print "{\"create\":{}}"; print }' "$f" > "$work/chunks-es/${f##*/}"; done
 dotnet build src/Silo -c Release -v q -nologo >/dev/null
+dotnet build bench/MoleSignal.Bench -c Release -v q -nologo >/dev/null
+for p in otlp loki remote-write syslog; do
+  rm -rf "$work/chunks-$p"
+  dotnet bench/MoleSignal.Bench/bin/Release/net10.0/MoleSignal.Bench.dll convert $p "$work/chunks" "$work/chunks-$p"
+done
 bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
 command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
 PID=
@@ -20,25 +27,59 @@ trap '[ -n "$PID" ] && kill $PID 2>/dev/null || true' EXIT
 
 # post_es URL FILE: like post, for _bulk: every item must be written.
 post_es() {
+  local answer=/tmp/es-answer.$$ code head
   while :; do
-    out=$(curl -s -u "$AUTH" -w ' %{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$2" "$1")
-    code=${out##* }
+    code=$(curl -s -u "$AUTH" -o "$answer" -w '%{http_code}' -H 'Content-Type: application/x-ndjson' \
+      --data-binary @"$2" "$1")
     if [ "$code" = 200 ]; then
-      case "$out" in *'"errors":false'*) return 0 ;; *'"status":503'*) sleep 0.2; continue ;; esac
-      echo "post $2: ${out:0:300}" >&2; return 1
+      # "errors" is the answer's second key: only an answer with errors is read further.
+      head=$(head -c 64 "$answer")
+      case "$head" in *'"errors":false'*) rm -f "$answer"; return 0 ;; esac
+      grep -q '"status":503' "$answer" && { sleep 0.2; continue; }
+      echo "post $2: $(head -c 300 "$answer")" >&2; rm -f "$answer"; return 1
     fi
     [ "$code" = 503 ] && { sleep 0.2; continue; }
-    echo "post $2: HTTP $code ${out:0:300}" >&2; return 1
+    echo "post $2: HTTP $code $(head -c 300 "$answer")" >&2; rm -f "$answer"; return 1
   done
 }
 export -f post_es
 
+# post_proto URL FILE: a protobuf body (CT, WANT: the success code, OTLP's 200 with an empty export response or
+# the 204 of Loki and remote write); retried on 503/429.
+post_proto() {
+  while :; do
+    code=$(curl -s -u "$AUTH" -o /tmp/proto-answer.$$ -w '%{http_code}' -H "Content-Type: application/x-protobuf" \
+      -H 'stream-name: bench' --data-binary @"$2" "$1")
+    if [ "$code" = 200 ] || [ "$code" = 204 ]; then
+      [ -s /tmp/proto-answer.$$ ] && { echo "post $2: partial success" >&2; rm -f /tmp/proto-answer.$$; return 1; }
+      rm -f /tmp/proto-answer.$$; return 0
+    fi
+    case "$code" in 503|429) sleep 0.2; continue ;; esac
+    echo "post $2: HTTP $code $(head -c 300 /tmp/proto-answer.$$)" >&2; rm -f /tmp/proto-answer.$$; return 1
+  done
+}
+export -f post_proto
+
+# post_syslog HOST:PORT FILE: the file's frames over one TCP connection.
+post_syslog() {
+  python3 -c 'import socket,sys
+h,p=sys.argv[1].rsplit(":",1); s=socket.create_connection((h,int(p))); s.sendall(open(sys.argv[2],"rb").read())
+s.shutdown(socket.SHUT_WR); s.recv(1); s.close()' "$1" "$2"
+}
+export -f post_syslog
+
+# records_of PORT: the records of stream bench (any type).
+records_of() {
+  curl -s -u "$ROOT_EMAIL:$ROOT_PASSWORD" "http://127.0.0.1:$1/api/v1/streams" | python3 -c \
+    'import json,sys;print(sum(s["records"] for s in json.load(sys.stdin)["streams"] if s["name"]=="bench"))'
+}
 # round NAME FN PATH CHUNKS: a fresh node; the chunks posted with FN to PATH; prints "seconds cpu_seconds".
 round() {
-  local dir=$work/proto-node http
+  local dir=$work/proto-node http syslog target
   rm -rf "$dir" && mkdir -p "$dir"
-  http=$(port)
-  (cd "$dir" && exec env MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$http MS_GRPC.PORT=$(port) \
+  http=$(port); syslog=$(port)
+  (cd "$dir" && exec env MS_SYSLOG.BIND=127.0.0.1 MS_SYSLOG.TCP_PORT=$syslog MS_SYSLOG.STREAM=bench \
+     MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$http MS_GRPC.PORT=$(port) \
      MS_CLUSTER.SILO_PORT=$(port) MS_CLUSTER.GATEWAY_PORT=$(port) MS_WAL.FLUSH_STRATEGY=batch \
      MS_INGESTER.FLUSH_INTERVAL_SECS=5 $MS_ENV dotnet "$bin" >>"$dir/node.log" 2>&1) &
   PID=$!
@@ -46,11 +87,14 @@ round() {
   AUTH="fluent-bit:$(service_token "$http" default ingester)"; export AUTH
   local cpu0 t0 t1 cpu1
   cpu0=$(awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$PID/stat"); t0=$(date +%s.%N)
-  ls "$4"/* | xargs -P "$clients" -I{} bash -c "$2 \"\$0\" \"\$1\"" "http://127.0.0.1:$http$3" {}
-  t1=$(date +%s.%N); cpu1=$(awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$PID/stat")
+  target="http://127.0.0.1:$http$3"; [ "$2" = post_syslog ] && target="127.0.0.1:$syslog"
+  ls "$4"/* | xargs -P "$clients" -I{} bash -c "$2 \"\$0\" \"\$1\"" "$target" {}
   local got
-  got=$(curl -s -u "$ROOT_EMAIL:$ROOT_PASSWORD" "http://127.0.0.1:$http/api/v1/streams" | python3 -c \
-    'import json,sys;print(sum(s["records"] for s in json.load(sys.stdin)["streams"] if s["name"]=="bench"))')
+  if [ "$2" = post_syslog ]; then
+    for _ in $(seq 6000); do [ "$(records_of "$http")" = "$records" ] && break; sleep 0.1; done
+  fi
+  t1=$(date +%s.%N); cpu1=$(awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$PID/stat")
+  got=$(records_of "$http")
   [ "$got" = "$records" ] || { echo "$1: $got of $records records" >&2; exit 1; }
   kill $PID; wait $PID 2>/dev/null || true; PID=
   echo "$(echo "$t1 - $t0" | bc) $(echo "$cpu1 - $cpu0" | bc)"
@@ -58,17 +102,26 @@ round() {
 
 rounds=${ROUNDS:-3}
 declare -A secs cpus
-paths=(json es)
+paths=(json es otlp loki remote-write syslog)
+declare -A fn=([json]=post [es]=post_es [otlp]=post_proto [loki]=post_proto [remote-write]=post_proto
+  [syslog]=post_syslog)
+declare -A url=([json]=/api/v1/ingest/bench [es]=/api/v1/bench/_bulk [otlp]=/api/v1/otlp/v1/logs
+  [loki]=/loki/api/v1/push [remote-write]=/api/v1/prometheus/write [syslog]=-)
+declare -A dir=([json]=chunks [es]=chunks-es [otlp]=chunks-otlp [loki]=chunks-loki
+  [remote-write]=chunks-remote-write [syslog]=chunks-syslog)
 for r in $(seq 1 "$rounds"); do
-  read -r s c < <(round json post /api/v1/ingest/bench "$work/chunks"); secs[json]+="$s "; cpus[json]+="$c "
-  read -r s2 c2 < <(round es post_es /api/v1/bench/_bulk "$work/chunks-es"); secs[es]+="$s2 "; cpus[es]+="$c2 "
-  echo "round $r: json $s s ($c s CPU), es $s2 s ($c2 s CPU)"
+  line="round $r:"
+  for p in ${PATHS:-${paths[@]}}; do
+    read -r s c < <(round "$p" "${fn[$p]}" "${url[$p]}" "$work/${dir[$p]}"); secs[$p]+="$s "; cpus[$p]+="$c "
+    line+=" $p $s s ($c s CPU)"
+  done
+  echo "$line"
 done
 median() { printf '%s\n' $1 | sort -n | sed -n "$(( ($(echo $1 | wc -w) + 1) / 2 ))p"; }
 json_s=$(median "${secs[json]}")
-printf '%-6s %12s %12s %14s %10s\n' path ack_s records/s cpu_us/record vs_json
-for p in "${paths[@]}"; do
+printf '%-13s %12s %12s %14s %10s\n' path ack_s records/s cpu_us/record vs_json
+for p in ${PATHS:-${paths[@]}}; do
   s=$(median "${secs[$p]}"); c=$(median "${cpus[$p]}")
-  printf '%-6s %12s %12s %14s %10s\n' "$p" "$s" "$(echo "$records / $s" | bc)" \
+  printf '%-13s %12s %12s %14s %10s\n' "$p" "$s" "$(echo "$records / $s" | bc)" \
     "$(echo "scale=2; $c * 1000000 / $records" | bc)" "$(echo "scale=2; $json_s / $s" | bc)"
 done

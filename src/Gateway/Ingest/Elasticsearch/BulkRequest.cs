@@ -32,6 +32,8 @@ public static class BulkRequest
     {
         var offset = 0;
         var line = 0;
+        // Bulk requests name one index or a few: each is normalized once.
+        string? lastIndex = null, lastStream = null;
         while (NextLine(body, ref offset, ref line, out var actionStart, out var actionLength))
         {
             if (ReadAction(body.Slice(actionStart, actionLength), out var action, out var index, out var id) is
@@ -45,17 +47,22 @@ public static class BulkRequest
                 if (!NextLine(body, ref offset, ref line, out docStart, out docLength))
                     return $"the action of line [{line}] has no document line after it";
             }
+            if (index is not null && index != lastIndex)
+            {
+                lastIndex = index;
+                lastStream = NameRules.Normalize(index);
+            }
+            var stream = index is null ? null : lastStream;
             string? refusal = action switch
             {
                 BulkAction.Update => "update is not supported: documents are appended, never changed",
                 BulkAction.Delete => "delete is not supported: data leaves by retention or stream deletion",
                 _ when index is null => "the action names no _index and the path no index",
-                _ when NameRules.Normalize(index) is null =>
-                    $"invalid index name [{index}]: {IngestRequest.StreamRule}",
+                _ when stream is null => $"invalid index name [{index}]: {IngestRequest.StreamRule}",
                 _ => null,
             };
-            items.Add(new BulkItem(action, index ?? "", refusal is null ? NameRules.Normalize(index) : null, id,
-                docStart, docLength, refusal));
+            items.Add(new BulkItem(action, index ?? "", refusal is null ? stream : null, id, docStart, docLength,
+                refusal));
         }
         return null;
     }

@@ -14,11 +14,18 @@ public sealed class BulkResponse : IDisposable
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
     private readonly Utf8JsonWriter _items;
     private bool _errors;
+    // Ids of documents without one: a random prefix per answer and the item's number, as unique as
+    // Elasticsearch's own and without a random draw per item.
+    private readonly byte[] _id = new byte[20];
+    private int _nextId;
 
     public BulkResponse()
     {
-        _items = new Utf8JsonWriter(_buffer);
+        _items = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
         _items.WriteStartArray();
+        Span<byte> prefix = stackalloc byte[12];
+        RandomNumberGenerator.Fill(prefix);
+        System.Buffers.Text.Base64Url.EncodeToUtf8(prefix, _id);
     }
 
     public void Written(BulkItem item, string stream) => Item(item, stream, 201, null, null);
@@ -32,7 +39,8 @@ public sealed class BulkResponse : IDisposable
         w.WriteStartObject();
         w.WriteStartObject(Action(item.Action));
         w.WriteString("_index"u8, index);
-        w.WriteString("_id"u8, item.Id ?? NewId());
+        if (item.Id is { } id) w.WriteString("_id"u8, id);
+        else w.WriteString("_id"u8, NewId());
         w.WriteNumber("status"u8, status);
         if (type is null)
         {
@@ -76,20 +84,25 @@ public sealed class BulkResponse : IDisposable
         return output.WrittenSpan.ToArray();
     }
 
-    private static string Action(BulkAction a) => a switch
+    private static ReadOnlySpan<byte> Action(BulkAction a) => a switch
     {
-        BulkAction.Index => "index",
-        BulkAction.Create => "create",
-        BulkAction.Update => "update",
-        _ => "delete",
+        BulkAction.Index => "index"u8,
+        BulkAction.Create => "create"u8,
+        BulkAction.Update => "update"u8,
+        _ => "delete"u8,
     };
 
-    /// <summary>An id as Elasticsearch makes them: 20 URL-safe base64 characters.</summary>
-    private static string NewId()
+    /// <summary>An id as Elasticsearch makes them: 20 URL-safe base64 characters (16 random, then the item's
+    /// number in 4).</summary>
+    private ReadOnlySpan<byte> NewId()
     {
-        Span<byte> bytes = stackalloc byte[15];
-        RandomNumberGenerator.Fill(bytes);
-        return Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
+        Span<byte> n = stackalloc byte[3];
+        var k = _nextId++;
+        n[0] = (byte)(k >> 16);
+        n[1] = (byte)(k >> 8);
+        n[2] = (byte)k;
+        System.Buffers.Text.Base64Url.EncodeToUtf8(n, _id.AsSpan(16));
+        return _id;
     }
 
     public void Dispose() => _items.Dispose();

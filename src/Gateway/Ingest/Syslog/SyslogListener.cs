@@ -31,6 +31,8 @@ public sealed class SyslogListener(SyslogOptions options, IngestPipeline pipelin
 
     private int _connections;
 
+    private const int ReadBufferBytes = 256 * 1024;
+
     private IngestTarget Target => new(options.Org, StreamKey.Logs, options.Stream);
 
     protected override Task ExecuteAsync(CancellationToken stopping)
@@ -71,8 +73,9 @@ public sealed class SyslogListener(SyslogOptions options, IngestPipeline pipelin
     {
         using var _ = client;
         var stream = client.GetStream();
-        // Room for one whole frame of the largest size and its length prefix.
-        var buffer = new byte[options.MaxMessageBytes + 16];
+        // Room for one whole frame of the largest size and its length prefix, and for many frames: what arrives
+        // while an append waits for the WAL goes into the next append, so a busy sender makes few large appends.
+        var buffer = new byte[Math.Max(options.MaxMessageBytes + 16, ReadBufferBytes)];
         var filled = 0;
         var frames = new List<Range>();
         try

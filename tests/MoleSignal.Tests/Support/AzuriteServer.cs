@@ -32,12 +32,8 @@ public sealed class AzuriteServer : IAsyncLifetime
 
     public async Task StartAsync()
     {
-        var dir = Path.Combine(S3Server.ScriptDir(), "..", "azurite");
-        if (!File.Exists(Path.Combine(dir, "node_modules", ".bin", "azurite-blob")))
-        {
-            using var npm = new ChildProcess("npm", ["ci", "--no-audit", "--no-fund"], dir);
-            if (await npm.WaitForExitAsync(TimeSpan.FromMinutes(5)) != 0) throw new InvalidOperationException("npm ci failed: " + npm.Output);
-        }
+        var dir = NpmPackages.TestsDir("azurite");
+        await NpmPackages.EnsureInstalledAsync(dir);
         _node?.Dispose();
         _node = new ChildProcess("node", [Path.Combine(dir, "node_modules", "azurite", "dist", "src", "blob", "main.js"),
             "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(), "--location", _dir.Path, "--skipApiVersionCheck", "--loose"], dir);

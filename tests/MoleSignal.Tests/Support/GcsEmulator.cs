@@ -16,7 +16,7 @@ public sealed class GcsEmulator : IAsyncLifetime
     /// <summary>The JSON API base URL for <c>[store.object.gcs].endpoint</c>.</summary>
     public string Endpoint => $"http://127.0.0.1:{Port}/storage/v1/";
 
-    public static string ScriptDir() => Path.Combine(S3Server.ScriptDir(), "..", "gcs-emulator");
+    public static string ScriptDir() => NpmPackages.TestsDir("gcs-emulator");
 
     public Task InitializeAsync() => StartAsync();
 
@@ -26,12 +26,7 @@ public sealed class GcsEmulator : IAsyncLifetime
     public async Task StartAsync()
     {
         var dir = ScriptDir();
-        if (!Directory.Exists(Path.Combine(dir, "node_modules", "firebase-tools")))
-        {
-            using var npm = new ChildProcess("npm", ["ci", "--no-audit", "--no-fund"], dir);
-            if (await npm.WaitForExitAsync(TimeSpan.FromMinutes(10)) != 0)
-                throw new InvalidOperationException("npm ci failed: " + npm.Output);
-        }
+        await NpmPackages.EnsureInstalledAsync(dir);
         _node?.Dispose();
         // Everything the emulator and its Google auth library look for (temp files, home, gcloud config,
         // application default credentials) is this instance's own directory: it reads nothing of the machine.

@@ -14,23 +14,12 @@ public sealed class S3Server : IAsyncLifetime
 
     public string Endpoint => $"http://127.0.0.1:{Port}";
 
-    public static string ScriptDir()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "tests", "s3server", "server.js")))
-            dir = Path.GetDirectoryName(dir);
-        return dir is null ? throw new InvalidOperationException("tests/s3server not found above " + AppContext.BaseDirectory)
-            : Path.Combine(dir, "tests", "s3server");
-    }
+    public static string ScriptDir() => NpmPackages.TestsDir("s3server");
 
     public async Task InitializeAsync()
     {
         var scripts = ScriptDir();
-        if (!Directory.Exists(Path.Combine(scripts, "node_modules", "@20minutes")))
-        {
-            using var npm = new ChildProcess("npm", ["install", "--no-audit", "--no-fund"], scripts);
-            if (await npm.WaitForExitAsync(TimeSpan.FromMinutes(5)) != 0) throw new InvalidOperationException("npm install failed: " + npm.Output);
-        }
+        await NpmPackages.EnsureInstalledAsync(scripts);
         _node = new ChildProcess("node", [Path.Combine(scripts, "server.js"), Port.ToString(), _dir.Path, Bucket], scripts,
             new Dictionary<string, string> { ["NODE_OPTIONS"] = "--openssl-legacy-provider" });
         await _node.WaitForLineAsync(l => l.StartsWith("ready"), TimeSpan.FromSeconds(60), "s3rver ready");

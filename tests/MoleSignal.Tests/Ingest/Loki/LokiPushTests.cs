@@ -12,24 +12,10 @@ namespace MoleSignal.Tests.Ingest.Loki;
 [Collection(ProcessCollection.Name)]
 public sealed class LokiPushTests
 {
-    private static string ClientDir()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "tests", "loki-client", "push.js")))
-            dir = Path.GetDirectoryName(dir);
-        return dir is null
-            ? throw new InvalidOperationException("tests/loki-client not found above " + AppContext.BaseDirectory)
-            : Path.Combine(dir, "tests", "loki-client");
-    }
-
     private static async Task PushAsync(string host, string mode, int count, object labels)
     {
-        var client = ClientDir();
-        if (!Directory.Exists(Path.Combine(client, "node_modules", "winston-loki")))
-        {
-            using var npm = new ChildProcess("npm", ["ci", "--no-audit", "--no-fund"], client);
-            Assert.True(await npm.WaitForExitAsync(TimeSpan.FromMinutes(5)) == 0, "npm ci: " + npm.Output);
-        }
+        var client = NpmPackages.TestsDir("loki-client");
+        await NpmPackages.EnsureInstalledAsync(client);
         using var push = new ChildProcess("node", [Path.Combine(client, "push.js"), host,
             $"{MoleSignalNode.RootEmail}:{MoleSignalNode.RootPassword}", mode, count.ToString(),
             JsonSerializer.Serialize(labels)], client);

@@ -26,28 +26,26 @@ public static class BulkEndpoint
         if (BulkRequest.Parse(body.Span, index, items, asked) is { } malformed)
             return EsAnswers.Error(400, "illegal_argument_exception", malformed);
 
-        var byStream = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        // Items of one index are usually adjacent and share one stream string: the last run is looked up once.
+        var byStream = new Dictionary<string, StreamRun>(StringComparer.Ordinal);
+        StreamRun? run = null;
         for (var i = 0; i < items.Count; i++)
         {
             if (items[i].Stream is not { } stream) continue;
-            if (!byStream.TryGetValue(stream, out var list)) byStream[stream] = list = [];
-            list.Add(i);
+            if (!ReferenceEquals(run?.Stream, stream) && !byStream.TryGetValue(stream, out run))
+                byStream[stream] = run = new StreamRun(stream);
+            run!.Items.Add(i);
+            run.Bytes += items[i].DocLength;
         }
         var org = OrgHeader.Current(request);
         var createsOrg = IngestRequest.CreatesOrg(request);
-        var runs = byStream.Select(async s =>
-        {
-            long bytes = 0;
-            foreach (var i in s.Value) bytes += items[i].DocLength;
-            var outcome = await pipeline.IngestAsync(new IngestTarget(org, StreamKey.Logs, s.Key), bytes, createsOrg,
-                b => Fill(b, body, items, s.Value), trackRejected: true, mapping, ct);
-            return (Stream: s.Key, Outcome: outcome);
-        }).ToArray();
-        var outcomes = (await Task.WhenAll(runs)).ToDictionary(r => r.Stream, r => r.Outcome, StringComparer.Ordinal);
+        await Task.WhenAll(byStream.Values.Select(async r => r.Outcome = await pipeline.IngestAsync(
+            new IngestTarget(org, StreamKey.Logs, r.Stream), r.Bytes, createsOrg,
+            b => Fill(b, body, items, r.Items), trackRejected: true, mapping, ct)));
 
         using var answer = new BulkResponse();
-        var written = new Dictionary<string, int>(StringComparer.Ordinal); // items answered 201 so far, per stream
-        foreach (var o in outcomes.Values) IngestHttp.CountWarnings(o);
+        foreach (var r in byStream.Values) IngestHttp.CountWarnings(r.Outcome);
+        run = null;
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
@@ -58,19 +56,19 @@ public static class BulkEndpoint
                     : "illegal_argument_exception", refusal);
                 continue;
             }
-            var outcome = outcomes[item.Stream!];
+            if (!ReferenceEquals(run?.Stream, item.Stream)) run = byStream[item.Stream!];
+            var outcome = run!.Outcome;
             if (outcome.RejectedReasons?.TryGetValue(i, out var reason) == true)
             {
                 answer.Refused(item, 400, "document_parsing_exception", reason);
                 continue;
             }
             // Batches are appended in order: after a WAL failure the first Accepted documents are the written ones.
-            written.TryGetValue(item.Stream!, out var done);
             if (outcome.Status == IngestStatus.Ok
-                || (outcome.Status == IngestStatus.WalFailed && done < outcome.Accepted))
+                || (outcome.Status == IngestStatus.WalFailed && run.Written < outcome.Accepted))
             {
-                written[item.Stream!] = done + 1;
-                answer.Written(item, item.Stream!);
+                run.Written++;
+                answer.Written(item, run.Stream);
                 continue;
             }
             answer.Refused(item, IngestHttp.StatusCode(outcome.Status), TypeOf(outcome.Status),
@@ -79,6 +77,16 @@ public static class BulkEndpoint
                     : outcome.Message ?? "");
         }
         return Results.Bytes(answer.ToBytes((long)clock.Elapsed.TotalMilliseconds), "application/json");
+    }
+
+    // One stream's items, their size, the pipeline's outcome and how many of them were answered 201 so far.
+    private sealed class StreamRun(string stream)
+    {
+        public string Stream { get; } = stream;
+        public List<int> Items { get; } = [];
+        public long Bytes { get; set; }
+        public IngestOutcome Outcome { get; set; } = null!;
+        public int Written { get; set; }
     }
 
     private static string TypeOf(IngestStatus status) => status switch

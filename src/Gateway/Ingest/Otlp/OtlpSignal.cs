@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Otlp.Logs;
 using MoleSignal.Otlp.Metrics;
@@ -16,10 +17,11 @@ public abstract class OtlpSignal
 
     /// <summary>Parses the body; throws <see cref="InvalidProtocolBufferException"/> when it is not the
     /// request.</summary>
-    public abstract IMessage Parse(ReadOnlySpan<byte> protobuf);
+    public IMessage Parse(ReadOnlySpan<byte> protobuf) => Descriptor.Parser.ParseFrom(protobuf);
 
-    /// <summary>The request message's descriptor (OTLP/JSON bodies are parsed by it).</summary>
-    public abstract Google.Protobuf.Reflection.MessageDescriptor Descriptor { get; }
+    /// <summary>The request message's descriptor: its parser reads protobuf bodies, OTLP/JSON is read by it.
+    /// </summary>
+    public abstract MessageDescriptor Descriptor { get; }
 
     public abstract int Count(IMessage request);
 
@@ -36,9 +38,7 @@ public abstract class OtlpSignal
     {
         public override string Name => "logs";
         public override string StreamType => StreamKey.Logs;
-        public override IMessage Parse(ReadOnlySpan<byte> protobuf) =>
-            ExportLogsServiceRequest.Parser.ParseFrom(protobuf);
-        public override Google.Protobuf.Reflection.MessageDescriptor Descriptor => ExportLogsServiceRequest.Descriptor;
+        public override MessageDescriptor Descriptor => ExportLogsServiceRequest.Descriptor;
         public override int Count(IMessage r) => OtlpLogs.Count((ExportLogsServiceRequest)r);
         public override string? Fill(RecordBuilder b, IMessage r) => OtlpLogs.Fill(b, (ExportLogsServiceRequest)r);
 
@@ -54,9 +54,7 @@ public abstract class OtlpSignal
     {
         public override string Name => "traces";
         public override string StreamType => StreamKey.Traces;
-        public override IMessage Parse(ReadOnlySpan<byte> protobuf) =>
-            ExportTraceServiceRequest.Parser.ParseFrom(protobuf);
-        public override Google.Protobuf.Reflection.MessageDescriptor Descriptor => ExportTraceServiceRequest.Descriptor;
+        public override MessageDescriptor Descriptor => ExportTraceServiceRequest.Descriptor;
         public override int Count(IMessage r) => OtlpTraces.Count((ExportTraceServiceRequest)r);
         public override string? Fill(RecordBuilder b, IMessage r) =>
             OtlpTraces.Fill(b, (ExportTraceServiceRequest)r);
@@ -73,10 +71,7 @@ public abstract class OtlpSignal
     {
         public override string Name => "metrics";
         public override string StreamType => StreamKey.Metrics;
-        public override IMessage Parse(ReadOnlySpan<byte> protobuf) =>
-            ExportMetricsServiceRequest.Parser.ParseFrom(protobuf);
-        public override Google.Protobuf.Reflection.MessageDescriptor Descriptor =>
-            ExportMetricsServiceRequest.Descriptor;
+        public override MessageDescriptor Descriptor => ExportMetricsServiceRequest.Descriptor;
         public override int Count(IMessage r) => OtlpMetrics.Count((ExportMetricsServiceRequest)r);
         public override string? Fill(RecordBuilder b, IMessage r) =>
             OtlpMetrics.Fill(b, (ExportMetricsServiceRequest)r);

@@ -112,7 +112,7 @@ public sealed class RecordBuilder : IDisposable
     /// <param name="key">A key made by <see cref="RecordKeys"/>.</param>
     public void AddString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> utf8)
     {
-        if (_mapping?.Time is { } t && key.SequenceEqual(t))
+        if (IsMappedTime(key))
             MappedTime(TimestampParser.TryFromUtf8(utf8, out var us), us);
         else if (BeginField(key, FieldKind.Utf8)) PutText(utf8);
     }
@@ -122,7 +122,7 @@ public sealed class RecordBuilder : IDisposable
 
     public void AddInt64(ReadOnlySpan<byte> key, long value)
     {
-        if (_mapping?.Time is { } t && key.SequenceEqual(t))
+        if (IsMappedTime(key))
         {
             MappedTime(true, TimestampParser.Scale(value));
             return;
@@ -137,7 +137,7 @@ public sealed class RecordBuilder : IDisposable
     public void AddFloat64(ReadOnlySpan<byte> key, double value)
     {
         Span<byte> text = stackalloc byte[32];
-        if (_mapping?.Time is { } t && key.SequenceEqual(t))
+        if (IsMappedTime(key))
         {
             value.TryFormat(text, out var written, "R", CultureInfo.InvariantCulture);
             MappedTime(TimestampParser.TryFromNumber(text[..written], out var us), us);
@@ -156,7 +156,7 @@ public sealed class RecordBuilder : IDisposable
     /// <summary>A number given as its JSON text (the JSON reader's path: no parse and format again).</summary>
     public void AddNumberText(ReadOnlySpan<byte> key, FieldKind kind, ReadOnlySpan<byte> jsonNumber)
     {
-        if (_mapping?.Time is { } t && key.SequenceEqual(t))
+        if (IsMappedTime(key))
             MappedTime(TimestampParser.TryFromNumber(jsonNumber, out var us), us);
         else if (BeginField(key, kind)) Put(jsonNumber);
     }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Ingest protocols benchmark (issue 14): the same genlogs records, in the same 8 MB bodies, posted by C clients to
-# our JSON endpoint and to each protocol's endpoint (Elasticsearch _bulk, OTLP/HTTP protobuf, Loki protobuf+snappy,
-# Prometheus remote write, syslog over TCP; converted once by MoleSignal.Bench convert, not timed), a fresh node
-# per round, rounds alternating between the paths. Syslog has no acknowledgement: its time runs until the stream
+# our JSON endpoint (also with an Idempotency-Key per body: json-key) and to each protocol's endpoint (Elasticsearch
+# _bulk, OTLP/HTTP protobuf, Loki protobuf+snappy, Prometheus remote write, syslog over TCP; converted once by
+# MoleSignal.Bench convert, not timed), a fresh node per round, rounds alternating between the paths. Syslog has no acknowledgement: its time runs until the stream
 # holds every record. Prints records/s (until every body is acknowledged) and server CPU µs/record per
 # path and the ratio to the JSON path of the same run (target: every protocol >= 0.8x).
 #   bench/protocols.sh [records=2000000] [clients=8]      (ROUNDS=3 by default)
@@ -60,6 +60,21 @@ post_proto() {
 }
 export -f post_proto
 
+# post_key URL FILE: like post, every body with an Idempotency-Key of its own (kept with its WAL entry).
+post_key() {
+  local key out code
+  key="bench-${2##*/}"
+  while :; do
+    out=$(curl -s -u "$AUTH" -w ' %{http_code}' -H 'Content-Type: application/x-ndjson' -H "Idempotency-Key: $key" \
+      --data-binary @"$2" "$1")
+    code=${out##* }
+    if [ "$code" = 200 ]; then case "$out" in *'"rejected":0,'*) return 0 ;; *) echo "post $2: $out" >&2; return 1 ;; esac; fi
+    [ "$code" = 503 ] && { sleep 0.2; continue; }
+    echo "post $2: HTTP $code $out" >&2; return 1
+  done
+}
+export -f post_key
+
 # post_syslog HOST:PORT FILE: the file's frames over one TCP connection.
 post_syslog() {
   python3 -c 'import socket,sys
@@ -102,12 +117,12 @@ round() {
 
 rounds=${ROUNDS:-3}
 declare -A secs cpus
-paths=(json es otlp loki remote-write syslog)
-declare -A fn=([json]=post [es]=post_es [otlp]=post_proto [loki]=post_proto [remote-write]=post_proto
+paths=(json json-key es otlp loki remote-write syslog)
+declare -A fn=([json]=post [json-key]=post_key [es]=post_es [otlp]=post_proto [loki]=post_proto [remote-write]=post_proto
   [syslog]=post_syslog)
-declare -A url=([json]=/api/v1/ingest/bench [es]=/api/v1/bench/_bulk [otlp]=/api/v1/otlp/v1/logs
+declare -A url=([json]=/api/v1/ingest/bench [json-key]=/api/v1/ingest/bench [es]=/api/v1/bench/_bulk [otlp]=/api/v1/otlp/v1/logs
   [loki]=/loki/api/v1/push [remote-write]=/api/v1/prometheus/write [syslog]=-)
-declare -A dir=([json]=chunks [es]=chunks-es [otlp]=chunks-otlp [loki]=chunks-loki
+declare -A dir=([json]=chunks [json-key]=chunks [es]=chunks-es [otlp]=chunks-otlp [loki]=chunks-loki
   [remote-write]=chunks-remote-write [syslog]=chunks-syslog)
 for r in $(seq 1 "$rounds"); do
   line="round $r:"

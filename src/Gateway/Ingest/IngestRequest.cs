@@ -97,13 +97,33 @@ public static class IngestRequest
     public const string StreamHeader = "MS-Stream";
     public const string MessageFieldHeader = "MS-Msg-Field";
     public const string TimeFieldHeader = "MS-Time-Field";
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
 
-    /// <summary>The asked stream (<see cref="AskedStream"/>) and the field mapping (<see cref="Mapping"/>).
+    /// <summary>The asked stream (<see cref="AskedStream"/>) and the write options (<see cref="Write"/>).
     /// </summary>
-    public static RequestFailure? Options(HttpRequest request, out string? stream, out FieldMapping? mapping)
+    public static RequestFailure? Options(HttpRequest request, out string? stream, out WriteOptions options)
     {
-        mapping = null;
-        return AskedStream(request, out stream) ?? Mapping(request, out mapping);
+        options = WriteOptions.None;
+        return AskedStream(request, out stream) ?? Write(request, out options);
+    }
+
+    /// <summary>The field mapping (<see cref="Mapping"/>) and the <c>Idempotency-Key</c> header.</summary>
+    public static RequestFailure? Write(HttpRequest request, out WriteOptions options)
+    {
+        options = WriteOptions.None;
+        if (Mapping(request, out var mapping) is { } badMapping) return badMapping;
+        if (IdempotencyKey(request, out var key) is { } badKey) return badKey;
+        if (mapping is not null || key is not null) options = new WriteOptions(mapping, key);
+        return null;
+    }
+
+    /// <summary>The <c>Idempotency-Key</c> header, if given.</summary>
+    public static RequestFailure? IdempotencyKey(HttpRequest request, out string? key)
+    {
+        key = request.Headers[IdempotencyKeyHeader].FirstOrDefault();
+        return key is null || WriteOptions.ValidKey(key)
+            ? null
+            : new RequestFailure(400, "invalid_idempotency_key", WriteOptions.KeyRule);
     }
 
     /// <summary>The request's message and time fields: <c>?_msg_field=</c> / <c>?_time_field=</c>, else the

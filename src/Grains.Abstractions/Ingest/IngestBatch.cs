@@ -22,6 +22,22 @@ public sealed class IngestBatch
     /// so a request is refused whole or written whole.
     /// </summary>
     [Id(7)] public bool ContinuesRequest { get; init; }
+    /// <summary>The request's <c>Idempotency-Key</c>, on each of its batches: the stream answers a key it
+    /// acknowledged before with <see cref="AppendStatus.Duplicate"/> and writes nothing.</summary>
+    [Id(8)] public string? IdempotencyKey { get; init; }
+    /// <summary>
+    /// On the request's last batch for this stream: its outcome, opaque to the stream, kept with the WAL entry
+    /// (then with the flushed files) and handed back to a retry of the same key.
+    /// </summary>
+    [Id(9)] public byte[]? Receipt { get; init; }
+
+    /// <summary>This batch with the request's idempotency key (and, on its last batch, its receipt).</summary>
+    public IngestBatch WithKey(string key, byte[]? receipt) => new()
+    {
+        Payload = Payload, Count = Count, FieldNames = FieldNames, FieldKinds = FieldKinds,
+        MinTimestamp = MinTimestamp, MaxTimestamp = MaxTimestamp, OriginalBytes = OriginalBytes,
+        ContinuesRequest = ContinuesRequest, IdempotencyKey = key, Receipt = receipt,
+    };
 }
 
 public enum AppendStatus : byte
@@ -37,6 +53,11 @@ public enum AppendStatus : byte
     /// carries the stream's fields, so the request can be built again keeping only records that fit.
     /// </summary>
     SchemaFull = 3,
+    /// <summary>
+    /// Nothing was written: the batch's <see cref="IngestBatch.IdempotencyKey"/> was acknowledged within the
+    /// idempotency window. The result carries that request's <see cref="AppendResult.Receipt"/>.
+    /// </summary>
+    Duplicate = 4,
 }
 
 [GenerateSerializer, Immutable]
@@ -46,7 +67,9 @@ public sealed record AppendResult(
     [property: Id(2)] string? Error = null,
     /// <summary>With <see cref="AppendStatus.SchemaFull"/>: the stream's field names and its field cap.</summary>
     [property: Id(3)] string[]? Fields = null,
-    [property: Id(4)] int MaxFields = 0)
+    [property: Id(4)] int MaxFields = 0,
+    /// <summary>With <see cref="AppendStatus.Duplicate"/>: the first request's receipt.</summary>
+    [property: Id(5)] byte[]? Receipt = null)
 {
     public static readonly AppendResult Ok = new(AppendStatus.Ok);
 }

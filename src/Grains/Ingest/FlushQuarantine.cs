@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging;
 using MoleSignal.Grains.Abstractions.Ingest;
+using MoleSignal.Grains.Metadata;
 using MoleSignal.Grains.Storage;
 using MoleSignal.Grains.Wal;
 using Prometheus;
@@ -13,7 +14,8 @@ namespace MoleSignal.Grains.Ingest;
 /// dropped, and one such record never stops its stream: the entry leaves the buffer and the WAL like a flushed
 /// one, and the stream goes on flushing. An operator can read the object back with the WAL reader.
 /// </summary>
-public sealed class FlushQuarantine(StreamFlusher flusher, IObjectStore store, ILogger<FlushQuarantine> log)
+public sealed class FlushQuarantine(StreamFlusher flusher, IObjectStore store, IngestKeyStore keys,
+    LiveSettings<IngestSettings> settings, ILogger<FlushQuarantine> log)
 {
     private static readonly Counter Runs = Metrics.CreateCounter(
         "flush_quarantined_entries_total",
@@ -44,6 +46,10 @@ public sealed class FlushQuarantine(StreamFlusher flusher, IObjectStore store, I
         // The cause first: an entry found in quarantine always says why it is there.
         await store.PutAsync(objectKey + ".cause.txt", Encoding.UTF8.GetBytes(cause.ToString()), ct);
         await store.PutAsync(objectKey, bytes, ct);
+        // The entry's records are kept, if not queryable: a retry of its request must not write them again.
+        var now = Clock.NowMicros(TimeProvider.System);
+        await keys.RememberAsync(key, IngestKeyStore.Of([batch], now),
+            now - (long)settings.Current.IdempotencyWindow.TotalMicroseconds, ct);
         Runs.Inc();
         Records.Inc(batch.Count);
         log.LogError(

@@ -7,6 +7,10 @@ public static class IngestMetrics
     public static readonly Counter Records = Metrics.CreateCounter(
         "ingest_records_total", "Records by result (accepted, rejected, backpressure).", "result");
 
+    public static readonly Counter IdempotentReplays = Metrics.CreateCounter(
+        "ingest_idempotent_replays_total",
+        "Appends answered from an Idempotency-Key acknowledged before, writing nothing.");
+
     public static readonly Counter Bytes = Metrics.CreateCounter(
         "ingest_bytes_total", "Flattened record bytes accepted into the WAL.");
 

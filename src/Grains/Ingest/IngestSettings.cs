@@ -14,4 +14,7 @@ public sealed record IngestSettings(
     /// <summary>A stream's schema never grows past this many fields (<c>max_stream_fields</c>).</summary>
     int MaxStreamFields = 2000,
     /// <summary>A run whose flush fails this many times in a row for a reason other than I/O is quarantined.</summary>
-    int MaxFlushAttempts = 5);
+    int MaxFlushAttempts = 5,
+    /// <summary>A retry with an acknowledged request's Idempotency-Key gets its answer this long
+    /// (<c>idempotency_window_secs</c>).</summary>
+    TimeSpan IdempotencyWindow = default);

@@ -9,7 +9,8 @@ namespace MoleSignal.Grains.Ingest;
 
 /// <summary>
 /// Turns a buffer snapshot into data files: sorted by <c>_timestamp</c>, one Parquet file and one index sidecar
-/// per UTC day, uploaded under <c>{org}/{type}/{stream}/{date}/{file-id}</c>, then FileMeta committed. File ids
+/// per UTC day, uploaded under <c>{org}/{type}/{stream}/{date}/{file-id}</c>, then FileMeta committed with the
+/// entries' idempotency keys. File ids
 /// derive from the WAL range, so a flush redone after a crash overwrites the same objects and rows.
 /// A failure to encode the rows (anything but I/O) is a <see cref="FlushEncodingException"/>: retrying it gives
 /// the same answer, so the caller quarantines the entries instead of retrying for ever.
@@ -59,7 +60,10 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
                 originalTotal * rows / Math.Max(1, order.Length), data.Length, sidecar.Length, seqStart, seqEnd));
             from = to;
         }
-        await meta.CommitFlushAsync(key, files, schema.Select(f => new SchemaField(f.Name, FieldKinds.Name(f.Kind))).ToList(), seqEnd, ct);
+        var now = Clock.NowMicros(TimeProvider.System);
+        await meta.CommitFlushAsync(key, files,
+            schema.Select(f => new SchemaField(f.Name, FieldKinds.Name(f.Kind))).ToList(), seqEnd, ct,
+            IngestKeyStore.Of(batches, now), now - (long)s.IdempotencyWindow.TotalMicroseconds);
         IngestMetrics.FlushDuration.Observe(sw.Elapsed.TotalSeconds);
         IngestMetrics.FlushedRows.Inc(order.Length);
         return files;

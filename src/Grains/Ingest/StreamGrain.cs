@@ -22,6 +22,7 @@ public sealed class StreamGrain(
     WalRecovery recovery,
     FlushQuarantine quarantine,
     NodeDrain drain,
+    IngestKeyStore keyStore,
     ILogger<StreamGrain> log) : Grain, IStreamGrain
 {
     /// <summary>A hot stream keeps both cores of a small node busy encoding; more would only hold more memory.</summary>
@@ -52,6 +53,8 @@ public sealed class StreamGrain(
     private int _failedFlushes;
     private int _encodingFailures; // in a row: past max_flush_attempts, runs flush entry by entry
     private bool _walRemoved; // drained: the WAL is gone and no append is taken
+    private IdempotencyKeys? _keys; // read from the metadata at the first append with a key
+    private Task<IdempotencyKeys>? _keysLoad;
 
     public override async Task OnActivateAsync(CancellationToken ct)
     {
@@ -130,6 +133,27 @@ public sealed class StreamGrain(
         if (drain.Draining || _walRemoved)
             return new AppendResult(AppendStatus.Backpressure, 1,
                 "this ingester is draining or the stream being deleted; retry");
+        var key = batch.IdempotencyKey;
+        IdempotencyKeys? keys = null;
+        if (key is not null)
+        {
+            keys = await KeysAsync();
+            if (keys is null)
+                return new AppendResult(AppendStatus.Backpressure, 2,
+                    "this stream's idempotency keys are not readable yet (WAL replay or metadata); retry");
+            if (!batch.ContinuesRequest)
+            {
+                switch (keys.Check(key, Clock.NowMicros(TimeProvider.System), out var receipt))
+                {
+                    case IdempotencyKeys.State.Acknowledged:
+                        IngestMetrics.IdempotentReplays.Inc();
+                        return new AppendResult(AppendStatus.Duplicate, Receipt: receipt);
+                    case IdempotencyKeys.State.InFlight:
+                        return new AppendResult(AppendStatus.Backpressure, 1,
+                            "a request with this Idempotency-Key is being written; retry");
+                }
+            }
+        }
         // A request's later batches name the same fields as its first, which was checked.
         if (!batch.ContinuesRequest && SchemaFullFor(batch) is { } full) return full;
         var size = batch.Payload.Length;
@@ -141,6 +165,8 @@ public sealed class StreamGrain(
             return new AppendResult(AppendStatus.Backpressure, _failedFlushes > 0 ? 5 : 1,
                 $"the ingester buffer is full ({memory.Used >> 20} of {memory.Limit >> 20} MiB unflushed); retry later");
         }
+        // Taken on the same turn as the check: a concurrent retry of the key sees it in flight.
+        if (key is not null && !batch.ContinuesRequest) keys!.Reserve(key, Clock.NowMicros(TimeProvider.System));
         var entry = new Entry(_nextSeq++, batch);
         Add(entry);
         _schema.Merge(batch.FieldNames, batch.FieldKinds);
@@ -154,10 +180,13 @@ public sealed class StreamGrain(
             _bufferBytes -= size;
             _bufferRecords -= batch.Count;
             memory.Release(size);
+            if (key is not null) keys!.Release(key);
             log.LogError("stream {Stream}: WAL append failed: {Error}", _key, e.Message);
             return new AppendResult(AppendStatus.Failed, 0, e.Message);
         }
         entry.Committed = true;
+        if (key is not null && batch.Receipt is { } done)
+            keys!.Acknowledge(key, done, Clock.NowMicros(TimeProvider.System));
         IngestMetrics.Records.WithLabels("accepted").Inc(batch.Count);
         IngestMetrics.Bytes.Inc(size);
         StartFlush(force: false);
@@ -165,6 +194,41 @@ public sealed class StreamGrain(
     }
 
     public Task Flush() => FlushAll();
+
+    /// <summary>
+    /// The stream's keys: those its flushed entries left in the metadata, within the window. Null while this
+    /// node still replays the stream's WAL from before a restart (its keys reach the metadata with its records)
+    /// or the metadata cannot be read: a keyed request then waits rather than risk writing twice.
+    /// </summary>
+    private async Task<IdempotencyKeys?> KeysAsync()
+    {
+        var window = settings.Current.IdempotencyWindow;
+        if (_keys is not null)
+        {
+            _keys.Window = window;
+            return _keys;
+        }
+        if (WalRecovery.IsPending(settings.Current.Wal.Dir, _key)) return null;
+        _keysLoad ??= LoadKeysAsync(window);
+        try
+        {
+            return _keys ??= await _keysLoad;
+        }
+        catch (Exception e)
+        {
+            _keysLoad = null;
+            log.LogWarning("stream {Stream}: idempotency keys not readable: {Error}", _key, e.Message);
+            return null;
+        }
+    }
+
+    private async Task<IdempotencyKeys> LoadKeysAsync(TimeSpan window)
+    {
+        var keys = new IdempotencyKeys(window);
+        var since = Clock.NowMicros(TimeProvider.System) - (long)window.TotalMicroseconds;
+        foreach (var k in await keyStore.SinceAsync(_key, since)) keys.Acknowledge(k.Key, k.Receipt, k.AckedAtMicros);
+        return keys;
+    }
 
     /// <summary>Refuses a batch that would grow the schema past <c>max_stream_fields</c>, before anything is
     /// written.</summary>

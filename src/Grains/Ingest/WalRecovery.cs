@@ -44,6 +44,11 @@ public sealed class WalRecovery(
     public static List<(StreamKey Key, string Dir)> Pending(string walDir) =>
         StreamDirectories(Path.Combine(Path.GetFullPath(walDir), RecoveryDirName));
 
+    /// <summary>Whether the stream still has set-aside segments: what they hold is not in the files (nor its
+    /// idempotency keys in the metadata) yet.</summary>
+    public static bool IsPending(string walDir, StreamKey key) => StreamWal.ListSegments(
+        Path.Combine(Path.GetFullPath(walDir), RecoveryDirName, key.Org, key.Type, key.Stream)).Count > 0;
+
     /// <summary>{root}/{org}/{type}/{stream} directories holding segments.</summary>
     public static List<(StreamKey Key, string Dir)> StreamDirectories(string root)
     {

@@ -8,7 +8,7 @@ namespace MoleSignal.Grains.Metadata;
 /// <summary>The <c>streams</c>, <c>stream_schema_history</c> and <c>file_meta</c> tables. Same SQL on both dialects.</summary>
 public sealed class StreamMetaStore(MetaStore store)
 {
-    private static long NowMicros => Clock.NowMicros(TimeProvider.System);
+    internal static long NowMicros => Clock.NowMicros(TimeProvider.System);
 
     public async Task<StreamRecord?> GetAsync(StreamKey key, CancellationToken ct = default)
     {
@@ -83,15 +83,19 @@ public sealed class StreamMetaStore(MetaStore store)
     }
 
     /// <summary>
-    /// Records flushed files, the stream's schema (a new version when it changed) and its flushed WAL seq in one
-    /// transaction.
+    /// Records flushed files, the stream's schema (a new version when it changed), its flushed WAL seq and the
+    /// idempotency keys of the flushed entries (dropping the stream's keys older than <paramref name="keysCut"/>)
+    /// in one transaction.
     /// </summary>
-    public async Task CommitFlushAsync(StreamKey key, IReadOnlyList<FileMeta> files, IReadOnlyList<SchemaField> schema, long flushedSeq, CancellationToken ct = default)
+    public async Task CommitFlushAsync(StreamKey key, IReadOnlyList<FileMeta> files,
+        IReadOnlyList<SchemaField> schema, long flushedSeq, CancellationToken ct = default,
+        IReadOnlyList<IngestKey>? keys = null, long keysCut = 0)
     {
         var now = NowMicros;
         await using var conn = await store.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         foreach (var f in files) await UpsertFileAsync(conn, tx, key, f, now, ct);
+        if (keys is not null) await IngestKeyStore.InsertAsync(conn, tx, key, keys, keysCut, ct);
 
         string? currentJson = null;
         var version = 0;
@@ -206,7 +210,8 @@ public sealed class StreamMetaStore(MetaStore store)
             cmd.Transaction = tx;
             files += Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
         }
-        string[] tables = ["file_meta", "dumped_partitions", "stream_schema_history", "stream_settings", "streams"];
+        string[] tables =
+            ["file_meta", "dumped_partitions", "stream_schema_history", "stream_settings", "ingest_keys", "streams"];
         foreach (var table in tables)
         {
             var n = await ExecCount(conn, tx, $"DELETE FROM {table} WHERE {OfStream}", ct, of);

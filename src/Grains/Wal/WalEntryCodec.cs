@@ -8,7 +8,9 @@ namespace MoleSignal.Grains.Wal;
 /// <summary>
 /// One WAL entry: <c>[magic "MSLW"][u32 payload length][u32 crc32 of seq+payload][u64 seq][payload]</c>. The
 /// payload is the batch: count, time range, original size, its field list, then the columns
-/// (<see cref="BatchPayload"/>). The magic lets a reader find the next entry after a damaged one. Entries written
+/// (<see cref="BatchPayload"/>), then, on a request's last batch with an idempotency key, that key and the
+/// request's receipt (<c>[u16 key length][key][u32 receipt length][receipt]</c>: the key is durable exactly when
+/// the records are). The magic lets a reader find the next entry after a damaged one. Entries written
 /// before it existed (<c>[u32 length][u32 crc][u64 seq][payload]</c>, a length never equal to the magic, which
 /// is over <see cref="MaxPayload"/>) are still read.
 /// </summary>
@@ -23,6 +25,7 @@ public static class WalEntryCodec
     {
         var size = HeaderSize + 4 + 8 + 8 + 8 + 4 + 4;
         foreach (var n in b.FieldNames) size += 1 + 2 + Encoding.UTF8.GetByteCount(n);
+        if (KeepsKey(b)) size += 2 + Encoding.UTF8.GetByteCount(b.IdempotencyKey!) + 4 + b.Receipt!.Length;
         return size + b.Payload.Length;
     }
 
@@ -48,12 +51,23 @@ public static class WalEntryCodec
         BinaryPrimitives.WriteInt32LittleEndian(p[o..], b.Payload.Length); o += 4;
         b.Payload.CopyTo(p[o..]);
         o += b.Payload.Length;
+        if (KeepsKey(b))
+        {
+            var n = Encoding.UTF8.GetBytes(b.IdempotencyKey, p[(o + 2)..]);
+            BinaryPrimitives.WriteUInt16LittleEndian(p[o..], (ushort)n);
+            o += 2 + n;
+            BinaryPrimitives.WriteInt32LittleEndian(p[o..], b.Receipt!.Length); o += 4;
+            b.Receipt.CopyTo(p[o..]);
+            o += b.Receipt.Length;
+        }
 
         BinaryPrimitives.WriteInt32LittleEndian(dest[4..], o);
         BinaryPrimitives.WriteInt64LittleEndian(dest[12..], seq);
         BinaryPrimitives.WriteUInt32LittleEndian(dest[8..], Checksum(dest.Slice(12, 8), p[..o]));
         return HeaderSize + o;
     }
+
+    private static bool KeepsKey(IngestBatch b) => b is { IdempotencyKey: not null, Receipt: not null };
 
     private static uint Checksum(ReadOnlySpan<byte> seq, ReadOnlySpan<byte> payload)
     {
@@ -100,10 +114,21 @@ public static class WalEntryCodec
             }
             var recLen = BinaryPrimitives.ReadInt32LittleEndian(p[o..]); o += 4;
             var payload = p.Slice(o, recLen).ToArray();
+            o += recLen;
+            string? key = null;
+            byte[]? receipt = null;
+            if (o < p.Length)
+            {
+                var n = BinaryPrimitives.ReadUInt16LittleEndian(p[o..]); o += 2;
+                key = Encoding.UTF8.GetString(p.Slice(o, n)); o += n;
+                var r = BinaryPrimitives.ReadInt32LittleEndian(p[o..]); o += 4;
+                receipt = p.Slice(o, r).ToArray();
+            }
             batch = new IngestBatch
             {
                 Payload = payload, Count = count, FieldNames = names, FieldKinds = kinds,
                 MinTimestamp = min, MaxTimestamp = max, OriginalBytes = original,
+                IdempotencyKey = key, Receipt = receipt,
             };
             length = header + payloadLen;
             return ReadStatus.Ok;

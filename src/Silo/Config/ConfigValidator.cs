@@ -43,6 +43,7 @@ public static class ConfigValidator
         NotNegative("ingester.allowed_past_hours", c.Ingester.AllowedPastHours);
         NotNegative("ingester.allowed_future_hours", c.Ingester.AllowedFutureHours);
         Positive("ingester.max_flush_attempts", c.Ingester.MaxFlushAttempts);
+        Positive("ingester.idempotency_window_secs", c.Ingester.IdempotencyWindowSecs);
         if (c.Syslog.TcpPort != 0) Port("syslog.tcp_port", c.Syslog.TcpPort);
         if (c.Syslog.UdpPort != 0) Port("syslog.udp_port", c.Syslog.UdpPort);
         if (!System.Net.IPAddress.TryParse(c.Syslog.Bind, out _))

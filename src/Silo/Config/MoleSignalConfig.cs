@@ -205,6 +205,9 @@ public sealed class IngesterSection
     public int AllowedFutureHours { get; set; } = 24;
     /// <summary>Encoding failures of a flush run in a row before its bad entries are quarantined.</summary>
     public int MaxFlushAttempts { get; set; } = 5;
+    /// <summary>A retry with the Idempotency-Key of a request acknowledged this many seconds ago or less gets
+    /// that request's answer and writes nothing.</summary>
+    public int IdempotencyWindowSecs { get; set; } = 600;
     /// <summary>Fields indexed for match_all(); a trailing '*' matches a prefix.</summary>
     public string[] FullTextFields { get; set; } = ["log", "message", "msg", "content", "data", "body", "error_*"];
     /// <summary>High-cardinality id fields with a per-file bloom filter.</summary>

@@ -22,7 +22,8 @@ public static class IngestWiring
         new FieldPatterns(c.Ingester.FullTextFields),
         new FieldPatterns(c.Ingester.IdFields),
         c.Ingester.MaxStreamFields,
-        c.Ingester.MaxFlushAttempts);
+        c.Ingester.MaxFlushAttempts,
+        TimeSpan.FromSeconds(c.Ingester.IdempotencyWindowSecs));
 
     public static IngestLimits Limits(MoleSignalConfig c) => new(
         MaxColumns: c.Ingester.MaxColumns,
@@ -41,6 +42,7 @@ public static class IngestWiring
         s.AddSingleton<IngestMemory>();
         s.AddSingleton(new FlushScheduler(config.Ingester.FlushParallelism));
         s.AddSingleton<StreamMetaStore>();
+        s.AddSingleton<IngestKeyStore>();
         s.AddSingleton<DumpedPartitionStore>();
         s.AddSingleton<ManifestStore>();
         s.AddSingleton<FileIndex>();

@@ -17,7 +17,7 @@ public static class BulkEndpoint
         CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
-        if (IngestRequest.Options(request, out var asked, out var mapping) is { } bad)
+        if (IngestRequest.Options(request, out var asked, out var options) is { } bad)
             return EsAnswers.Error(bad.Status, "illegal_argument_exception", bad.Message);
         using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct);
         if (body.Failure is { } failure)
@@ -41,10 +41,14 @@ public static class BulkEndpoint
         var createsOrg = IngestRequest.CreatesOrg(request);
         await Task.WhenAll(byStream.Values.Select(async r => r.Outcome = await pipeline.IngestAsync(
             new IngestTarget(org, StreamKey.Logs, r.Stream), r.Bytes, createsOrg,
-            b => Fill(b, body, items, r.Items), trackRejected: true, mapping, ct)));
+            b => Fill(b, body, items, r.Items), trackRejected: true, options, ct)));
 
         using var answer = new BulkResponse();
-        foreach (var r in byStream.Values) IngestHttp.CountWarnings(r.Outcome);
+        foreach (var r in byStream.Values)
+        {
+            IngestHttp.CountWarnings(r.Outcome);
+            IngestHttp.MarkReplayed(r.Outcome, request.HttpContext.Response);
+        }
         run = null;
         for (var i = 0; i < items.Count; i++)
         {

@@ -19,12 +19,12 @@ public static class JsonIngestEndpoint
     private static async Task<IResult> Ingest(string stream, HttpRequest request, IngestPipeline pipeline,
         CancellationToken ct)
     {
-        if (IngestRequest.Mapping(request, out var mapping) is { } badMapping) return badMapping.ToApiError();
+        if (IngestRequest.Write(request, out var options) is { } badOptions) return badOptions.ToApiError();
         if (IngestRequest.Target(request, stream, out var target) is { } bad) return bad.ToApiError();
         using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct);
         if (body.Failure is { } failure) return failure.ToApiError();
         var outcome = await pipeline.IngestAsync(target, body.Length, IngestRequest.CreatesOrg(request),
-            b => JsonBodyParser.Parse(body.Span, b), mapping: mapping, ct: ct);
+            b => JsonBodyParser.Parse(body.Span, b), options: options, ct: ct);
         return IngestHttp.Result(outcome, request.HttpContext.Response);
     }
 }

@@ -33,7 +33,7 @@ public static class LokiEndpoints
         if (!protobuf && type != "application/json")
             return ApiError.Result(415, "unsupported_media_type",
                 "Content-Type must be application/x-protobuf (snappy) or application/json");
-        if (IngestRequest.Options(request, out var fixedStream, out var mapping) is { } bad) return bad.ToApiError();
+        if (IngestRequest.Options(request, out var fixedStream, out var options) is { } bad) return bad.ToApiError();
         using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct, snappy: protobuf);
         if (body.Failure is { } failure) return failure.ToApiError();
         var streams = new List<LokiStream>();
@@ -61,7 +61,7 @@ public static class LokiEndpoints
         if (byStream.Count == 0) return Results.NoContent();
         var parts = byStream.Select(p => new StreamPart(p.Key, bytes[p.Key], b => Fill(b, p.Value))).ToList();
         var outcomes = await pipeline.IngestAllAsync(OrgHeader.Current(request), StreamKey.Logs,
-            IngestRequest.CreatesOrg(request), parts, mapping, ct);
+            IngestRequest.CreatesOrg(request), parts, options, ct);
         return StreamParts.NoContentAnswer(outcomes, request.HttpContext.Response,
             protobuf ? "invalid_protobuf" : "invalid_json");
     }

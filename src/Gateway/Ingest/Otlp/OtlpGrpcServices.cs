@@ -25,8 +25,11 @@ public static class OtlpGrpc
         var mapping = FieldMapping.Create(headers.GetValue(IngestRequest.MessageFieldHeader.ToLowerInvariant()),
             headers.GetValue(IngestRequest.TimeFieldHeader.ToLowerInvariant()), out var error);
         if (error is not null) throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, error));
+        var key = headers.GetValue(IngestRequest.IdempotencyKeyHeader.ToLowerInvariant());
+        if (key is not null && !WriteOptions.ValidKey(key))
+            throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, WriteOptions.KeyRule));
         var (outcome, answer) = await OtlpExport.RunAsync(signal, request, org, stream, principal.IsRoot,
-            request.CalculateSize(), pipeline, mapping, context.CancellationToken);
+            request.CalculateSize(), pipeline, new WriteOptions(mapping, key), context.CancellationToken);
         if (answer is not null) return (T)answer;
         throw IngestGrpc.Exception(outcome!);
     }

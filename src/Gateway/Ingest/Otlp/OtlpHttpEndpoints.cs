@@ -39,7 +39,7 @@ public static class OtlpHttpEndpoints
         var type = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
         var json = type == Json;
         if (type != Protobuf && !json) return Failure(false, 415, $"Content-Type must be {Protobuf} or {Json}");
-        if (IngestRequest.Options(request, out var asked, out var mapping) is { } bad)
+        if (IngestRequest.Options(request, out var asked, out var options) is { } bad)
             return Failure(json, bad.Status, bad.Message);
         var stream = asked ?? NameRules.Normalize(request.Headers["stream-name"].FirstOrDefault()
             ?? OtlpExport.DefaultStream);
@@ -56,8 +56,12 @@ public static class OtlpHttpEndpoints
             return Failure(json, 400, $"the body is not an OTLP {signal.Name} export request: {e.Message}");
         }
         var (outcome, answer) = await OtlpExport.RunAsync(signal, message, OrgHeader.Current(request), stream,
-            IngestRequest.CreatesOrg(request), body.Length, pipeline, mapping, ct);
-        if (answer is not null) return new OtlpResult(json, answer, 200);
+            IngestRequest.CreatesOrg(request), body.Length, pipeline, options, ct);
+        if (answer is not null)
+        {
+            if (outcome is not null) IngestHttp.MarkReplayed(outcome, request.HttpContext.Response);
+            return new OtlpResult(json, answer, 200);
+        }
         IngestHttp.SetHeaders(outcome!, request.HttpContext.Response);
         return Failure(json, IngestHttp.StatusCode(outcome!.Status), outcome.Message ?? "quota exceeded");
     }

@@ -95,12 +95,12 @@ public static class OtlpExport
 
     public static async Task<(IngestOutcome? Outcome, IMessage? Answer)> RunAsync(OtlpSignal signal,
         IMessage request, string org, string stream, bool createsOrg, long bytes, IngestPipeline pipeline,
-        FieldMapping? mapping, CancellationToken ct)
+        WriteOptions options, CancellationToken ct)
     {
         // An export of nothing is a success in OTLP, not a request without records.
         if (signal.Count(request) == 0) return (null, signal.Answer(0, ""));
         var outcome = await pipeline.IngestAsync(new IngestTarget(org, signal.StreamType, stream), bytes, createsOrg,
-            b => signal.Fill(b, request), mapping: mapping, ct: ct);
+            b => signal.Fill(b, request), options: options, ct: ct);
         IngestHttp.CountWarnings(outcome);
         if (outcome.Status != IngestStatus.Ok) return (outcome, null);
         var first = outcome.Errors.Count > 0 ? $"record {outcome.Errors[0].Index}: {outcome.Errors[0].Error}" : "";

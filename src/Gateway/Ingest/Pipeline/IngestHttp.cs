@@ -23,16 +23,27 @@ public static class IngestHttp
         _ => 500,
     };
 
-    /// <summary>Counts what the accepted records needed repaired; call once per outcome.</summary>
+    /// <summary>Counts what the accepted records needed repaired; call once per outcome (a replay was counted
+    /// when it was written).</summary>
     public static void CountWarnings(IngestOutcome o)
     {
-        if (o.InvalidUtf8Values > 0) IngestWarnings.InvalidUtf8.Inc(o.InvalidUtf8Values);
+        if (o.InvalidUtf8Values > 0 && !o.Replayed) IngestWarnings.InvalidUtf8.Inc(o.InvalidUtf8Values);
     }
 
-    /// <summary>Sets what the status needs beside the body (Retry-After on backpressure).</summary>
+    /// <summary>Answers a retry of an acknowledged Idempotency-Key with this header, as Stripe's API does.</summary>
+    public const string ReplayedHeader = "Idempotent-Replayed";
+
+    /// <summary>Sets what the status needs beside the body: Retry-After on backpressure,
+    /// <see cref="ReplayedHeader"/> on a replay.</summary>
     public static void SetHeaders(IngestOutcome o, HttpResponse response)
     {
         if (o.Status == IngestStatus.Backpressure) response.Headers.RetryAfter = o.RetryAfterSecs.ToString();
+        MarkReplayed(o, response);
+    }
+
+    public static void MarkReplayed(IngestOutcome o, HttpResponse response)
+    {
+        if (o.Replayed) response.Headers[ReplayedHeader] = "true";
     }
 
     private sealed record Answered(int Accepted, int Rejected, IEnumerable<object> Errors,

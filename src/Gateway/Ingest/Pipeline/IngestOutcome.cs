@@ -38,6 +38,9 @@ public sealed record IngestOutcome(
     QuotaRefusal? Quota = null,
     IReadOnlyDictionary<int, string>? RejectedReasons = null)
 {
+    /// <summary>The answer of an earlier request with the same Idempotency-Key: nothing was written now.</summary>
+    public bool Replayed { get; init; }
+
     public static IngestOutcome Failed(IngestStatus status, string message, int accepted = 0) =>
         new(status, accepted, 0, [], 0, message);
 }

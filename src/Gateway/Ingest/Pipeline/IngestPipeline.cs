@@ -26,10 +26,13 @@ public sealed class IngestPipeline(IGrainFactory grains, IngestLimitsSource limi
     /// <param name="createsOrg">The principal may write into an org that does not exist yet (root): the first
     /// write makes it, as an org made through the API.</param>
     /// <param name="trackRejected">Keep every rejected record's index, for answers per record.</param>
-    /// <param name="mapping">The request's message and time fields (<c>_msg_field</c>, <c>_time_field</c>).</param>
+    /// <param name="options">The request's message and time fields (<c>_msg_field</c>, <c>_time_field</c>) and
+    /// its idempotency key: a key the stream acknowledged within the window answers that request's outcome
+    /// (<see cref="IngestOutcome.Replayed"/>) and writes nothing.</param>
     public async Task<IngestOutcome> IngestAsync(IngestTarget target, long bytes, bool createsOrg, Fill fill,
-        bool trackRejected = false, FieldMapping? mapping = null, CancellationToken ct = default)
+        bool trackRejected = false, WriteOptions? options = null, CancellationToken ct = default)
     {
+        options ??= WriteOptions.None;
         if (createsOrg) await orgs.EnsureAsync(target.Org, ct);
         if (await quotas.CheckIngestAsync(target.Org, target.Type, target.Stream, bytes, ct) is { } refusal)
             return IngestOutcome.Failed(IngestStatus.QuotaExceeded, "", 0) with { Quota = refusal };
@@ -40,7 +43,7 @@ public sealed class IngestPipeline(IGrainFactory grains, IngestLimitsSource limi
         for (var round = 0; ; round++)
         {
             List<IngestBatch> batches;
-            var builder = new RecordBuilder(current, arrival, budget, trackRejected, mapping);
+            var builder = new RecordBuilder(current, arrival, budget, trackRejected, options.Mapping);
             // The builder's pooled buffers go back before the appends wait for their WAL syncs.
             using (builder)
             {
@@ -55,7 +58,10 @@ public sealed class IngestPipeline(IGrainFactory grains, IngestLimitsSource limi
                       errors[0].Error
                     : "the body holds no records");
             }
+            if (options.IdempotencyKey is { } key) Keyed(batches, key, builder);
             var (accepted, result) = await AppendAsync(grain, batches);
+            if (result is { Status: AppendStatus.Duplicate, Receipt: { } receipt })
+                return IngestReceipt.Decode(receipt);
             if (result is { Status: AppendStatus.SchemaFull } full && round < 3)
             {
                 var known = full.Fields!;
@@ -78,6 +84,15 @@ public sealed class IngestPipeline(IGrainFactory grains, IngestLimitsSource limi
                     $"{accepted} of {builder.Accepted} records were written before the WAL failed: {result.Error}"),
             };
         }
+    }
+
+    /// <summary>Every batch names the key; the last also carries the outcome this request has if it is written
+    /// whole, which the stream keeps with it.</summary>
+    private static void Keyed(List<IngestBatch> batches, string key, RecordBuilder builder)
+    {
+        var receipt = IngestReceipt.Encode(Built(builder, IngestStatus.Ok, builder.Accepted, null));
+        for (var i = 0; i < batches.Count; i++)
+            batches[i] = batches[i].WithKey(key, i == batches.Count - 1 ? receipt : null);
     }
 
     private static IngestOutcome Built(RecordBuilder b, IngestStatus status, int accepted, string? message) =>

@@ -12,9 +12,9 @@ public static class StreamParts
 {
     /// <summary>Every part at once (streams are independent grains).</summary>
     public static Task<IngestOutcome[]> IngestAllAsync(this IngestPipeline pipeline, string org, string type,
-        bool createsOrg, IReadOnlyList<StreamPart> parts, FieldMapping? mapping, CancellationToken ct) =>
+        bool createsOrg, IReadOnlyList<StreamPart> parts, WriteOptions options, CancellationToken ct) =>
         Task.WhenAll(parts.Select(p => pipeline.IngestAsync(new IngestTarget(org, type, p.Stream), p.Bytes,
-            createsOrg, p.Fill, mapping: mapping, ct: ct)));
+            createsOrg, p.Fill, options: options, ct: ct)));
 
     // A failure that a sender should retry or see first, worst first: the parts that were written stay written.
     private static readonly IngestStatus[] Precedence =
@@ -39,6 +39,7 @@ public static class StreamParts
             accepted += o.Accepted;
             if (first is null && o.Errors.Count > 0) first = o.Errors[0];
         }
+        foreach (var o in outcomes) IngestHttp.MarkReplayed(o, response);
         if (rejected == 0) return Results.NoContent();
         return ApiError.Result(400, "rejected", $"{rejected} of {rejected + accepted} records were rejected " +
             $"and the others written{(first is { } e ? $"; first: {e.Error}" : "")}");

@@ -40,7 +40,8 @@ public static class RemoteWriteEndpoints
         if (type != "application/x-protobuf")
             return ApiError.Result(415, "unsupported_media_type",
                 "Content-Type must be application/x-protobuf (a snappy-compressed WriteRequest)");
-        if (IngestRequest.AskedStream(request, out var fixedStream) is { } bad) return bad.ToApiError();
+        if (IngestRequest.AskedStream(request, out var fixedStream) is { } badStream) return badStream.ToApiError();
+        if (IngestRequest.IdempotencyKey(request, out var key) is { } bad) return bad.ToApiError();
         using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct, snappy: true);
         if (body.Failure is { } failure) return failure.ToApiError();
         WriteRequest write;
@@ -70,7 +71,7 @@ public static class RemoteWriteEndpoints
         var parts = byStream.Select(p => new StreamPart(p.Key, p.Value.Sum(s => (long)s.CalculateSize()),
             b => Fill(b, p.Value))).ToList();
         var outcomes = await pipeline.IngestAllAsync(OrgHeader.Current(request), StreamKey.Metrics,
-            IngestRequest.CreatesOrg(request), parts, null, ct);
+            IngestRequest.CreatesOrg(request), parts, new WriteOptions(IdempotencyKey: key), ct);
         if (unnamed > 0)
             outcomes = [..outcomes, new IngestOutcome(IngestStatus.AllRejected, 0, unnamed,
                 [new RecordError(0, $"a series' {MetricNameLabel} is missing or names no valid stream")], 0)];

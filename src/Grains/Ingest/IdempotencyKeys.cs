@@ -4,11 +4,14 @@ namespace MoleSignal.Grains.Ingest;
 /// One stream's idempotency keys: those acknowledged within the window, with their receipts, and those of
 /// requests being written now. A key is reserved by its request's first batch and completed by its last; a
 /// retry meanwhile is told to wait, and a reservation whose request never finished (its gateway died) lapses.
-/// Bounded: past <see cref="MaxKeys"/> the oldest acknowledged keys are forgotten first.
+/// Bounded: past <see cref="MaxKeys"/> keys or <see cref="MaxBytes"/> of keys and receipts (a bulk answer's
+/// receipt lists every refused item) the oldest acknowledged keys are forgotten first.
 /// </summary>
 public sealed class IdempotencyKeys(TimeSpan window)
 {
     public const int MaxKeys = 100_000;
+
+    public const long MaxBytes = 64L << 20;
 
     /// <summary>A request that reserved its key and then went silent frees it after this long.</summary>
     public static readonly TimeSpan ReservationLapse = TimeSpan.FromSeconds(60);
@@ -27,7 +30,11 @@ public sealed class IdempotencyKeys(TimeSpan window)
 
     public TimeSpan Window { get; set; } = window;
 
+    private long _bytes; // of acknowledged keys and their receipts
+
     public int Count => _slots.Count;
+
+    public long Bytes => _bytes;
 
     public State Check(string key, long nowMicros, out byte[]? receipt)
     {
@@ -55,9 +62,11 @@ public sealed class IdempotencyKeys(TimeSpan window)
     /// <summary>The key's request is durable: later requests with it get <paramref name="receipt"/>.</summary>
     public void Acknowledge(string key, byte[] receipt, long atMicros)
     {
+        if (_slots.TryGetValue(key, out var old) && old.Receipt is not null) _bytes -= Size(key, old.Receipt);
         _slots[key] = new Slot { Receipt = receipt, AtMicros = atMicros };
+        _bytes += Size(key, receipt);
         _order.Enqueue((key, atMicros));
-        while (_slots.Count > MaxKeys && _order.TryDequeue(out var oldest)) Forget(oldest);
+        while ((_slots.Count > MaxKeys || _bytes > MaxBytes) && _order.TryDequeue(out var oldest)) Forget(oldest);
     }
 
     private void Expire(long nowMicros)
@@ -70,7 +79,11 @@ public sealed class IdempotencyKeys(TimeSpan window)
     // A key acknowledged again (a reload) is queued twice: only its latest entry removes it.
     private void Forget((string Key, long AtMicros) entry)
     {
-        if (_slots.TryGetValue(entry.Key, out var slot) && slot.Receipt is not null && slot.AtMicros == entry.AtMicros)
-            _slots.Remove(entry.Key);
+        if (!_slots.TryGetValue(entry.Key, out var slot) || slot.Receipt is null || slot.AtMicros != entry.AtMicros)
+            return;
+        _slots.Remove(entry.Key);
+        _bytes -= Size(entry.Key, slot.Receipt);
     }
+
+    private static long Size(string key, byte[] receipt) => key.Length + receipt.Length;
 }

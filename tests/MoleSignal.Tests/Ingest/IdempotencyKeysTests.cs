@@ -53,6 +53,19 @@ public sealed class IdempotencyKeysTests
     }
 
     [Fact]
+    public void The_table_is_bounded_in_bytes_too()
+    {
+        var keys = new IdempotencyKeys(TimeSpan.FromDays(1));
+        var big = new byte[1 << 20];
+        for (var i = 0; i < 70; i++) keys.Acknowledge($"k{i}", big, T0 + i);
+        Assert.True(keys.Bytes <= IdempotencyKeys.MaxBytes, $"{keys.Bytes} bytes kept");
+        Assert.Equal(IdempotencyKeys.State.Free, keys.Check("k0", T0 + 70, out _));
+        Assert.Equal(IdempotencyKeys.State.Acknowledged, keys.Check("k69", T0 + 70, out _));
+        keys.Acknowledge("k69", [1], T0 + 71); // acknowledged again: its old receipt no longer counts
+        Assert.True(keys.Bytes < 63L << 20, $"{keys.Bytes} bytes kept");
+    }
+
+    [Fact]
     public void A_key_acknowledged_again_keeps_its_latest_time()
     {
         var keys = new IdempotencyKeys(TimeSpan.FromSeconds(10));

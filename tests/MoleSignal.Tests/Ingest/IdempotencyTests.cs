@@ -2,6 +2,11 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using MoleSignal.Otlp.Common;
+using MoleSignal.Otlp.Logs;
 using MoleSignal.Tests.Processes;
 
 namespace MoleSignal.Tests.Ingest;
@@ -155,5 +160,40 @@ public sealed class IdempotencyTests
         Assert.Equal(Items(first.Body), Items(again.Body));
         Assert.Equal(2, await CountAsync(node.Http, "shop_0"));
         Assert.Equal(2, await CountAsync(node.Http, "shop_1"));
+    }
+
+    [Fact]
+    public async Task An_otlp_grpc_export_retried_with_its_idempotency_key_metadata_writes_once()
+    {
+        var env = MoleSignalNode.DefaultEnv(freePorts: true);
+        using var node = MoleSignalNode.Start(env);
+        await node.WaitHealthyAsync();
+        var export = new ExportLogsServiceRequest();
+        var scope = new ScopeLogs();
+        for (var i = 0; i < 3; i++)
+            scope.LogRecords.Add(new LogRecord
+            {
+                TimeUnixNano = 1_764_496_800_000_000_000UL + (ulong)i, Body = new AnyValue { StringValue = $"log {i}" },
+            });
+        export.ResourceLogs.Add(new ResourceLogs { ScopeLogs = { scope } });
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{env["MS_GRPC.PORT"]}");
+        var bytes = Marshallers.Create<byte[]>(b => b, b => b);
+        var method = new Method<byte[], byte[]>(MethodType.Unary, "opentelemetry.proto.collector.logs.v1.LogsService",
+            "Export", bytes, bytes);
+        var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes(
+            $"{MoleSignalNode.RootEmail}:{MoleSignalNode.RootPassword}"));
+        async Task<byte[]> Export(string key) => await channel.CreateCallInvoker().AsyncUnaryCall(method, null,
+            new CallOptions(new Grpc.Core.Metadata
+            {
+                { "authorization", $"Basic {basic}" }, { "stream-name", "grpckeys" }, { "idempotency-key", key },
+            }), export.ToByteArray());
+
+        var first = await Export("export-1");
+        Assert.Equal(first, await Export("export-1"));
+        Assert.Equal(3, await CountAsync(node.Http, "grpckeys"));
+        await Export("export-2");
+        Assert.Equal(6, await CountAsync(node.Http, "grpckeys"));
+        var bad = await Assert.ThrowsAsync<RpcException>(() => Export("not visible"));
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
     }
 }

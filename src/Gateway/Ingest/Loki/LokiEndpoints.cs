@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using MoleSignal.Gateway.Auth;
@@ -37,7 +38,7 @@ public static class LokiEndpoints
         using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct, snappy: protobuf);
         if (body.Failure is { } failure) return failure.ToApiError();
         var streams = new List<LokiStream>();
-        if ((protobuf ? LokiPush.FromProtobuf(body.Span, streams) : LokiPush.FromJson(body.Span, streams))
+        if ((protobuf ? LokiWire.Read(body.Span, streams) : LokiPush.FromJson(body.Span, streams))
             is { } unreadable)
             return ApiError.Result(400, protobuf ? "invalid_protobuf" : "invalid_json", unreadable);
 
@@ -45,7 +46,7 @@ public static class LokiEndpoints
         var bytes = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var s in streams)
         {
-            if (s.Entries.Count == 0) continue;
+            if (s.Count == 0) continue;
             var name = fixedStream;
             if (name is null)
             {
@@ -59,7 +60,7 @@ public static class LokiEndpoints
             bytes[name] = bytes.GetValueOrDefault(name) + Size(s);
         }
         if (byStream.Count == 0) return Results.NoContent();
-        var parts = byStream.Select(p => new StreamPart(p.Key, bytes[p.Key], b => Fill(b, p.Value))).ToList();
+        var parts = byStream.Select(p => new StreamPart(p.Key, bytes[p.Key], b => Fill(b, body, p.Value))).ToList();
         var outcomes = await pipeline.IngestAllAsync(OrgHeader.Current(request), StreamKey.Logs,
             IngestRequest.CreatesOrg(request), parts, options, ct);
         return StreamParts.NoContentAnswer(outcomes, request.HttpContext.Response,
@@ -69,34 +70,44 @@ public static class LokiEndpoints
     private static long Size(LokiStream s)
     {
         long n = 0;
-        foreach (var e in s.Entries) n += e.Line.Length;
+        if (s.Wire is { } wire)
+            foreach (var (_, length) in wire) n += length;
+        else
+            foreach (var e in s.Entries) n += e.Line.Length;
         return n;
     }
 
-    private static string? Fill(RecordBuilder b, List<LokiStream> streams)
+    private static string? Fill(RecordBuilder b, IngestBody body, List<LokiStream> streams)
     {
         using var text = new TextFields();
+        var labels = new List<(byte[]? Key, byte[] Value)>();
         var index = 0;
         foreach (var s in streams)
-        foreach (var e in s.Entries)
         {
-            b.BeginRecord();
-            if (e.Micros > 0) b.SetTimestamp(e.Micros);
-            text.AddString(b, "message"u8, e.Line);
-            var size = e.Line.Length;
+            // A stream's labels are the same for each of its entries: made keys once.
+            labels.Clear();
             foreach (var (name, value) in s.Labels)
+                if (name != StreamLabel) labels.Add((TextFields.Key(name), Encoding.UTF8.GetBytes(value)));
+            if (s.Wire is not null)
             {
-                if (name == StreamLabel) continue;
-                text.AddNamed(b, name, value);
-                size += name.Length + value.Length;
+                LokiWire.Fill(b, body.Span, s, labels, ref index);
+                continue;
             }
-            if (e.Metadata is { } metadata)
-                foreach (var (name, value) in metadata)
-                {
-                    text.AddNamed(b, name, value);
-                    size += name.Length + value.Length;
-                }
-            b.EndRecord(index++, size);
+            foreach (var e in s.Entries)
+            {
+                b.BeginRecord();
+                if (e.Micros > 0) b.SetTimestamp(e.Micros);
+                text.AddString(b, "message"u8, e.Line);
+                var size = e.Line.Length;
+                size += LokiWire.AddLabels(b, labels);
+                if (e.Metadata is { } metadata)
+                    foreach (var (name, value) in metadata)
+                    {
+                        text.AddNamed(b, name, value);
+                        size += name.Length + value.Length;
+                    }
+                b.EndRecord(index++, size);
+            }
         }
         return null;
     }

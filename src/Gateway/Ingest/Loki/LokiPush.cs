@@ -1,54 +1,25 @@
 using System.Globalization;
 using System.Text.Json;
-using Google.Protobuf;
 
 namespace MoleSignal.Gateway.Ingest.Loki;
 
 /// <summary>One entry of a push: its time (µs since the epoch, 0 when none), line and structured metadata.</summary>
 public readonly record struct LokiEntry(long Micros, string Line, List<KeyValuePair<string, string>>? Metadata);
 
-/// <summary>One push stream: its labels and entries.</summary>
-public sealed record LokiStream(List<KeyValuePair<string, string>> Labels, List<LokiEntry> Entries);
+/// <summary>One push stream: its labels and entries, read (JSON) or, from protobuf, where each entry lies in the
+/// body (<see cref="LokiWire"/>).</summary>
+public sealed record LokiStream(List<KeyValuePair<string, string>> Labels, List<LokiEntry> Entries,
+    List<(int Start, int Length)>? Wire = null)
+{
+    public int Count => Wire?.Count ?? Entries.Count;
+}
 
 /// <summary>
-/// A Loki push request read from either of its forms — protobuf (<c>logproto.PushRequest</c>, snappy-compressed)
-/// or JSON (<c>{"streams":[{"stream":{labels},"values":[["ns","line",{metadata}?],…]}]}</c>) — into streams.
+/// A Loki push request in its JSON form (<c>{"streams":[{"stream":{labels},"values":[["ns","line",{metadata}?],…]}]}</c>)
+/// read into streams; the protobuf form is read by <see cref="LokiWire"/>.
 /// </summary>
 public static class LokiPush
 {
-    /// <returns>Null, or why the body is not a push request (then nothing of it is written).</returns>
-    public static string? FromProtobuf(ReadOnlySpan<byte> body, List<LokiStream> streams)
-    {
-        MoleSignal.Logproto.PushRequest request;
-        try
-        {
-            request = MoleSignal.Logproto.PushRequest.Parser.ParseFrom(body);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            return $"the body is not a Loki push request: {e.Message}";
-        }
-        foreach (var s in request.Streams)
-        {
-            var labels = new List<KeyValuePair<string, string>>();
-            if (LokiLabels.Parse(s.Labels, labels) is { } bad) return bad;
-            var entries = new List<LokiEntry>(s.Entries.Count);
-            foreach (var e in s.Entries)
-            {
-                List<KeyValuePair<string, string>>? metadata = null;
-                if (e.StructuredMetadata.Count > 0)
-                {
-                    metadata = new(e.StructuredMetadata.Count);
-                    foreach (var m in e.StructuredMetadata) metadata.Add(new(m.Name, m.Value));
-                }
-                var micros = e.Timestamp is { } t ? t.Seconds * 1_000_000 + t.Nanos / 1000 : 0;
-                entries.Add(new LokiEntry(micros, e.Line, metadata));
-            }
-            streams.Add(new LokiStream(labels, entries));
-        }
-        return null;
-    }
-
     private static readonly JsonReaderOptions Options = new() { MaxDepth = 16 };
 
     /// <returns>Null, or why the body is not a push request (then nothing of it is written).</returns>

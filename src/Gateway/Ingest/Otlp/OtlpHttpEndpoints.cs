@@ -46,17 +46,32 @@ public static class OtlpHttpEndpoints
         if (stream is null) return Failure(json, 400, IngestRequest.StreamRule);
         using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct);
         if (body.Failure is { } failure) return Failure(json, failure.Status, failure.Message);
-        IMessage message;
-        try
+        var org = OrgHeader.Current(request);
+        var createsOrg = IngestRequest.CreatesOrg(request);
+        (IngestOutcome? Outcome, IMessage? Answer) run;
+        if (!json && signal == OtlpSignal.Logs)
         {
-            message = json ? OtlpJson.Parse(body.Span, signal.Descriptor) : signal.Parse(body.Span);
+            // Logs, the bulk of OTLP/HTTP, are read from the wire: no object or UTF-16 string per field.
+            if (OtlpLogsWire.Check(body.Span, out var records) is { } malformed)
+                return Failure(json, 400, $"the body is not an OTLP logs export request: {malformed}");
+            run = await OtlpExport.RunAsync(signal, records, b => OtlpLogsWire.Fill(b, body.Span), org, stream,
+                createsOrg, body.Length, pipeline, options, ct);
         }
-        catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or FormatException)
+        else
         {
-            return Failure(json, 400, $"the body is not an OTLP {signal.Name} export request: {e.Message}");
+            IMessage message;
+            try
+            {
+                message = json ? OtlpJson.Parse(body.Span, signal.Descriptor) : signal.Parse(body.Span);
+            }
+            catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or FormatException)
+            {
+                return Failure(json, 400, $"the body is not an OTLP {signal.Name} export request: {e.Message}");
+            }
+            run = await OtlpExport.RunAsync(signal, message, org, stream, createsOrg, body.Length, pipeline,
+                options, ct);
         }
-        var (outcome, answer) = await OtlpExport.RunAsync(signal, message, OrgHeader.Current(request), stream,
-            IngestRequest.CreatesOrg(request), body.Length, pipeline, options, ct);
+        var (outcome, answer) = run;
         if (answer is not null)
         {
             if (outcome is not null) IngestHttp.MarkReplayed(outcome, request.HttpContext.Response);

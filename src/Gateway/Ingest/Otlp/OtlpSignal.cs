@@ -93,14 +93,21 @@ public static class OtlpExport
 {
     public const string DefaultStream = IngestRequest.DefaultStream;
 
-    public static async Task<(IngestOutcome? Outcome, IMessage? Answer)> RunAsync(OtlpSignal signal,
+    public static Task<(IngestOutcome? Outcome, IMessage? Answer)> RunAsync(OtlpSignal signal,
         IMessage request, string org, string stream, bool createsOrg, long bytes, IngestPipeline pipeline,
+        WriteOptions options, CancellationToken ct) => RunAsync(signal, signal.Count(request),
+        b => signal.Fill(b, request), org, stream, createsOrg, bytes, pipeline, options, ct);
+
+    /// <param name="records">The export's records (none: OTLP's success, nothing written).</param>
+    /// <param name="fill">Reads them into the builder.</param>
+    public static async Task<(IngestOutcome? Outcome, IMessage? Answer)> RunAsync(OtlpSignal signal, int records,
+        IngestPipeline.Fill fill, string org, string stream, bool createsOrg, long bytes, IngestPipeline pipeline,
         WriteOptions options, CancellationToken ct)
     {
         // An export of nothing is a success in OTLP, not a request without records.
-        if (signal.Count(request) == 0) return (null, signal.Answer(0, ""));
+        if (records == 0) return (null, signal.Answer(0, ""));
         var outcome = await pipeline.IngestAsync(new IngestTarget(org, signal.StreamType, stream), bytes, createsOrg,
-            b => signal.Fill(b, request), options: options, ct: ct);
+            fill, options: options, ct: ct);
         IngestHttp.CountWarnings(outcome);
         if (outcome.Status != IngestStatus.Ok) return (outcome, null);
         var first = outcome.Errors.Count > 0 ? $"record {outcome.Errors[0].Index}: {outcome.Errors[0].Error}" : "";

@@ -25,11 +25,13 @@ public sealed class OtlpValues : IDisposable
     public void AddString(RecordBuilder b, ReadOnlySpan<byte> key, string value) => _text.AddString(b, key, value);
 
     /// <summary>A trace or span id as 32 / 16 lowercase hex characters; an empty id adds nothing.</summary>
-    public static void AddId(RecordBuilder b, ReadOnlySpan<byte> key, ByteString id)
+    public static void AddId(RecordBuilder b, ReadOnlySpan<byte> key, ByteString id) => AddId(b, key, id.Span);
+
+    public static void AddId(RecordBuilder b, ReadOnlySpan<byte> key, ReadOnlySpan<byte> bytes)
     {
-        if (id.IsEmpty) return;
-        Span<byte> hex = stackalloc byte[id.Length * 2];
-        var bytes = id.Span;
+        if (bytes.IsEmpty) return;
+        // An id is 8 or 16 bytes; a sender's oversized one must not reach the stack.
+        var hex = bytes.Length <= 64 ? stackalloc byte[bytes.Length * 2] : new byte[bytes.Length * 2];
         for (var i = 0; i < bytes.Length; i++)
         {
             hex[2 * i] = Hex[bytes[i] >> 4];

@@ -22,6 +22,14 @@ public sealed class TextFields : IDisposable
         return RecordKeys.Append(key, prefixLen, utf8[..n]);
     }
 
+    /// <summary>The key of the field <paramref name="name"/>; null when too long.</summary>
+    public static byte[]? Key(string name)
+    {
+        Span<byte> key = stackalloc byte[RecordKeys.MaxBytes];
+        var len = Key(key, 0, name);
+        return len < 0 ? null : key[..len].ToArray();
+    }
+
     public void AddString(RecordBuilder b, ReadOnlySpan<byte> key, string value)
     {
         var max = Encoding.UTF8.GetMaxByteCount(value.Length);

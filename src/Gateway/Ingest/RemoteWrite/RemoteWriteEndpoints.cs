@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using MoleSignal.Gateway.Auth;
@@ -6,7 +5,6 @@ using MoleSignal.Gateway.Errors;
 using MoleSignal.Gateway.RateLimits;
 using MoleSignal.Grains.Abstractions.Auth;
 using MoleSignal.Grains.Abstractions.Ingest;
-using MoleSignal.Prompb;
 
 namespace MoleSignal.Gateway.Ingest.RemoteWrite;
 
@@ -31,7 +29,7 @@ public static class RemoteWriteEndpoints
     // The NaN Prometheus writes when a series goes stale.
     private const ulong StaleNaN = 0x7ff0000000000002;
 
-    private const string MetricNameLabel = "__name__";
+    private const string MetricNameLabel = RemoteWriteWire.MetricNameLabel;
 
     private static async Task<IResult> WriteAsync(HttpRequest request, IngestPipeline pipeline,
         CancellationToken ct)
@@ -44,65 +42,35 @@ public static class RemoteWriteEndpoints
         if (IngestRequest.IdempotencyKey(request, out var key) is { } bad) return bad.ToApiError();
         using var body = await IngestBody.ReadAsync(request, pipeline.Limits, ct, snappy: true);
         if (body.Failure is { } failure) return failure.ToApiError();
-        WriteRequest write;
-        try
-        {
-            write = WriteRequest.Parser.ParseFrom(body.Span);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            return ApiError.Result(400, "invalid_protobuf", $"the body is not a remote write request: {e.Message}");
-        }
+        var series = new List<WireSeries>();
+        if (RemoteWriteWire.Read(body.Span, series) is { } unreadable)
+            return ApiError.Result(400, "invalid_protobuf", unreadable);
 
-        var byStream = new Dictionary<string, List<TimeSeries>>(StringComparer.Ordinal);
+        var byStream = new Dictionary<string, List<WireSeries>>(StringComparer.Ordinal);
         var unnamed = 0;
-        foreach (var series in write.Timeseries)
+        foreach (var one in series)
         {
-            if (series.Samples.Count == 0) continue;
-            var stream = fixedStream ?? NameRules.FromMetricName(MetricName(series));
+            if (one.Samples == 0) continue;
+            var stream = fixedStream ?? NameRules.FromMetricName(one.MetricName);
             if (stream is null)
             {
-                unnamed += series.Samples.Count;
+                unnamed += one.Samples;
                 continue;
             }
             if (!byStream.TryGetValue(stream, out var list)) byStream[stream] = list = [];
-            list.Add(series);
+            list.Add(one);
         }
-        var parts = byStream.Select(p => new StreamPart(p.Key, p.Value.Sum(s => (long)s.CalculateSize()),
-            b => Fill(b, p.Value))).ToList();
+        var parts = byStream.Select(p => new StreamPart(p.Key, p.Value.Sum(s => (long)s.Length),
+            b =>
+            {
+                RemoteWriteWire.Fill(b, body.Span, p.Value, StaleNaN);
+                return null;
+            })).ToList();
         var outcomes = await pipeline.IngestAllAsync(OrgHeader.Current(request), StreamKey.Metrics,
             IngestRequest.CreatesOrg(request), parts, new WriteOptions(IdempotencyKey: key), ct);
         if (unnamed > 0)
             outcomes = [..outcomes, new IngestOutcome(IngestStatus.AllRejected, 0, unnamed,
                 [new RecordError(0, $"a series' {MetricNameLabel} is missing or names no valid stream")], 0)];
         return StreamParts.NoContentAnswer(outcomes, request.HttpContext.Response, "invalid_protobuf");
-    }
-
-    private static string MetricName(TimeSeries series)
-    {
-        foreach (var l in series.Labels)
-            if (l.Name == MetricNameLabel) return l.Value;
-        return "";
-    }
-
-    private static string? Fill(RecordBuilder b, List<TimeSeries> series)
-    {
-        using var text = new TextFields();
-        var index = 0;
-        foreach (var s in series)
-        {
-            var size = 0;
-            foreach (var l in s.Labels) size += l.Name.Length + l.Value.Length;
-            foreach (var sample in s.Samples)
-            {
-                if (BitConverter.DoubleToUInt64Bits(sample.Value) == StaleNaN) continue;
-                b.BeginRecord();
-                b.SetTimestamp(sample.Timestamp * 1000);
-                b.AddFloat64("value"u8, sample.Value);
-                foreach (var l in s.Labels) text.AddNamed(b, l.Name, l.Value);
-                b.EndRecord(index++, size + 16);
-            }
-        }
-        return null;
     }
 }

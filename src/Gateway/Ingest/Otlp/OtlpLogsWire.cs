@@ -107,7 +107,7 @@ public static class OtlpLogsWire
             }
             var resourceLogs = request.ReadMessage();
             // The resource's attributes follow every record's own; the resource may come after its scopes.
-            var resource = Last(resourceLogs, Resource);
+            var resource = resourceLogs.LastMessage(Resource);
             while (resourceLogs.Next(out field, out type))
             {
                 if (field != ScopeLogs || type != ProtoWire.LengthDelimited)
@@ -116,7 +116,7 @@ public static class OtlpLogsWire
                     continue;
                 }
                 var scopeLogs = resourceLogs.ReadMessage();
-                var scope = Last(scopeLogs, Scope);
+                var scope = scopeLogs.LastMessage(Scope);
                 ReadOnlySpan<byte> scopeName = default, scopeVersion = default;
                 while (scope.Next(out var f, out var t))
                 {
@@ -187,17 +187,5 @@ public static class OtlpLogsWire
         }
         values.AddAttributes(b, key, 0, start, Attributes);
         values.AddAttributes(b, key, 0, resource, ResourceAttributes);
-    }
-
-    // The last occurrence of a message field (an absent one reads as empty).
-    private static ProtoWire Last(ProtoWire message, int field)
-    {
-        ProtoWire last = default;
-        while (message.Next(out var f, out var type))
-        {
-            if (f == field && type == ProtoWire.LengthDelimited) last = message.ReadMessage();
-            else message.Skip(type);
-        }
-        return last;
     }
 }

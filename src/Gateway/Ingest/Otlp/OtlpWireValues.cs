@@ -40,21 +40,7 @@ public sealed class OtlpWireValues : IDisposable
                 continue;
             }
             if (b.Failed) return;
-            var kv = message.ReadMessage();
-            ReadOnlySpan<byte> name = default;
-            ProtoWire value = default;
-            var hasValue = false;
-            while (kv.Next(out var kf, out var kt))
-            {
-                if (kt != ProtoWire.LengthDelimited) kv.Skip(kt);
-                else if (kf == Key) name = kv.ReadBytes();
-                else if (kf == Value)
-                {
-                    value = kv.ReadMessage();
-                    hasValue = true;
-                }
-                else kv.Skip(kt);
-            }
+            var hasValue = ReadKeyValue(message.ReadMessage(), out var name, out var value);
             var len = RecordKeys.Append(key, prefixLen, name);
             if (len < 0)
             {
@@ -89,7 +75,7 @@ public sealed class OtlpWireValues : IDisposable
                 b.AddString(k, Base64Of(bytes));
                 break;
             case KvlistValue when level < b.Limits.FlattenLevel:
-                AddAttributes(b, key, keyLen, LastMessage(value, KvlistValue), Values, level + 1);
+                AddAttributes(b, key, keyLen, value.LastMessage(KvlistValue), Values, level + 1);
                 break;
             case KvlistValue or ArrayValue:
                 b.AddJson(k, Json(value));
@@ -127,15 +113,24 @@ public sealed class OtlpWireValues : IDisposable
         return kind;
     }
 
-    private static ProtoWire LastMessage(ProtoWire value, int field)
+    // A KeyValue: its key, and its value when it has one.
+    private static bool ReadKeyValue(ProtoWire kv, out ReadOnlySpan<byte> name, out ProtoWire value)
     {
-        ProtoWire last = default;
-        while (value.Next(out var f, out var type))
+        name = default;
+        value = default;
+        var hasValue = false;
+        while (kv.Next(out var f, out var type))
         {
-            if (f == field && type == ProtoWire.LengthDelimited) last = value.ReadMessage();
-            else value.Skip(type);
+            if (type != ProtoWire.LengthDelimited) kv.Skip(type);
+            else if (f == Key) name = kv.ReadBytes();
+            else if (f == Value)
+            {
+                value = kv.ReadMessage();
+                hasValue = true;
+            }
+            else kv.Skip(type);
         }
-        return last;
+        return hasValue;
     }
 
     private ReadOnlySpan<byte> Base64Of(ReadOnlySpan<byte> bytes)
@@ -175,7 +170,7 @@ public sealed class OtlpWireValues : IDisposable
             case BytesValue: _writer.WriteBase64StringValue(bytes); break;
             case ArrayValue:
                 _writer.WriteStartArray();
-                var array = LastMessage(value, ArrayValue);
+                var array = value.LastMessage(ArrayValue);
                 while (array.Next(out var f, out var type))
                 {
                     if (f == Values && type == ProtoWire.LengthDelimited) Write(array.ReadMessage(), depth + 1);
@@ -185,7 +180,7 @@ public sealed class OtlpWireValues : IDisposable
                 break;
             case KvlistValue:
                 _writer.WriteStartObject();
-                var list = LastMessage(value, KvlistValue);
+                var list = value.LastMessage(KvlistValue);
                 while (list.Next(out var f, out var type))
                 {
                     if (f != Values || type != ProtoWire.LengthDelimited)
@@ -193,21 +188,7 @@ public sealed class OtlpWireValues : IDisposable
                         list.Skip(type);
                         continue;
                     }
-                    var kv = list.ReadMessage();
-                    ReadOnlySpan<byte> name = default;
-                    ProtoWire item = default;
-                    var hasValue = false;
-                    while (kv.Next(out var kf, out var kt))
-                    {
-                        if (kt != ProtoWire.LengthDelimited) kv.Skip(kt);
-                        else if (kf == Key) name = kv.ReadBytes();
-                        else if (kf == Value)
-                        {
-                            item = kv.ReadMessage();
-                            hasValue = true;
-                        }
-                        else kv.Skip(kt);
-                    }
+                    var hasValue = ReadKeyValue(list.ReadMessage(), out var name, out var item);
                     _writer.WritePropertyName(name);
                     if (hasValue) Write(item, depth + 1);
                     else _writer.WriteNullValue();

@@ -108,6 +108,20 @@ public ref struct ProtoWire
         return new ProtoWire(bytes, offset);
     }
 
+    /// <summary>The last occurrence of the message field <paramref name="field"/> (as protobuf reads a
+    /// non-repeated one); an absent one reads as empty. Reads a copy: this reader does not move.</summary>
+    public readonly ProtoWire LastMessage(int field)
+    {
+        var message = this;
+        ProtoWire last = default;
+        while (message.Next(out var f, out var type))
+        {
+            if (f == field && type == LengthDelimited) last = message.ReadMessage();
+            else message.Skip(type);
+        }
+        return last;
+    }
+
     /// <summary>Passes over a field of the given wire type (an unknown field, or one of an unexpected type).</summary>
     public void Skip(int wireType)
     {

@@ -2,9 +2,9 @@ namespace MoleSignal.Gateway.Ingest.Otlp;
 
 /// <summary>
 /// An OTLP/HTTP protobuf logs export read from the body's bytes with <see cref="ProtoWire"/>, into the rows
-/// <see cref="OtlpLogs"/> makes from a parsed request (the same fields, in the same order). <see cref="Check"/>
-/// holds the whole body to what Google.Protobuf would accept before anything is written; <see cref="Fill"/>
-/// then reads it again and hands the builder every string as the UTF-8 bytes it is.
+/// <see cref="OtlpLogs"/> makes from a parsed request (the same fields, in the same order), refusing what
+/// Google.Protobuf's parser refuses: <see cref="Check"/> reads the structure, resources and scopes and counts the
+/// records; <see cref="Fill"/> checks each record as it hands the builder its strings as the UTF-8 bytes they are.
 /// </summary>
 public static class OtlpLogsWire
 {
@@ -70,7 +70,7 @@ public static class OtlpLogsWire
             }
             else if (field == LogRecords)
             {
-                CheckRecord(scope.ReadMessage());
+                scope.Skip(type); // checked as it is read into its row
                 records++;
             }
             else if (field == SchemaUrl) scope.ReadString();
@@ -79,20 +79,24 @@ public static class OtlpLogsWire
         return records;
     }
 
-    private static void CheckRecord(ProtoWire log)
+    /// <summary>One row per log record of a body <see cref="Check"/> accepted, each record checked as it is
+    /// read (UTF-8, nesting): an export is one stream's part, so a bad record refuses the body before anything
+    /// of it is appended.</summary>
+    /// <returns>Null, or why the body is not an export request.</returns>
+    public static string? Fill(RecordBuilder b, ReadOnlySpan<byte> body)
     {
-        while (log.Next(out var field, out var type))
+        try
         {
-            if (type != ProtoWire.LengthDelimited) log.Skip(type);
-            else if (field is SeverityText or EventName) log.ReadString();
-            else if (field == Body) OtlpWireValues.CheckValue(log.ReadMessage());
-            else if (field == Attributes) OtlpWireValues.CheckKeyValue(log.ReadMessage());
-            else log.Skip(type);
+            FillRecords(b, body);
+            return null;
+        }
+        catch (ProtoWireException e)
+        {
+            return $"the body is not an OTLP logs export request: {e.Message}";
         }
     }
 
-    /// <summary>One row per log record of a body <see cref="Check"/> accepted.</summary>
-    public static string? Fill(RecordBuilder b, ReadOnlySpan<byte> body)
+    private static void FillRecords(RecordBuilder b, ReadOnlySpan<byte> body)
     {
         using var values = new OtlpWireValues();
         Span<byte> key = stackalloc byte[RecordKeys.MaxBytes];
@@ -138,7 +142,6 @@ public static class OtlpLogsWire
                 }
             }
         }
-        return null;
     }
 
     private static void AddRecord(RecordBuilder b, OtlpWireValues values, Span<byte> key, ProtoWire log,
@@ -157,14 +160,14 @@ public static class OtlpLogsWire
                 case (TimeUnixNano, ProtoWire.Fixed64): time = log.ReadFixed64(); break;
                 case (ObservedTimeUnixNano, ProtoWire.Fixed64): observed = log.ReadFixed64(); break;
                 case (SeverityNumber, ProtoWire.Varint): severity = log.ReadVarint(); break;
-                case (SeverityText, ProtoWire.LengthDelimited): severityText = log.ReadBytes(); break;
+                case (SeverityText, ProtoWire.LengthDelimited): severityText = log.ReadString(); break;
                 case (Body, ProtoWire.LengthDelimited):
                     body = log.ReadMessage();
                     hasBody = true;
                     break;
                 case (TraceId, ProtoWire.LengthDelimited): traceId = log.ReadBytes(); break;
                 case (SpanId, ProtoWire.LengthDelimited): spanId = log.ReadBytes(); break;
-                case (EventName, ProtoWire.LengthDelimited): eventName = log.ReadBytes(); break;
+                case (EventName, ProtoWire.LengthDelimited): eventName = log.ReadString(); break;
                 default: log.Skip(type); break;
             }
         }

@@ -8,8 +8,9 @@ namespace MoleSignal.Gateway.Ingest.Otlp;
 /// OTLP's <c>KeyValue</c> and <c>AnyValue</c> read from the wire (<see cref="ProtoWire"/>) into record fields, the
 /// way <see cref="OtlpValues"/> does from parsed messages: attributes become fields (nested key-value lists
 /// flattened with '_' up to the flatten level, arrays and deeper lists kept as JSON), bytes base64, text as its
-/// UTF-8 bytes. <see cref="CheckAttributes"/> and <see cref="CheckValue"/> hold a body to what Google.Protobuf's
-/// parser would accept (structure, UTF-8, nesting), before anything of it is written.
+/// UTF-8 bytes, refusing (<see cref="ProtoWireException"/>) a string that is not UTF-8 as it reads it.
+/// <see cref="CheckAttributes"/> and <see cref="CheckValue"/> hold values that are not read into fields to what
+/// Google.Protobuf's parser would accept (structure, UTF-8, nesting).
 /// </summary>
 public sealed class OtlpWireValues : IDisposable
 {
@@ -93,7 +94,11 @@ public sealed class OtlpWireValues : IDisposable
         {
             switch (f, type)
             {
-                case (StringValue or BytesValue or ArrayValue or KvlistValue, ProtoWire.LengthDelimited):
+                case (StringValue, ProtoWire.LengthDelimited):
+                    bytes = value.ReadString();
+                    kind = f;
+                    break;
+                case (BytesValue or ArrayValue or KvlistValue, ProtoWire.LengthDelimited):
                     bytes = value.ReadBytes();
                     kind = f;
                     break;
@@ -122,7 +127,7 @@ public sealed class OtlpWireValues : IDisposable
         while (kv.Next(out var f, out var type))
         {
             if (type != ProtoWire.LengthDelimited) kv.Skip(type);
-            else if (f == Key) name = kv.ReadBytes();
+            else if (f == Key) name = kv.ReadString();
             else if (f == Value)
             {
                 value = kv.ReadMessage();
@@ -157,8 +162,13 @@ public sealed class OtlpWireValues : IDisposable
 
     private void Write(ProtoWire value, int depth)
     {
+        if (depth > 32)
+        {
+            CheckValue(value, depth); // not written, still held to the parser's rules
+            _writer.WriteNullValue();
+            return;
+        }
         var kind = Last(value, out var bits, out var bytes);
-        if (depth > 32) kind = 0;
         switch (kind)
         {
             case StringValue: _writer.WriteStringValue(bytes); break;

@@ -250,10 +250,20 @@ public sealed class OtlpLogsWireTests
         }.ToByteArray();
         for (var cut = 1; cut < body.Length; cut++)
             Assert.NotNull(MoleSignal.Gateway.Ingest.Otlp.OtlpLogsWire.Check(body.AsSpan(0, cut), out _));
-        var invalid = (byte[])body.Clone();
-        invalid[invalid.AsSpan().IndexOf("WARN"u8)] = 0xff;
-        Assert.Contains("UTF-8", MoleSignal.Gateway.Ingest.Otlp.OtlpLogsWire.Check(invalid, out _));
-        Assert.Throws<InvalidProtocolBufferException>(() =>
-            MoleSignal.Otlp.Logs.ExportLogsServiceRequest.Parser.ParseFrom(invalid));
+        // A record is checked as it is read (the export is one stream's part: nothing is appended before).
+        foreach (var text in new[] { "WARN"u8.ToArray(), "record wins"u8.ToArray(), "one"u8.ToArray(), "h1"u8.ToArray() })
+        {
+            var invalid = (byte[])body.Clone();
+            invalid[invalid.AsSpan().IndexOf(text)] = 0xff;
+            Assert.Throws<InvalidProtocolBufferException>(() =>
+                MoleSignal.Otlp.Logs.ExportLogsServiceRequest.Parser.ParseFrom(invalid));
+            var error = MoleSignal.Gateway.Ingest.Otlp.OtlpLogsWire.Check(invalid, out _);
+            if (error is null)
+            {
+                using var b = new RecordBuilder(ProtoWireReadersTests.Limits, 1_000_000);
+                error = MoleSignal.Gateway.Ingest.Otlp.OtlpLogsWire.Fill(b, invalid);
+            }
+            Assert.Contains("UTF-8", error);
+        }
     }
 }

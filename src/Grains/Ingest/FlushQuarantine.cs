@@ -49,7 +49,7 @@ public sealed class FlushQuarantine(StreamFlusher flusher, IObjectStore store, I
         // The entry's records are kept, if not queryable: a retry of its request must not write them again.
         var now = Clock.NowMicros(TimeProvider.System);
         await keys.RememberAsync(key, IngestKeyStore.Of([batch], now),
-            now - (long)settings.Current.IdempotencyWindow.TotalMicroseconds, ct);
+            IngestKeyStore.OldestKept(now, settings.Current.IdempotencyWindow), ct);
         Runs.Inc();
         Records.Inc(batch.Count);
         log.LogError(

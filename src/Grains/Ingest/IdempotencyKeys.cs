@@ -1,3 +1,5 @@
+using MoleSignal.Grains.Metadata;
+
 namespace MoleSignal.Grains.Ingest;
 
 /// <summary>
@@ -71,7 +73,7 @@ public sealed class IdempotencyKeys(TimeSpan window)
 
     private void Expire(long nowMicros)
     {
-        var cut = nowMicros - (long)Window.TotalMicroseconds;
+        var cut = IngestKeyStore.OldestKept(nowMicros, Window);
         while (_order.TryPeek(out var oldest) && oldest.AtMicros < cut)
             Forget(_order.Dequeue());
     }

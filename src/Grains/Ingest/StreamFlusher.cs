@@ -63,7 +63,7 @@ public sealed class StreamFlusher(IObjectStore store, StreamMetaStore meta, Live
         var now = Clock.NowMicros(TimeProvider.System);
         await meta.CommitFlushAsync(key, files,
             schema.Select(f => new SchemaField(f.Name, FieldKinds.Name(f.Kind))).ToList(), seqEnd, ct,
-            IngestKeyStore.Of(batches, now), now - (long)s.IdempotencyWindow.TotalMicroseconds);
+            IngestKeyStore.Of(batches, now), IngestKeyStore.OldestKept(now, s.IdempotencyWindow));
         IngestMetrics.FlushDuration.Observe(sw.Elapsed.TotalSeconds);
         IngestMetrics.FlushedRows.Inc(order.Length);
         return files;

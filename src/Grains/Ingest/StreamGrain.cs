@@ -225,7 +225,7 @@ public sealed class StreamGrain(
     private async Task<IdempotencyKeys> LoadKeysAsync(TimeSpan window)
     {
         var keys = new IdempotencyKeys(window);
-        var since = Clock.NowMicros(TimeProvider.System) - (long)window.TotalMicroseconds;
+        var since = IngestKeyStore.OldestKept(Clock.NowMicros(TimeProvider.System), window);
         foreach (var k in await keyStore.SinceAsync(_key, since)) keys.Acknowledge(k.Key, k.Receipt, k.AckedAtMicros);
         return keys;
     }

@@ -23,12 +23,16 @@ public sealed class IngestKeyStore(MetaStore store)
         return keys;
     }
 
+    /// <summary>The oldest acknowledgement time a key is still kept for, <paramref name="window"/> before now.
+    /// </summary>
+    public static long OldestKept(long nowMicros, TimeSpan window) => nowMicros - (long)window.TotalMicroseconds;
+
     /// <summary>Stores the keys and drops the stream's keys older than <paramref name="cutMicros"/>.</summary>
     internal static async Task InsertAsync(DbConnection conn, DbTransaction tx, StreamKey stream,
         IReadOnlyList<IngestKey> keys, long cutMicros, CancellationToken ct)
     {
         if (keys.Count == 0) return;
-        (string, object?)[] of = [("o", stream.Org), ("t", stream.Type), ("s", stream.Stream)];
+        var of = StreamMetaStore.Of(stream);
         foreach (var k in keys)
             await StreamMetaStore.Exec(conn, tx, """
                 INSERT INTO ingest_keys (org, stream_type, stream, idempotency_key, receipt, acked_at_micros)
@@ -36,9 +40,9 @@ public sealed class IngestKeyStore(MetaStore store)
                 ON CONFLICT (org, stream_type, stream, idempotency_key) DO UPDATE SET
                     receipt = excluded.receipt, acked_at_micros = excluded.acked_at_micros
                 """, ct, [.. of, ("k", k.Key), ("r", Convert.ToBase64String(k.Receipt)), ("a", k.AckedAtMicros)]);
-        await StreamMetaStore.Exec(conn, tx, """
-            DELETE FROM ingest_keys WHERE org = @o AND stream_type = @t AND stream = @s AND acked_at_micros < @c
-            """, ct, [.. of, ("c", cutMicros)]);
+        await StreamMetaStore.Exec(conn, tx,
+            $"DELETE FROM ingest_keys WHERE {StreamMetaStore.OfStream} AND acked_at_micros < @c", ct,
+            [.. of, ("c", cutMicros)]);
     }
 
     /// <summary>Stores keys outside a flush (entries put in quarantine instead of files).</summary>
@@ -54,10 +58,10 @@ public sealed class IngestKeyStore(MetaStore store)
 
     /// <summary>The stream's keys acknowledged at or after <paramref name="sinceMicros"/>, oldest first.</summary>
     public Task<List<IngestKey>> SinceAsync(StreamKey stream, long sinceMicros, CancellationToken ct = default) =>
-        store.ReadAsync("""
+        store.ReadAsync($"""
             SELECT idempotency_key, receipt, acked_at_micros FROM ingest_keys
-            WHERE org = @o AND stream_type = @t AND stream = @s AND acked_at_micros >= @c
+            WHERE {StreamMetaStore.OfStream} AND acked_at_micros >= @c
             ORDER BY acked_at_micros
             """, r => new IngestKey(r.GetString(0), Convert.FromBase64String(r.GetString(1)), r.GetInt64(2)), ct,
-            ("o", stream.Org), ("t", stream.Type), ("s", stream.Stream), ("c", sinceMicros));
+            [.. StreamMetaStore.Of(stream), ("c", sinceMicros)]);
 }

@@ -319,9 +319,9 @@ public sealed class StreamMetaStore(MetaStore store)
         return new FileSnapshot(live, dumped);
     }
 
-    private const string OfStream = "org = @o AND stream_type = @t AND stream = @s";
+    internal const string OfStream = "org = @o AND stream_type = @t AND stream = @s";
 
-    private static (string, object?)[] Of(StreamKey key) => [("o", key.Org), ("t", key.Type), ("s", key.Stream)];
+    internal static (string, object?)[] Of(StreamKey key) => [("o", key.Org), ("t", key.Type), ("s", key.Stream)];
 
     /// <summary>The <c>dumped_partitions</c> columns <see cref="ReadDump"/> reads, in its order.</summary>
     public const string DumpColumns =

@@ -31,6 +31,47 @@ if (args.Length >= 2 && args[0] == "parse")
                       $"median {body.Length / 1048576.0 / seconds[n / 2]:F0} MiB/s");
     return 0;
 }
+if (args.Length >= 2 && args[0] == "parse-bulk")
+{
+    // The same for an Elasticsearch _bulk body: action lines, documents, the answer. MoleSignal.Bench parse-bulk FILE
+    var body = File.ReadAllBytes(args[1]);
+    var n = args.Length > 2 ? int.Parse(args[2]) : 15;
+    var limits = new IngestLimits(MaxBatchBytes: 64 << 20);
+    var stages = new double[4][];
+    for (var s = 0; s < 4; s++) stages[s] = new double[n];
+    for (var i = 0; i < n; i++)
+    {
+        GC.Collect();
+        var sw = Stopwatch.StartNew();
+        var items = new List<MoleSignal.Gateway.Ingest.Elasticsearch.BulkItem>();
+        MoleSignal.Gateway.Ingest.Elasticsearch.BulkRequest.Parse(body, "bench", items);
+        stages[0][i] = sw.Elapsed.TotalSeconds;
+        using var b = new RecordBuilder(limits, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
+        for (var k = 0; k < items.Count; k++)
+        {
+            var doc = body.AsSpan(items[k].DocStart, items[k].DocLength);
+            var reader = new System.Text.Json.Utf8JsonReader(doc);
+            reader.Read();
+            JsonRecordReader.Add(b, ref reader, doc, k);
+        }
+        stages[1][i] = sw.Elapsed.TotalSeconds;
+        b.Build();
+        stages[2][i] = sw.Elapsed.TotalSeconds;
+        using var answer = new MoleSignal.Gateway.Ingest.Elasticsearch.BulkResponse();
+        foreach (var item in items) answer.Written(item, "bench");
+        stages[3][i] = sw.Elapsed.TotalSeconds;
+    }
+    foreach (var s in stages) Array.Sort(s);
+    string[] names = ["actions", "documents", "build", "answer"];
+    var last = 0.0;
+    for (var s = 0; s < 4; s++)
+    {
+        Console.WriteLine($"{names[s],-10} {(stages[s][n / 2] - last) * 1000:F1} ms");
+        last = stages[s][n / 2];
+    }
+    Console.WriteLine($"parse-bulk {body.Length / 1048576.0:F0} MiB: median {body.Length / 1048576.0 / last:F0} MiB/s");
+    return 0;
+}
 if (args.Length >= 3 && args[0] == "duckdb")
 {
     // Engine time alone: MoleSignal.Bench duckdb 'GLOB' 'SQL over table t' [runs]

@@ -43,7 +43,7 @@ public static class BulkEndpoint
             new IngestTarget(org, StreamKey.Logs, r.Stream), r.Bytes, createsOrg,
             b => Fill(b, body, items, r.Items), trackRejected: true, options, ct)));
 
-        using var answer = new BulkResponse();
+        var answer = new BulkResponse();
         foreach (var r in byStream.Values)
         {
             IngestHttp.CountWarnings(r.Outcome);
@@ -80,7 +80,7 @@ public static class BulkEndpoint
                     ? "the org's quota refuses this write"
                     : outcome.Message ?? "");
         }
-        return Results.Bytes(answer.ToBytes((long)clock.Elapsed.TotalMilliseconds), "application/json");
+        return answer.Took((long)clock.Elapsed.TotalMilliseconds);
     }
 
     // One stream's items, their size, the pipeline's outcome and how many of them were answered 201 so far.

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 
 namespace MoleSignal.Gateway.Ingest.Elasticsearch;
@@ -9,11 +10,26 @@ namespace MoleSignal.Gateway.Ingest.Elasticsearch;
 /// keyed by its action, with its <c>status</c> (201 written, 4xx refused, 503 retry later) and, when not written,
 /// <c>error.type</c> / <c>error.reason</c>. Shippers retry the items whose status says so, item by item.
 /// </summary>
-public sealed class BulkResponse : IDisposable
+/// <remarks>
+/// A body of tens of thousands of documents has as many entries, nearly all alike: a written entry is three copies
+/// (its action and index, cached per stream; its id; a constant tail) into one pooled buffer, and the buffer goes
+/// to the response as it is. Strings that come from the request are JSON-escaped.
+/// </remarks>
+public sealed class BulkResponse : IResult, IDisposable
 {
-    private readonly ArrayBufferWriter<byte> _buffer = new(4096);
-    private readonly Utf8JsonWriter _items;
+    private static readonly byte[] WrittenTail = Encoding.ASCII.GetBytes(
+        ",\"status\":201,\"_version\":1,\"result\":\"created\"," +
+        "\"_shards\":{\"total\":1,\"successful\":1,\"failed\":0},\"_seq_no\":0,\"_primary_term\":1}}");
+
+    private static readonly byte[] End = "]}"u8.ToArray();
+
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+    private int _length;
     private bool _errors;
+    private long _tookMs;
+    // The head of an entry (`{"create":{"_index":"…","_id":"`) for the last action and index seen: a body names
+    // one index or a few.
+    private (BulkAction Action, string? Index, byte[] Head) _head;
     // Ids of documents without one: a random prefix per answer and the item's number, as unique as
     // Elasticsearch's own and without a random draw per item.
     private readonly byte[] _id = new byte[20];
@@ -21,67 +37,96 @@ public sealed class BulkResponse : IDisposable
 
     public BulkResponse()
     {
-        _items = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
-        _items.WriteStartArray();
         Span<byte> prefix = stackalloc byte[12];
         RandomNumberGenerator.Fill(prefix);
         System.Buffers.Text.Base64Url.EncodeToUtf8(prefix, _id);
     }
 
-    public void Written(BulkItem item, string stream) => Item(item, stream, 201, null, null);
-
-    public void Refused(BulkItem item, int status, string type, string reason) =>
-        Item(item, item.Stream ?? item.Index, status, type, reason);
-
-    private void Item(BulkItem item, string index, int status, string? type, string? reason)
+    public void Written(BulkItem item, string stream)
     {
-        var w = _items;
-        w.WriteStartObject();
-        w.WriteStartObject(Action(item.Action));
-        w.WriteString("_index"u8, index);
-        if (item.Id is { } id) w.WriteString("_id"u8, id);
-        else w.WriteString("_id"u8, NewId());
-        w.WriteNumber("status"u8, status);
-        if (type is null)
-        {
-            w.WriteNumber("_version"u8, 1);
-            w.WriteString("result"u8, "created"u8);
-            w.WriteStartObject("_shards"u8);
-            w.WriteNumber("total"u8, 1);
-            w.WriteNumber("successful"u8, 1);
-            w.WriteNumber("failed"u8, 0);
-            w.WriteEndObject();
-            w.WriteNumber("_seq_no"u8, 0);
-            w.WriteNumber("_primary_term"u8, 1);
-        }
-        else
-        {
-            _errors = true;
-            w.WriteStartObject("error"u8);
-            w.WriteString("type"u8, type);
-            w.WriteString("reason"u8, reason);
-            w.WriteEndObject();
-        }
-        w.WriteEndObject();
-        w.WriteEndObject();
+        Head(item, stream);
+        Append(WrittenTail);
     }
 
-    /// <summary>The whole answer: <c>{"took":…,"errors":…,"items":[…]}</c>.</summary>
-    public byte[] ToBytes(long tookMs)
+    public void Refused(BulkItem item, int status, string type, string reason)
     {
-        _items.WriteEndArray();
-        _items.Flush();
-        var output = new ArrayBufferWriter<byte>(_buffer.WrittenCount + 64);
-        using (var w = new Utf8JsonWriter(output))
+        _errors = true;
+        Head(item, item.Stream ?? item.Index);
+        Append(""","status":"""u8);
+        Span<byte> digits = stackalloc byte[11];
+        System.Buffers.Text.Utf8Formatter.TryFormat(status, digits, out var written);
+        Append(digits[..written]);
+        Append(""","error":{"type":"""u8);
+        Append(Quoted(type));
+        Append(""","reason":"""u8);
+        Append(Quoted(reason));
+        Append("}}}"u8);
+    }
+
+    /// <summary>Sets <c>took</c>; the answer is then ready to be written.</summary>
+    public BulkResponse Took(long ms)
+    {
+        _tookMs = ms;
+        return this;
+    }
+
+    /// <summary>Writes the answer and gives its buffer back to the pool.</summary>
+    public async Task ExecuteAsync(HttpContext context)
+    {
+        try
         {
-            w.WriteStartObject();
-            w.WriteNumber("took"u8, tookMs);
-            w.WriteBoolean("errors"u8, _errors);
-            w.WritePropertyName("items"u8);
-            w.WriteRawValue(_buffer.WrittenSpan, skipInputValidation: true);
-            w.WriteEndObject();
+            var head = Encoding.ASCII.GetBytes(
+                $"{{\"took\":{_tookMs},\"errors\":{(_errors ? "true" : "false")},\"items\":[");
+            var response = context.Response;
+            response.ContentType = "application/json";
+            response.ContentLength = head.Length + _length + End.Length;
+            await response.Body.WriteAsync(head, context.RequestAborted);
+            await response.Body.WriteAsync(_buffer.AsMemory(0, _length), context.RequestAborted);
+            await response.Body.WriteAsync(End, context.RequestAborted);
         }
-        return output.WrittenSpan.ToArray();
+        finally
+        {
+            Dispose();
+        }
+    }
+
+    private void Head(BulkItem item, string index)
+    {
+        if (_head.Index is null || _head.Action != item.Action
+            || !ReferenceEquals(_head.Index, index) && _head.Index != index)
+        {
+            var head = new List<byte>(64);
+            head.AddRange("{\""u8);
+            head.AddRange(Action(item.Action));
+            head.AddRange("\":{\"_index\":"u8);
+            head.AddRange(Quoted(index));
+            head.AddRange(",\"_id\":"u8);
+            _head = (item.Action, index, head.ToArray());
+        }
+        if (_length > 0) Append(","u8);
+        Append(_head.Head);
+        if (item.Id is { } id) Append(Quoted(id));
+        else
+        {
+            Append("\""u8);
+            Append(NewId());
+            Append("\""u8);
+        }
+    }
+
+    private static byte[] Quoted(string text) => JsonSerializer.SerializeToUtf8Bytes(text);
+
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        if (_length + bytes.Length > _buffer.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + bytes.Length));
+            _buffer.AsSpan(0, _length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+        bytes.CopyTo(_buffer.AsSpan(_length));
+        _length += bytes.Length;
     }
 
     private static ReadOnlySpan<byte> Action(BulkAction a) => a switch
@@ -105,5 +150,10 @@ public sealed class BulkResponse : IDisposable
         return _id;
     }
 
-    public void Dispose() => _items.Dispose();
+    public void Dispose()
+    {
+        if (_buffer.Length == 0) return;
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+    }
 }

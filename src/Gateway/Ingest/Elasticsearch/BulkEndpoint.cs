@@ -41,7 +41,7 @@ public static class BulkEndpoint
         var createsOrg = IngestRequest.CreatesOrg(request);
         await Task.WhenAll(byStream.Values.Select(async r => r.Outcome = await pipeline.IngestAsync(
             new IngestTarget(org, StreamKey.Logs, r.Stream), r.Bytes, createsOrg,
-            b => Fill(b, body, items, r.Items), trackRejected: true, options, ct)));
+            b => Fill(b, body.Span, items, r.Items), trackRejected: true, options, ct)));
 
         var answer = new BulkResponse();
         foreach (var r in byStream.Values)
@@ -102,9 +102,9 @@ public static class BulkEndpoint
 
     private static readonly JsonReaderOptions DocumentOptions = new() { MaxDepth = 1024 };
 
-    private static string? Fill(RecordBuilder b, IngestBody body, List<BulkItem> items, List<int> indexes)
+    /// <summary>Reads the documents of <paramref name="indexes"/> (items of one stream) into the builder.</summary>
+    public static string? Fill(RecordBuilder b, ReadOnlySpan<byte> span, List<BulkItem> items, List<int> indexes)
     {
-        var span = body.Span;
         foreach (var i in indexes)
         {
             var doc = span.Slice(items[i].DocStart, items[i].DocLength);

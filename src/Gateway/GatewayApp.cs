@@ -23,9 +23,16 @@ public sealed record GatewaySettings(int HttpPort, int GrpcPort, bool MetricsEna
 /// <summary>Wires the HTTP surface: business routes on the HTTP port, gRPC services on the gRPC port.</summary>
 public static class GatewayApp
 {
-    public static IServiceCollection AddGateway(this IServiceCollection services)
+    /// <param name="maxGrpcMessageBytes">The largest gRPC message received or sent; a larger one is refused with
+    /// RESOURCE_EXHAUSTED before it is read into a message.</param>
+    public static IServiceCollection AddGateway(this IServiceCollection services, int maxGrpcMessageBytes)
     {
-        services.AddGrpc(o => o.Interceptors.Add<GrpcAuthInterceptor>());
+        services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<GrpcAuthInterceptor>();
+            o.MaxReceiveMessageSize = maxGrpcMessageBytes;
+            o.MaxSendMessageSize = maxGrpcMessageBytes;
+        });
         services.AddGrpcHealthChecks();
         return services;
     }
@@ -55,7 +62,7 @@ public static class GatewayApp
         api.MapDrain();
         if (options.MetricsEnabled) http.MapMetrics("/metrics");
         app.MapGrpcHealthChecksService().RequireHost($"*:{options.GrpcPort}");
-        app.MapGrpcService<Ingest.Otlp.OtlpLogsService>().RequireHost($"*:{options.GrpcPort}");
+        app.MapGrpcService<Ingest.Otlp.OtlpLogsGrpcService>().RequireHost($"*:{options.GrpcPort}");
         app.MapGrpcService<Ingest.Otlp.OtlpTraceService>().RequireHost($"*:{options.GrpcPort}");
         app.MapGrpcService<Ingest.Otlp.OtlpMetricsService>().RequireHost($"*:{options.GrpcPort}");
         return app;

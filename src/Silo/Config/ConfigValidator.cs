@@ -29,6 +29,8 @@ public static class ConfigValidator
         Positive("cluster.sweep_interval_secs", c.Cluster.SweepIntervalSecs);
         Positive("http.max_body_mb", c.Http.MaxBodyMb);
         Positive("grpc.max_message_size_mb", c.Grpc.MaxMessageSizeMb);
+        // A message is read into one array: its length is an int.
+        if (c.Grpc.MaxMessageSizeMb > 2047) Fail("grpc.max_message_size_mb", "must be at most 2047");
         Positive("wal.segment_size_mb", c.Wal.SegmentSizeMb);
         Positive("ingester.buffer_max_mb", c.Ingester.BufferMaxMb);
         Positive("ingester.flush_interval_secs", c.Ingester.FlushIntervalSecs);

@@ -95,7 +95,7 @@ public sealed class GrpcSection
 {
     [Immutable] public string Bind { get; set; } = "0.0.0.0";
     [Immutable] public int Port { get; set; } = 5082;
-    public int MaxMessageSizeMb { get; set; } = 32;
+    [Immutable] public int MaxMessageSizeMb { get; set; } = 32;
 }
 
 public sealed class StoreSection

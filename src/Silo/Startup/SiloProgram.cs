@@ -220,7 +220,7 @@ public static class SiloProgram
 
         builder.Services.AddMoleSignalNode(config, root, roles, objectStore, probe, meta);
         builder.Services.AddAuth(config, jwtSecret, master);
-        builder.Services.AddGateway();
+        builder.Services.AddGateway(config.Grpc.MaxMessageSizeMb << 20);
 
         if (certificates is not null) builder.Services.AddSingleton(certificates); // disposed with the host
         var app = builder.Build();

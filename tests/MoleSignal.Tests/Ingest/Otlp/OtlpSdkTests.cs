@@ -5,6 +5,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using MoleSignal.Otlp;
 using MoleSignal.Otlp.Logs;
@@ -197,5 +199,48 @@ public sealed class OtlpSdkTests
         (status, _) = await Post(good);
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("[[\"kept\"]]", await RowsAsync(node, "SELECT body FROM badotlp"));
+    }
+
+    [Fact]
+    public async Task Bad_otlp_grpc_messages_get_invalid_argument_or_resource_exhausted_and_write_nothing()
+    {
+        var env = MoleSignalNode.DefaultEnv(freePorts: true);
+        env["MS_GRPC.MAX_MESSAGE_SIZE_MB"] = "1";
+        using var node = MoleSignalNode.Start(env);
+        await node.WaitHealthyAsync();
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{env["MS_GRPC.PORT"]}");
+        var bytes = Marshallers.Create<byte[]>(b => b, b => b);
+        var method = new Method<byte[], byte[]>(MethodType.Unary, "opentelemetry.proto.collector.logs.v1.LogsService",
+            "Export", bytes, bytes);
+        Task<byte[]> Export(byte[] message) => channel.CreateCallInvoker().AsyncUnaryCall(method, null,
+            new CallOptions(new Grpc.Core.Metadata { { "authorization", BasicValue }, { "stream-name", "badgrpc" } }),
+            message).ResponseAsync;
+        async Task<RpcException> Refused(byte[] message) =>
+            await Assert.ThrowsAsync<RpcException>(() => Export(message));
+        byte[] Logs(string body, int records = 1)
+        {
+            var scope = new ScopeLogs();
+            for (var i = 0; i < records; i++)
+                scope.LogRecords.Add(new MoleSignal.Otlp.Logs.LogRecord
+                {
+                    Body = new MoleSignal.Otlp.Common.AnyValue { StringValue = body },
+                });
+            return new ExportLogsServiceRequest { ResourceLogs = { new ResourceLogs { ScopeLogs = { scope } } } }
+                .ToByteArray();
+        }
+
+        var good = Logs("kept");
+        var truncated = await Refused(good[..^3]);
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, truncated.StatusCode);
+        Assert.Contains("not an OTLP logs export request", truncated.Status.Detail);
+        var invalid = (byte[])good.Clone();
+        invalid[Array.IndexOf(invalid, (byte)'k')] = 0xff;
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, (await Refused(invalid)).StatusCode);
+        // 1,100 records of 1 KB: over the 1 MiB limit, refused before it is read.
+        var oversized = await Refused(Logs(new string('x', 1000), 1100));
+        Assert.Equal(Grpc.Core.StatusCode.ResourceExhausted, oversized.StatusCode);
+
+        Assert.Empty(await Export(good)); // an empty export response: no partial success
+        Assert.Equal("[[\"kept\"]]", await RowsAsync(node, "SELECT body FROM badgrpc"));
     }
 }

@@ -2,9 +2,11 @@
 # Ingest protocols benchmark (issue 14): the same genlogs records, in the same 8 MB bodies, posted by C clients to
 # our JSON endpoint (also with an Idempotency-Key per body: json-key) and to each protocol's endpoint (Elasticsearch
 # _bulk, OTLP/HTTP protobuf, Loki protobuf+snappy, Prometheus remote write, syslog over TCP; converted once by
-# MoleSignal.Bench convert, not timed), a fresh node per round, rounds alternating between the paths. Syslog has no acknowledgement: its time runs until the stream
-# holds every record. Prints records/s (until every body is acknowledged) and server CPU µs/record per
-# path and the ratio to the JSON path of the same run (target: every protocol >= 0.8x).
+# MoleSignal.Bench convert, not timed); OTLP/gRPC sends the OTLP bodies as they are from one MoleSignal.Bench
+# grpc-send process (one channel, CLIENTS calls in flight). A fresh node per round, rounds alternating between the
+# paths. Syslog has no acknowledgement: its time runs until the stream holds every record. Prints records/s (until
+# every body is acknowledged) and server CPU µs/record per path and the ratio to the JSON path of the same run
+# (target: every protocol >= 0.8x).
 #   bench/protocols.sh [records=2000000] [clients=8]      (ROUNDS=3 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,11 +91,11 @@ records_of() {
 }
 # round NAME FN PATH CHUNKS: a fresh node; the chunks posted with FN to PATH; prints "seconds cpu_seconds".
 round() {
-  local dir=$work/proto-node http syslog target
+  local dir=$work/proto-node http syslog grpc target
   rm -rf "$dir" && mkdir -p "$dir"
-  http=$(port); syslog=$(port)
+  http=$(port); syslog=$(port); grpc=$(port)
   (cd "$dir" && exec env MS_SYSLOG.BIND=127.0.0.1 MS_SYSLOG.TCP_PORT=$syslog MS_SYSLOG.STREAM=bench \
-     MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$http MS_GRPC.PORT=$(port) \
+     MS_HTTP.BIND=127.0.0.1 MS_GRPC.BIND=127.0.0.1 MS_HTTP.PORT=$http MS_GRPC.PORT=$grpc \
      MS_CLUSTER.SILO_PORT=$(port) MS_CLUSTER.GATEWAY_PORT=$(port) MS_WAL.FLUSH_STRATEGY=batch \
      MS_INGESTER.FLUSH_INTERVAL_SECS=5 $MS_ENV dotnet "$bin" >>"$dir/node.log" 2>&1) &
   PID=$!
@@ -102,7 +104,12 @@ round() {
   local cpu0 t0 t1 cpu1
   cpu0=$(awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$PID/stat"); t0=$(date +%s.%N)
   target="http://127.0.0.1:$http$3"; [ "$2" = post_syslog ] && target="127.0.0.1:$syslog"
-  ls "$4"/* | xargs -P "$clients" -I{} bash -c "$2 \"\$0\" \"\$1\"" "$target" {}
+  if [ "$2" = grpc_send ]; then
+    target="http://127.0.0.1:$grpc"
+    dotnet bench/MoleSignal.Bench/bin/Release/net10.0/MoleSignal.Bench.dll grpc-send "$target" "$4" "$clients" "$AUTH"
+  else
+    ls "$4"/* | xargs -P "$clients" -I{} bash -c "$2 \"\$0\" \"\$1\"" "$target" {}
+  fi
   local got
   if [ "$2" = post_syslog ]; then
     for _ in $(seq 6000); do [ "$(records_of "$http")" = "$records" ] && break; sleep 0.1; done
@@ -116,13 +123,14 @@ round() {
 
 rounds=${ROUNDS:-3}
 declare -A secs cpus
-paths=(json json-key es otlp loki remote-write syslog)
-declare -A fn=([json]=post [json-key]=post_key [es]=post_es [otlp]=post_proto [loki]=post_proto [remote-write]=post_proto
-  [syslog]=post_syslog)
-declare -A url=([json]=/api/v1/ingest/bench [json-key]=/api/v1/ingest/bench [es]=/api/v1/bench/_bulk [otlp]=/api/v1/otlp/v1/logs
-  [loki]=/loki/api/v1/push [remote-write]=/api/v1/prometheus/write [syslog]=-)
-declare -A dir=([json]=chunks [json-key]=chunks [es]=chunks-es [otlp]=chunks-otlp [loki]=chunks-loki
-  [remote-write]=chunks-remote-write [syslog]=chunks-syslog)
+paths=(json json-key es otlp otlp-grpc loki remote-write syslog)
+declare -A fn=([json]=post [json-key]=post_key [es]=post_es [otlp]=post_proto [otlp-grpc]=grpc_send
+  [loki]=post_proto [remote-write]=post_proto [syslog]=post_syslog)
+declare -A url=([json]=/api/v1/ingest/bench [json-key]=/api/v1/ingest/bench [es]=/api/v1/bench/_bulk
+  [otlp]=/api/v1/otlp/v1/logs [otlp-grpc]=- [loki]=/loki/api/v1/push [remote-write]=/api/v1/prometheus/write
+  [syslog]=-)
+declare -A dir=([json]=chunks [json-key]=chunks [es]=chunks-es [otlp]=chunks-otlp [otlp-grpc]=chunks-otlp
+  [loki]=chunks-loki [remote-write]=chunks-remote-write [syslog]=chunks-syslog)
 for r in $(seq 1 "$rounds"); do
   line="round $r:"
   for p in ${PATHS:-${paths[@]}}; do

@@ -9,6 +9,7 @@ using MoleSignal.Grains.Ingest;
 // Hot-path stage timings on genlogs NDJSON: parse+flatten (gateway), columns, sort, Parquet, sidecar.
 //   dotnet run -c Release --project bench/MoleSignal.Bench -- flush FILE.ndjson [rows] [rounds=2] (later rounds: JIT-warm)
 if (args.Length >= 4 && args[0] == "convert") return MoleSignal.Bench.ProtocolBodies.Run(args);
+if (args.Length >= 5 && args[0] == "grpc-send") return await MoleSignal.Bench.GrpcSender.RunAsync(args);
 if (args.Length >= 1 && args[0] == "auth") return await MoleSignal.Bench.AuthBench.RunAsync(args);
 if (args.Length >= 2 && args[0] == "parse")
 {

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Ingest protocols benchmark (issue 14): the same genlogs records, in the same 8 MB bodies, posted by C clients to
 # our JSON endpoint (also with an Idempotency-Key per body: json-key) and to each protocol's endpoint (Elasticsearch
-# _bulk, OTLP/HTTP protobuf, Loki protobuf+snappy, Prometheus remote write, syslog over TCP; converted once by
-# MoleSignal.Bench convert, not timed); OTLP/gRPC sends the OTLP bodies as they are from one MoleSignal.Bench
-# grpc-send process (one channel, CLIENTS calls in flight). A fresh node per round, rounds alternating between the
-# paths. Syslog has no acknowledgement: its time runs until the stream holds every record. Prints records/s (until
-# every body is acknowledged) and server CPU µs/record per path and the ratio to the JSON path of the same run
-# (target: every protocol >= 0.8x).
+# _bulk, OTLP/HTTP protobuf and OTLP/JSON, Loki protobuf+snappy, Prometheus remote write, syslog over TCP;
+# converted once by MoleSignal.Bench convert, not timed); OTLP/gRPC sends the OTLP bodies as they are from one
+# MoleSignal.Bench grpc-send process (one channel, CLIENTS calls in flight). A fresh node per round, rounds
+# alternating between the paths. Syslog has no acknowledgement: its time runs until the stream holds every record.
+# Prints records/s (until every body is acknowledged) and server CPU µs/record per path and the ratio to the JSON
+# path of the same run (target: every protocol >= 0.8x).
 #   bench/protocols.sh [records=2000000] [clients=8]      (ROUNDS=3 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +18,15 @@ rm -rf "$work/chunks-es" && mkdir -p "$work/chunks-es"
 for f in "$work"/chunks/*; do awk '{ print "{\"create\":{}}"; print }' "$f" > "$work/chunks-es/${f##*/}"; done
 dotnet build src/Silo -c Release -v q -nologo >/dev/null
 dotnet build bench/MoleSignal.Bench -c Release -v q -nologo >/dev/null
-for p in otlp loki remote-write syslog; do
-  rm -rf "$work/chunks-$p"
-  dotnet bench/MoleSignal.Bench/bin/Release/net10.0/MoleSignal.Bench.dll convert $p "$work/chunks" "$work/chunks-$p"
+# Converted again only when made from other records or chunks, or by an older converter (.made-from says what).
+converter=bench/MoleSignal.Bench/bin/Release/net10.0/MoleSignal.Bench.dll
+for p in otlp otlp-json loki remote-write syslog; do
+  out=$work/chunks-$p
+  [ "$(cat "$out/.made-from" 2>/dev/null)" = "$logs 8M" ] && [ "$out" -nt "$logs" ] && [ "$out" -nt "$converter" ] \
+    && continue
+  rm -rf "$out" "$out.tmp"
+  dotnet "$converter" convert $p "$work/chunks" "$out.tmp"
+  echo "$logs 8M" > "$out.tmp/.made-from" && mv "$out.tmp" "$out"
 done
 bin=$PWD/src/Silo/bin/Release/net10.0/molesignal.dll
 command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
@@ -46,14 +52,16 @@ post_es() {
 }
 export -f post_es
 
-# post_proto URL FILE: a protobuf body (CT, WANT: the success code, OTLP's 200 with an empty export response or
-# the 204 of Loki and remote write); retried on 503/429.
+# post_proto URL FILE: a protobuf body (or of the type CT) answered with the success code: OTLP's 200 with an
+# empty export response (OTLP/JSON: "{}") or the 204 of Loki and remote write; retried on 503/429.
 post_proto() {
   while :; do
-    code=$(curl -s -u "$AUTH" -o /tmp/proto-answer.$$ -w '%{http_code}' -H "Content-Type: application/x-protobuf" \
-      -H 'stream-name: bench' --data-binary @"$2" "$1")
+    code=$(curl -s -u "$AUTH" -o /tmp/proto-answer.$$ -w '%{http_code}' \
+      -H "Content-Type: ${CT:-application/x-protobuf}" -H 'stream-name: bench' --data-binary @"$2" "$1")
     if [ "$code" = 200 ] || [ "$code" = 204 ]; then
-      [ -s /tmp/proto-answer.$$ ] && { echo "post $2: partial success" >&2; rm -f /tmp/proto-answer.$$; return 1; }
+      if [ -s /tmp/proto-answer.$$ ] && [ "$(cat /tmp/proto-answer.$$)" != '{ }' ]; then
+        echo "post $2: partial success" >&2; rm -f /tmp/proto-answer.$$; return 1
+      fi
       rm -f /tmp/proto-answer.$$; return 0
     fi
     case "$code" in 503|429) sleep 0.2; continue ;; esac
@@ -61,6 +69,8 @@ post_proto() {
   done
 }
 export -f post_proto
+post_otlp_json() { CT=application/json post_proto "$@"; }
+export -f post_otlp_json
 
 # post_key URL FILE: like post, every body with an Idempotency-Key of its own (kept with its WAL entry).
 post_key() {
@@ -123,14 +133,14 @@ round() {
 
 rounds=${ROUNDS:-3}
 declare -A secs cpus
-paths=(json json-key es otlp otlp-grpc loki remote-write syslog)
-declare -A fn=([json]=post [json-key]=post_key [es]=post_es [otlp]=post_proto [otlp-grpc]=grpc_send
-  [loki]=post_proto [remote-write]=post_proto [syslog]=post_syslog)
+paths=(json json-key es otlp otlp-json otlp-grpc loki remote-write syslog)
+declare -A fn=([json]=post [json-key]=post_key [es]=post_es [otlp]=post_proto [otlp-json]=post_otlp_json
+  [otlp-grpc]=grpc_send [loki]=post_proto [remote-write]=post_proto [syslog]=post_syslog)
 declare -A url=([json]=/api/v1/ingest/bench [json-key]=/api/v1/ingest/bench [es]=/api/v1/bench/_bulk
-  [otlp]=/api/v1/otlp/v1/logs [otlp-grpc]=- [loki]=/loki/api/v1/push [remote-write]=/api/v1/prometheus/write
-  [syslog]=-)
-declare -A dir=([json]=chunks [json-key]=chunks [es]=chunks-es [otlp]=chunks-otlp [otlp-grpc]=chunks-otlp
-  [loki]=chunks-loki [remote-write]=chunks-remote-write [syslog]=chunks-syslog)
+  [otlp]=/api/v1/otlp/v1/logs [otlp-json]=/api/v1/otlp/v1/logs [otlp-grpc]=- [loki]=/loki/api/v1/push
+  [remote-write]=/api/v1/prometheus/write [syslog]=-)
+declare -A dir=([json]=chunks [json-key]=chunks [es]=chunks-es [otlp]=chunks-otlp [otlp-json]=chunks-otlp-json
+  [otlp-grpc]=chunks-otlp [loki]=chunks-loki [remote-write]=chunks-remote-write [syslog]=chunks-syslog)
 for r in $(seq 1 "$rounds"); do
   line="round $r:"
   for p in ${PATHS:-${paths[@]}}; do

@@ -19,7 +19,8 @@ public static class GrpcSender
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var files = new Queue<string>(Directory.GetFiles(args[2]).Order());
+        var files = new Queue<string>(Directory.GetFiles(args[2]).Where(f => !Path.GetFileName(f).StartsWith('.'))
+            .Order());
         var clients = int.Parse(args[3]);
         var headers = new Metadata
         {

@@ -10,11 +10,11 @@ namespace MoleSignal.Bench;
 
 /// <summary>
 /// The genlogs NDJSON bodies converted once (not timed) into each protocol's body, body for body, carrying the same
-/// fields: <c>MoleSignal.Bench convert otlp|loki|remote-write|syslog IN_DIR OUT_DIR</c>.
-/// OTLP: message as body, every other field an attribute. Loki: level and service as labels (with
-/// <c>stream_name</c>), message as the line, the rest structured metadata, snappy. Remote write: one sample per
-/// record (<c>http.duration_ms</c>), the text fields as labels, snappy. Syslog: RFC 5424 octet-counted frames, the
-/// fields as structured data.
+/// fields: <c>MoleSignal.Bench convert otlp|otlp-json|loki|remote-write|syslog IN_DIR OUT_DIR</c>.
+/// OTLP (protobuf or OTLP/JSON): message as body, trace_id as the record's, every other field an attribute.
+/// Loki: level and service as labels (with <c>stream_name</c>), message as the line, the rest structured metadata,
+/// snappy. Remote write: one sample per record (<c>http.duration_ms</c>), the text fields as labels, snappy.
+/// Syslog: RFC 5424 octet-counted frames, the fields as structured data.
 /// </summary>
 public static class ProtocolBodies
 {
@@ -28,6 +28,7 @@ public static class ProtocolBodies
             byte[] body = protocol switch
             {
                 "otlp" => Otlp(records),
+                "otlp-json" => OtlpJson(records),
                 "loki" => Snappier.Snappy.CompressToArray(Loki(records)),
                 "remote-write" => Snappier.Snappy.CompressToArray(RemoteWrite(records)),
                 "syslog" => Syslog(records),
@@ -98,6 +99,60 @@ public static class ProtocolBodies
         var request = new ExportLogsServiceRequest();
         request.ResourceLogs.Add(new ResourceLogs { ScopeLogs = { scope } });
         return request.ToByteArray();
+    }
+
+    // OTLP/JSON as the OTLP specification writes it: camelCase names, 64-bit integers as strings, ids in hex.
+    private static byte[] OtlpJson(List<Flat> records)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("resourceLogs");
+            w.WriteStartObject();
+            w.WriteStartArray("scopeLogs");
+            w.WriteStartObject();
+            w.WriteStartArray("logRecords");
+            foreach (var r in records)
+            {
+                w.WriteStartObject();
+                w.WriteString("timeUnixNano", ((ulong)r.Micros * 1000).ToString());
+                w.WriteStartObject("body");
+                w.WriteString("stringValue", r.Message);
+                w.WriteEndObject();
+                w.WriteStartArray("attributes");
+                string? traceId = null;
+                foreach (var (key, v) in r.Fields)
+                {
+                    if (key == "trace_id")
+                    {
+                        traceId = v.GetString();
+                        continue;
+                    }
+                    w.WriteStartObject();
+                    w.WriteString("key", key);
+                    w.WriteStartObject("value");
+                    if (v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var l))
+                        w.WriteString("intValue", l.ToString());
+                    else if (v.ValueKind == JsonValueKind.Number) w.WriteNumber("doubleValue", v.GetDouble());
+                    else if (v.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                        w.WriteBoolean("boolValue", v.GetBoolean());
+                    else w.WriteString("stringValue", Text(v));
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                if (traceId is not null) w.WriteString("traceId", traceId.ToLowerInvariant());
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static byte[] Loki(List<Flat> records)

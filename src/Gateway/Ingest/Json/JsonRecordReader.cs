@@ -69,8 +69,7 @@ public static class JsonRecordReader
                     break;
                 }
                 case JsonTokenType.String:
-                    if (!r.ValueIsEscaped) b.AddString(k, r.ValueSpan);
-                    else AddUnescaped(b, k, ref r);
+                    AddString(b, k, ref r);
                     break;
                 case JsonTokenType.Number:
                     b.AddNumberText(k, r.TryGetInt64(out _) ? FieldKind.Int64 : FieldKind.Float64, r.ValueSpan);
@@ -123,6 +122,13 @@ public static class JsonRecordReader
         }
         if (!ok) b.Fail("timestamp is neither a number nor an RFC 3339 string");
         else b.SetTimestamp(micros, priority);
+    }
+
+    /// <summary>The string the reader is on as a text field, unescaped.</summary>
+    public static void AddString(RecordBuilder b, scoped ReadOnlySpan<byte> key, ref Utf8JsonReader r)
+    {
+        if (!r.ValueIsEscaped) b.AddString(key, r.ValueSpan);
+        else AddUnescaped(b, key, ref r);
     }
 
     private static void AddUnescaped(RecordBuilder b, scoped ReadOnlySpan<byte> key, ref Utf8JsonReader r)

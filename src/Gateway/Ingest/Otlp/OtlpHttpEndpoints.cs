@@ -49,13 +49,19 @@ public static class OtlpHttpEndpoints
         var org = OrgHeader.Current(request);
         var createsOrg = IngestRequest.CreatesOrg(request);
         (IngestOutcome? Outcome, IMessage? Answer) run;
-        if (!json && signal == OtlpSignal.Logs)
+        if (signal == OtlpSignal.Logs)
         {
-            // Logs, the bulk of OTLP/HTTP, are read from the wire: no object or UTF-16 string per field.
-            if (OtlpLogsWire.Check(body.Span, out var records) is { } malformed)
+            // Logs, the bulk of OTLP/HTTP, are read from the body's bytes: no object or UTF-16 string per field.
+            var malformed = json
+                ? OtlpLogsJson.Check(body.Span, out var records)
+                : OtlpLogsWire.Check(body.Span, out records);
+            if (malformed is not null)
                 return Failure(json, 400, $"the body is not an OTLP logs export request: {malformed}");
-            run = await OtlpExport.RunAsync(signal, records, b => OtlpLogsWire.Fill(b, body.Span), org, stream,
-                createsOrg, body.Length, pipeline, options, ct);
+            IngestPipeline.Fill fill = json
+                ? b => OtlpLogsJson.Fill(b, body.Span)
+                : b => OtlpLogsWire.Fill(b, body.Span);
+            run = await OtlpExport.RunAsync(signal, records, fill, org, stream, createsOrg, body.Length, pipeline,
+                options, ct);
         }
         else
         {

@@ -74,6 +74,13 @@ public sealed class OtlpJsonTests
     [InlineData("{\"resourceLogs\": 5}", "not an OTLP logs export request")]
     [InlineData("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"traceId\":\"zz\"}]}]}]}",
         "not an OTLP logs export request")]
+    [InlineData("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"attributes\":[{\"key\":\"a\"," +
+        "\"value\":{\"intValue\":true}}]}]}]}]}", "intValue must be a 64-bit integer")]
+    [InlineData("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":\"text\"}]}]}]}",
+        "body must be an AnyValue object")]
+    [InlineData("{\"resourceLogs\":[{\"resource\":{\"attributes\":{}}}]}", "key-values must be an array")]
+    [InlineData("{\"resourceLogs\":[]} {}", "not an OTLP logs export request")]
+    [InlineData("[]", "the request must be a JSON object")]
     public async Task A_body_that_is_no_otlp_json_request_is_a_json_status_and_writes_nothing(string json,
         string reason)
     {

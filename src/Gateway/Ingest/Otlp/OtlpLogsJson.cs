@@ -1,0 +1,338 @@
+using System.Text;
+using System.Text.Json;
+using MoleSignal.Gateway.Ingest.Json;
+using static MoleSignal.Gateway.Ingest.Otlp.OtlpJsonReading;
+
+namespace MoleSignal.Gateway.Ingest.Otlp;
+
+/// <summary>
+/// An OTLP/JSON logs export read from the body's bytes with a <see cref="Utf8JsonReader"/>, into the rows
+/// <see cref="OtlpLogsWire"/> makes from protobuf (the same fields, in the same order): <see cref="Check"/> reads
+/// the structure, resources and scopes and counts the records; <see cref="Fill"/> checks each record as it hands
+/// the builder its strings as the UTF-8 bytes they are. Trace and span ids are hex (OTLP's deviation from the
+/// protobuf mapping's base64), enums integers. A record's fields come in any order; its resource and scope may
+/// follow its records, and are then found by reading ahead (the first of each counts).
+/// </summary>
+public static class OtlpLogsJson
+{
+    /// <returns>Null, or why the body is not an export request; <paramref name="records"/> its log records.
+    /// </returns>
+    public static string? Check(ReadOnlySpan<byte> body, out int records)
+    {
+        records = 0;
+        try
+        {
+            var r = new Utf8JsonReader(body, Options);
+            r.Read();
+            Expect(ref r, JsonTokenType.StartObject, "the request must be a JSON object");
+            while (Property(ref r))
+            {
+                if (!Is(ref r, "resourceLogs"u8, "resource_logs"u8))
+                {
+                    SkipValue(ref r);
+                    continue;
+                }
+                r.Read();
+                if (!StartArray(ref r, "resourceLogs")) continue;
+                while (Element(ref r, "a resourceLogs")) records += CheckResource(ref r);
+            }
+            r.Read(); // refuses anything after the object
+            return null;
+        }
+        catch (Exception e) when (e is JsonException or OtlpJsonException)
+        {
+            return e.Message;
+        }
+    }
+
+    private static int CheckResource(ref Utf8JsonReader r)
+    {
+        var records = 0;
+        while (Property(ref r))
+        {
+            if (Is(ref r, "resource"u8, "resource"u8))
+            {
+                r.Read();
+                if (StartObject(ref r, "resource") && Find(ref r, "attributes"u8, "attributes"u8))
+                {
+                    OtlpJsonValues.CheckAttributes(ref r);
+                    while (Property(ref r)) SkipValue(ref r);
+                }
+            }
+            else if (Is(ref r, "scopeLogs"u8, "scope_logs"u8))
+            {
+                r.Read();
+                if (!StartArray(ref r, "scopeLogs")) continue;
+                while (Element(ref r, "a scopeLogs")) records += CheckScope(ref r);
+            }
+            else if (Is(ref r, "schemaUrl"u8, "schema_url"u8))
+            {
+                r.Read();
+                String(ref r, "schemaUrl");
+            }
+            else SkipValue(ref r);
+        }
+        return records;
+    }
+
+    private static int CheckScope(ref Utf8JsonReader r)
+    {
+        var records = 0;
+        while (Property(ref r))
+        {
+            if (Is(ref r, "scope"u8, "scope"u8))
+            {
+                r.Read();
+                if (!StartObject(ref r, "scope")) continue;
+                while (Property(ref r))
+                {
+                    if (Is(ref r, "name"u8, "name"u8) || Is(ref r, "version"u8, "version"u8))
+                    {
+                        r.Read();
+                        String(ref r, "a scope's name and version");
+                    }
+                    else if (Is(ref r, "attributes"u8, "attributes"u8))
+                    {
+                        r.Read();
+                        OtlpJsonValues.CheckAttributes(ref r);
+                    }
+                    else SkipValue(ref r);
+                }
+            }
+            else if (Is(ref r, "logRecords"u8, "log_records"u8))
+            {
+                r.Read();
+                if (!StartArray(ref r, "logRecords")) continue;
+                while (Element(ref r, "a log record"))
+                {
+                    r.Skip(); // checked as it is read into its row
+                    records++;
+                }
+            }
+            else if (Is(ref r, "schemaUrl"u8, "schema_url"u8))
+            {
+                r.Read();
+                String(ref r, "schemaUrl");
+            }
+            else SkipValue(ref r);
+        }
+        return records;
+    }
+
+    /// <summary>One row per log record of a body <see cref="Check"/> accepted, each record checked as it is
+    /// read: an export is one stream's part, so a bad record refuses the body before anything of it is appended.
+    /// </summary>
+    /// <returns>Null, or why the body is not an export request.</returns>
+    public static string? Fill(RecordBuilder b, ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            FillRecords(b, body);
+            return null;
+        }
+        catch (Exception e) when (e is JsonException or OtlpJsonException)
+        {
+            return $"the body is not an OTLP logs export request: {e.Message}";
+        }
+    }
+
+    // What a record takes from its scope and resource.
+    private ref struct Context
+    {
+        public Utf8JsonReader ScopeName, ScopeVersion, ResourceAttributes;
+        public bool HasScopeName, HasScopeVersion, HasResource;
+    }
+
+    private static void FillRecords(RecordBuilder b, ReadOnlySpan<byte> body)
+    {
+        using var values = new OtlpJsonValues();
+        Span<byte> key = stackalloc byte[RecordKeys.MaxBytes];
+        var index = 0;
+        var r = new Utf8JsonReader(body, Options);
+        r.Read();
+        while (Property(ref r))
+        {
+            if (!Is(ref r, "resourceLogs"u8, "resource_logs"u8))
+            {
+                SkipValue(ref r);
+                continue;
+            }
+            r.Read();
+            if (!StartArray(ref r, "resourceLogs")) continue;
+            while (Element(ref r, "a resourceLogs"))
+            {
+                var context = new Context();
+                var ahead = r;
+                if (Find(ref ahead, "resource"u8, "resource"u8) && StartObject(ref ahead, "resource")
+                    && Find(ref ahead, "attributes"u8, "attributes"u8))
+                {
+                    context.ResourceAttributes = ahead;
+                    context.HasResource = true;
+                }
+                while (Property(ref r))
+                {
+                    if (!Is(ref r, "scopeLogs"u8, "scope_logs"u8))
+                    {
+                        SkipValue(ref r);
+                        continue;
+                    }
+                    r.Read();
+                    if (!StartArray(ref r, "scopeLogs")) continue;
+                    while (Element(ref r, "a scopeLogs")) FillScope(b, values, key, ref r, ref context, ref index);
+                }
+            }
+        }
+    }
+
+    private static void FillScope(RecordBuilder b, OtlpJsonValues values, scoped Span<byte> key,
+        ref Utf8JsonReader r, ref Context context, ref int index)
+    {
+        context.HasScopeName = context.HasScopeVersion = false;
+        var ahead = r;
+        if (Find(ref ahead, "scope"u8, "scope"u8) && StartObject(ref ahead, "scope"))
+        {
+            while (Property(ref ahead))
+            {
+                var name = Is(ref ahead, "name"u8, "name"u8);
+                var version = !name && Is(ref ahead, "version"u8, "version"u8);
+                ahead.Read();
+                if (!(name || version) || !String(ref ahead, "a scope's name and version")) ahead.Skip();
+                else if (name)
+                {
+                    context.ScopeName = ahead;
+                    context.HasScopeName = ahead.ValueSpan.Length > 0;
+                }
+                else
+                {
+                    context.ScopeVersion = ahead;
+                    context.HasScopeVersion = ahead.ValueSpan.Length > 0;
+                }
+            }
+        }
+        while (Property(ref r))
+        {
+            if (!Is(ref r, "logRecords"u8, "log_records"u8))
+            {
+                SkipValue(ref r);
+                continue;
+            }
+            r.Read();
+            if (!StartArray(ref r, "logRecords")) continue;
+            while (Element(ref r, "a log record"))
+            {
+                var start = r.TokenStartIndex;
+                AddRecord(b, values, key, ref r, ref context);
+                b.EndRecord(index++, (int)(r.BytesConsumed - start));
+            }
+        }
+    }
+
+    private static void AddRecord(RecordBuilder b, OtlpJsonValues values, scoped Span<byte> key,
+        ref Utf8JsonReader r, ref Context context)
+    {
+        b.BeginRecord();
+        ulong time = 0, observed = 0;
+        long severity = 0;
+        Utf8JsonReader severityText = default, traceId = default, spanId = default, eventName = default,
+            logBody = default, attributes = default;
+        bool hasSeverityText = false, hasTraceId = false, hasSpanId = false, hasEventName = false,
+            hasBody = false, hasAttributes = false;
+        while (Property(ref r))
+        {
+            var field = Field(ref r);
+            r.Read();
+            if (field == 0 || r.TokenType == JsonTokenType.Null)
+            {
+                r.Skip();
+                continue;
+            }
+            switch (field)
+            {
+                case TimeUnixNano: time = UInt64(ref r, "timeUnixNano"); break;
+                case ObservedTimeUnixNano: observed = UInt64(ref r, "observedTimeUnixNano"); break;
+                case SeverityNumber: severity = Int64(ref r, "severityNumber"); break;
+                case SeverityText: hasSeverityText = Text(ref r, "severityText", ref severityText); break;
+                case TraceId: hasTraceId = Text(ref r, "traceId", ref traceId); break;
+                case SpanId: hasSpanId = Text(ref r, "spanId", ref spanId); break;
+                case EventName: hasEventName = Text(ref r, "eventName", ref eventName); break;
+                case Body:
+                    Expect(ref r, JsonTokenType.StartObject, "body must be an AnyValue object");
+                    logBody = r;
+                    hasBody = true;
+                    r.Skip();
+                    break;
+                case Attributes:
+                    Expect(ref r, JsonTokenType.StartArray, "attributes must be an array");
+                    attributes = r;
+                    hasAttributes = true;
+                    r.Skip();
+                    break;
+            }
+        }
+        OtlpValues.SetTimestamp(b, time, 2);
+        OtlpValues.SetTimestamp(b, observed, 1);
+        if (hasBody)
+        {
+            "body"u8.CopyTo(key);
+            values.AddValue(b, key, 4, ref logBody);
+        }
+        if (hasSeverityText) JsonRecordReader.AddString(b, "severity"u8, ref severityText);
+        if (severity != 0) b.AddInt64("severity_number"u8, severity);
+        if (hasTraceId) AddHexId(b, "trace_id"u8, ref traceId);
+        if (hasSpanId) AddHexId(b, "span_id"u8, ref spanId);
+        if (hasEventName) JsonRecordReader.AddString(b, "event_name"u8, ref eventName);
+        if (context.HasScopeName)
+        {
+            JsonRecordReader.AddString(b, "scope_name"u8, ref context.ScopeName);
+            if (context.HasScopeVersion) JsonRecordReader.AddString(b, "scope_version"u8, ref context.ScopeVersion);
+        }
+        if (hasAttributes) values.AddAttributes(b, key, 0, ref attributes);
+        if (context.HasResource)
+        {
+            var resource = context.ResourceAttributes;
+            values.AddAttributes(b, key, 0, ref resource);
+        }
+    }
+
+    private const int TimeUnixNano = 1, SeverityNumber = 2, SeverityText = 3, Body = 5, Attributes = 6,
+        TraceId = 9, SpanId = 10, ObservedTimeUnixNano = 11, EventName = 12;
+
+    private static int Field(ref Utf8JsonReader r)
+    {
+        if (Is(ref r, "attributes"u8, "attributes"u8)) return Attributes;
+        if (Is(ref r, "body"u8, "body"u8)) return Body;
+        if (Is(ref r, "timeUnixNano"u8, "time_unix_nano"u8)) return TimeUnixNano;
+        if (Is(ref r, "observedTimeUnixNano"u8, "observed_time_unix_nano"u8)) return ObservedTimeUnixNano;
+        if (Is(ref r, "severityNumber"u8, "severity_number"u8)) return SeverityNumber;
+        if (Is(ref r, "severityText"u8, "severity_text"u8)) return SeverityText;
+        if (Is(ref r, "traceId"u8, "trace_id"u8)) return TraceId;
+        if (Is(ref r, "spanId"u8, "span_id"u8)) return SpanId;
+        if (Is(ref r, "eventName"u8, "event_name"u8)) return EventName;
+        return 0;
+    }
+
+    // A string field: the reader kept on it when it is not empty.
+    private static bool Text(ref Utf8JsonReader r, string what, ref Utf8JsonReader at)
+    {
+        Expect(ref r, JsonTokenType.String, $"{what} must be a string");
+        at = r;
+        return r.ValueSpan.Length > 0;
+    }
+
+    // A trace or span id in hex, as lowercase hex.
+    private static void AddHexId(RecordBuilder b, ReadOnlySpan<byte> key, ref Utf8JsonReader r)
+    {
+        var text = r.ValueIsEscaped ? (ReadOnlySpan<byte>)Encoding.UTF8.GetBytes(r.GetString()!) : r.ValueSpan;
+        if ((text.Length & 1) != 0) throw new OtlpJsonException("trace and span ids must be hex");
+        var hex = text.Length <= 128 ? stackalloc byte[text.Length] : new byte[text.Length];
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c is >= (byte)'A' and <= (byte)'F') c = (byte)(c + 32);
+            else if (c is not ((>= (byte)'0' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f')))
+                throw new OtlpJsonException("trace and span ids must be hex");
+            hex[i] = c;
+        }
+        b.AddString(key, hex);
+    }
+}

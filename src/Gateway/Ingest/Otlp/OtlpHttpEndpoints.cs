@@ -53,14 +53,14 @@ public static class OtlpHttpEndpoints
         {
             // Logs, the bulk of OTLP/HTTP, are read from the body's bytes: no object or UTF-16 string per field.
             var malformed = json
-                ? OtlpLogsJson.Check(body.Span, out var records)
-                : OtlpLogsWire.Check(body.Span, out records);
+                ? OtlpLogsJson.Check(body.Span, out var any)
+                : OtlpLogsWire.Check(body.Span, out any);
             if (malformed is not null)
                 return Failure(json, 400, $"the body is not an OTLP logs export request: {malformed}");
             IngestPipeline.Fill fill = json
                 ? b => OtlpLogsJson.Fill(b, body.Span)
                 : b => OtlpLogsWire.Fill(b, body.Span);
-            run = await OtlpExport.RunAsync(signal, records, fill, org, stream, createsOrg, body.Length, pipeline,
+            run = await OtlpExport.RunAsync(signal, any, fill, org, stream, createsOrg, body.Length, pipeline,
                 options, ct);
         }
         else

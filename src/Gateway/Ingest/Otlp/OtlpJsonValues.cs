@@ -36,10 +36,19 @@ public sealed class OtlpJsonValues : IDisposable
         public Utf8JsonReader At;
     }
 
+    /// <summary>Whether a top-level attribute key is one the record's own fields use: such an attribute is read
+    /// after them (their JSON may come later), so that the record's own field wins, as from protobuf.</summary>
+    public delegate bool Reserved(ReadOnlySpan<byte> key);
+
+    // Where the key-values left for later are in the body (start, length): each is a JSON object of its own.
+    private readonly List<(int Start, int Length)> _later = [];
+
     /// <summary>Every <c>KeyValue</c> of the array the reader is on (or null) as a field under
-    /// <paramref name="prefixLen"/> bytes of key. The reader is left on the array's end.</summary>
+    /// <paramref name="prefixLen"/> bytes of key, read in one pass; one whose key is
+    /// <paramref name="reserved"/> is kept for <see cref="AddLater"/>. The reader is left on the array's end.
+    /// </summary>
     public void AddAttributes(RecordBuilder b, scoped Span<byte> key, int prefixLen, ref Utf8JsonReader r,
-        int level = 1)
+        int level = 1, Reserved? reserved = null)
     {
         if (!OtlpJsonReading.StartArray(ref r, "key-values")) return;
         while (OtlpJsonReading.Element(ref r, "a key-value"))
@@ -49,15 +58,64 @@ public sealed class OtlpJsonValues : IDisposable
                 r.Skip();
                 continue;
             }
-            var hasValue = ReadKeyValue(ref r, out var name, out var value);
-            var len = RecordKeys.Append(key, prefixLen, Text(ref name));
-            if (len < 0)
-            {
-                b.Fail(RecordKeys.TooLong);
-                continue;
-            }
-            if (hasValue) AddValue(b, key, len, ref value, level);
+            var start = (int)r.TokenStartIndex;
+            if (AddKeyValue(b, key, prefixLen, ref r, level, reserved))
+                _later.Add((start, (int)r.BytesConsumed - start));
         }
+    }
+
+    /// <summary>The key-values <see cref="AddAttributes"/> kept, from the body it read.</summary>
+    public void AddLater(RecordBuilder b, scoped Span<byte> key, ReadOnlySpan<byte> body)
+    {
+        foreach (var (start, length) in _later)
+        {
+            var kv = new Utf8JsonReader(body.Slice(start, length), OtlpJsonReading.Options);
+            kv.Read();
+            AddKeyValue(b, key, 0, ref kv, 1, null);
+        }
+        _later.Clear();
+    }
+
+    // One KeyValue object (the reader on its start, left on its end). Its value is read in place when its key
+    // comes first, as senders write it; true when the key is reserved and nothing was added.
+    private bool AddKeyValue(RecordBuilder b, scoped Span<byte> key, int prefixLen, ref Utf8JsonReader r,
+        int level, Reserved? reserved)
+    {
+        int len = prefixLen; // no key: the empty one, as in protobuf
+        bool hasKey = false, later = false, hasPending = false;
+        Utf8JsonReader pending = default;
+        while (OtlpJsonReading.Property(ref r))
+        {
+            if (OtlpJsonReading.Is(ref r, "key"u8, "key"u8))
+            {
+                r.Read();
+                OtlpJsonReading.Expect(ref r, JsonTokenType.String, "a key must be a string");
+                hasKey = true;
+                len = RecordKeys.Append(key, prefixLen, Text(ref r));
+                if (len >= 0 && reserved is not null && level == 1 && reserved(key[..len])) later = true;
+            }
+            else if (OtlpJsonReading.Is(ref r, "value"u8, "value"u8))
+            {
+                r.Read();
+                if (!hasKey)
+                {
+                    pending = r;
+                    hasPending = r.TokenType != JsonTokenType.Null;
+                    r.Skip();
+                }
+                else if (later || len < 0) r.Skip();
+                else AddValue(b, key, len, ref r, level);
+            }
+            else OtlpJsonReading.SkipValue(ref r);
+        }
+        if (len < 0)
+        {
+            b.Fail(RecordKeys.TooLong);
+            return false;
+        }
+        if (later) return true;
+        if (hasPending) AddValue(b, key, len, ref pending, level);
+        return false;
     }
 
     /// <summary>The AnyValue the reader is on (an object, or null) as the field <c>key[..keyLen]</c>.</summary>

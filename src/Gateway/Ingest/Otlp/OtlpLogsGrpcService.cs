@@ -29,9 +29,9 @@ public class OtlpLogsGrpcService(IngestPipeline pipeline)
         using (request)
         {
             var call = OtlpGrpc.Read(context);
-            if (OtlpLogsWire.Check(request.Span, out var records) is { } malformed)
+            if (OtlpLogsWire.Check(request.Span, out var any) is { } malformed)
                 throw OtlpGrpc.Invalid($"the message is not an OTLP logs export request: {malformed}");
-            return OtlpGrpc.Answer<ExportLogsServiceResponse>(await OtlpExport.RunAsync(OtlpSignal.Logs, records,
+            return OtlpGrpc.Answer<ExportLogsServiceResponse>(await OtlpExport.RunAsync(OtlpSignal.Logs, any,
                 b => OtlpLogsWire.Fill(b, request.Span), call.Org, call.Stream, call.IsRoot, request.Length,
                 pipeline, call.Options, context.CancellationToken));
         }

@@ -7,19 +7,20 @@ namespace MoleSignal.Gateway.Ingest.Otlp;
 
 /// <summary>
 /// An OTLP/JSON logs export read from the body's bytes with a <see cref="Utf8JsonReader"/>, into the rows
-/// <see cref="OtlpLogsWire"/> makes from protobuf (the same fields, in the same order): <see cref="Check"/> reads
-/// the structure, resources and scopes and counts the records; <see cref="Fill"/> checks each record as it hands
-/// the builder its strings as the UTF-8 bytes they are. Trace and span ids are hex (OTLP's deviation from the
+/// <see cref="OtlpLogsWire"/> makes from protobuf (the same fields and values): <see cref="Check"/> reads up to
+/// the first record; <see cref="Fill"/> reads the whole body once, checking each record as it hands the builder
+/// its strings as the UTF-8 bytes they are. Trace and span ids are hex (OTLP's deviation from the
 /// protobuf mapping's base64), enums integers. A record's fields come in any order; its resource and scope may
 /// follow its records, and are then found by reading ahead (the first of each counts).
 /// </summary>
 public static class OtlpLogsJson
 {
-    /// <returns>Null, or why the body is not an export request; <paramref name="records"/> its log records.
+    /// <returns>Null, or why the body is not an export request; <paramref name="any"/> whether it holds a log
+    /// record. Reads up to the first record: what follows is checked by <see cref="Fill"/>, which reads it once.
     /// </returns>
-    public static string? Check(ReadOnlySpan<byte> body, out int records)
+    public static string? Check(ReadOnlySpan<byte> body, out bool any)
     {
-        records = 0;
+        any = false;
         try
         {
             var r = new Utf8JsonReader(body, Options);
@@ -34,7 +35,8 @@ public static class OtlpLogsJson
                 }
                 r.Read();
                 if (!StartArray(ref r, "resourceLogs")) continue;
-                while (Element(ref r, "a resourceLogs")) records += CheckResource(ref r);
+                while (Element(ref r, "a resourceLogs"))
+                    if (any = CheckResource(ref r)) return null;
             }
             r.Read(); // refuses anything after the object
             return null;
@@ -45,9 +47,9 @@ public static class OtlpLogsJson
         }
     }
 
-    private static int CheckResource(ref Utf8JsonReader r)
+    // True on the first log record.
+    private static bool CheckResource(ref Utf8JsonReader r)
     {
-        var records = 0;
         while (Property(ref r))
         {
             if (Is(ref r, "resource"u8, "resource"u8))
@@ -63,7 +65,8 @@ public static class OtlpLogsJson
             {
                 r.Read();
                 if (!StartArray(ref r, "scopeLogs")) continue;
-                while (Element(ref r, "a scopeLogs")) records += CheckScope(ref r);
+                while (Element(ref r, "a scopeLogs"))
+                    if (CheckScope(ref r)) return true;
             }
             else if (Is(ref r, "schemaUrl"u8, "schema_url"u8))
             {
@@ -72,12 +75,11 @@ public static class OtlpLogsJson
             }
             else SkipValue(ref r);
         }
-        return records;
+        return false;
     }
 
-    private static int CheckScope(ref Utf8JsonReader r)
+    private static bool CheckScope(ref Utf8JsonReader r)
     {
-        var records = 0;
         while (Property(ref r))
         {
             if (Is(ref r, "scope"u8, "scope"u8))
@@ -102,12 +104,7 @@ public static class OtlpLogsJson
             else if (Is(ref r, "logRecords"u8, "log_records"u8))
             {
                 r.Read();
-                if (!StartArray(ref r, "logRecords")) continue;
-                while (Element(ref r, "a log record"))
-                {
-                    r.Skip(); // checked as it is read into its row
-                    records++;
-                }
+                if (StartArray(ref r, "logRecords") && Element(ref r, "a log record")) return true;
             }
             else if (Is(ref r, "schemaUrl"u8, "schema_url"u8))
             {
@@ -116,7 +113,7 @@ public static class OtlpLogsJson
             }
             else SkipValue(ref r);
         }
-        return records;
+        return false;
     }
 
     /// <summary>One row per log record of a body <see cref="Check"/> accepted, each record checked as it is
@@ -141,6 +138,7 @@ public static class OtlpLogsJson
     {
         public Utf8JsonReader ScopeName, ScopeVersion, ResourceAttributes;
         public bool HasScopeName, HasScopeVersion, HasResource;
+        public ReadOnlySpan<byte> Body;
     }
 
     private static void FillRecords(RecordBuilder b, ReadOnlySpan<byte> body)
@@ -150,6 +148,7 @@ public static class OtlpLogsJson
         var index = 0;
         var r = new Utf8JsonReader(body, Options);
         r.Read();
+        Expect(ref r, JsonTokenType.StartObject, "the request must be a JSON object");
         while (Property(ref r))
         {
             if (!Is(ref r, "resourceLogs"u8, "resource_logs"u8))
@@ -161,7 +160,7 @@ public static class OtlpLogsJson
             if (!StartArray(ref r, "resourceLogs")) continue;
             while (Element(ref r, "a resourceLogs"))
             {
-                var context = new Context();
+                var context = new Context { Body = body };
                 var ahead = r;
                 if (Find(ref ahead, "resource"u8, "resource"u8) && StartObject(ref ahead, "resource")
                     && Find(ref ahead, "attributes"u8, "attributes"u8))
@@ -182,6 +181,7 @@ public static class OtlpLogsJson
                 }
             }
         }
+        r.Read(); // refuses anything after the object
     }
 
     private static void FillScope(RecordBuilder b, OtlpJsonValues values, scoped Span<byte> key,
@@ -227,16 +227,18 @@ public static class OtlpLogsJson
         }
     }
 
+    // The record's fields in one pass, each added as it comes (a builder keeps a key's first value): its scope's
+    // first, attributes that share a name with the record's own fields after those (see Reserved), the resource's
+    // last.
     private static void AddRecord(RecordBuilder b, OtlpJsonValues values, scoped Span<byte> key,
         ref Utf8JsonReader r, ref Context context)
     {
         b.BeginRecord();
-        ulong time = 0, observed = 0;
-        long severity = 0;
-        Utf8JsonReader severityText = default, traceId = default, spanId = default, eventName = default,
-            logBody = default, attributes = default;
-        bool hasSeverityText = false, hasTraceId = false, hasSpanId = false, hasEventName = false,
-            hasBody = false, hasAttributes = false;
+        if (context.HasScopeName)
+        {
+            JsonRecordReader.AddString(b, "scope_name"u8, ref context.ScopeName);
+            if (context.HasScopeVersion) JsonRecordReader.AddString(b, "scope_version"u8, ref context.ScopeVersion);
+        }
         while (Property(ref r))
         {
             var field = Field(ref r);
@@ -248,51 +250,47 @@ public static class OtlpLogsJson
             }
             switch (field)
             {
-                case TimeUnixNano: time = UInt64(ref r, "timeUnixNano"); break;
-                case ObservedTimeUnixNano: observed = UInt64(ref r, "observedTimeUnixNano"); break;
-                case SeverityNumber: severity = Int64(ref r, "severityNumber"); break;
-                case SeverityText: hasSeverityText = Text(ref r, "severityText", ref severityText); break;
-                case TraceId: hasTraceId = Text(ref r, "traceId", ref traceId); break;
-                case SpanId: hasSpanId = Text(ref r, "spanId", ref spanId); break;
-                case EventName: hasEventName = Text(ref r, "eventName", ref eventName); break;
+                case TimeUnixNano: OtlpValues.SetTimestamp(b, UInt64(ref r, "timeUnixNano"), 2); break;
+                case ObservedTimeUnixNano:
+                    OtlpValues.SetTimestamp(b, UInt64(ref r, "observedTimeUnixNano"), 1);
+                    break;
+                case SeverityNumber:
+                    var severity = Int64(ref r, "severityNumber");
+                    if (severity != 0) b.AddInt64("severity_number"u8, severity);
+                    break;
+                case SeverityText: AddText(b, "severity"u8, ref r, "severityText"); break;
+                case TraceId: AddHexId(b, "trace_id"u8, ref r, "traceId"); break;
+                case SpanId: AddHexId(b, "span_id"u8, ref r, "spanId"); break;
+                case EventName: AddText(b, "event_name"u8, ref r, "eventName"); break;
                 case Body:
                     Expect(ref r, JsonTokenType.StartObject, "body must be an AnyValue object");
-                    logBody = r;
-                    hasBody = true;
-                    r.Skip();
+                    "body"u8.CopyTo(key);
+                    values.AddValue(b, key, 4, ref r);
                     break;
                 case Attributes:
                     Expect(ref r, JsonTokenType.StartArray, "attributes must be an array");
-                    attributes = r;
-                    hasAttributes = true;
-                    r.Skip();
+                    values.AddAttributes(b, key, 0, ref r, reserved: RecordField);
                     break;
             }
         }
-        OtlpValues.SetTimestamp(b, time, 2);
-        OtlpValues.SetTimestamp(b, observed, 1);
-        if (hasBody)
-        {
-            "body"u8.CopyTo(key);
-            values.AddValue(b, key, 4, ref logBody);
-        }
-        if (hasSeverityText) JsonRecordReader.AddString(b, "severity"u8, ref severityText);
-        if (severity != 0) b.AddInt64("severity_number"u8, severity);
-        if (hasTraceId) AddHexId(b, "trace_id"u8, ref traceId);
-        if (hasSpanId) AddHexId(b, "span_id"u8, ref spanId);
-        if (hasEventName) JsonRecordReader.AddString(b, "event_name"u8, ref eventName);
-        if (context.HasScopeName)
-        {
-            JsonRecordReader.AddString(b, "scope_name"u8, ref context.ScopeName);
-            if (context.HasScopeVersion) JsonRecordReader.AddString(b, "scope_version"u8, ref context.ScopeVersion);
-        }
-        if (hasAttributes) values.AddAttributes(b, key, 0, ref attributes);
+        values.AddLater(b, key, context.Body);
         if (context.HasResource)
         {
             var resource = context.ResourceAttributes;
             values.AddAttributes(b, key, 0, ref resource);
         }
     }
+
+    // The keys a record's own fields take ("body" also as the prefix of a flattened body).
+    private static readonly OtlpJsonValues.Reserved RecordField = static key => key.Length > 0 && key[0] switch
+    {
+        (byte)'b' => key.StartsWith("body"u8),
+        (byte)'s' => key.SequenceEqual("severity"u8) || key.SequenceEqual("severity_number"u8)
+            || key.SequenceEqual("span_id"u8),
+        (byte)'t' => key.SequenceEqual("trace_id"u8),
+        (byte)'e' => key.SequenceEqual("event_name"u8),
+        _ => false,
+    };
 
     private const int TimeUnixNano = 1, SeverityNumber = 2, SeverityText = 3, Body = 5, Attributes = 6,
         TraceId = 9, SpanId = 10, ObservedTimeUnixNano = 11, EventName = 12;
@@ -311,18 +309,19 @@ public static class OtlpLogsJson
         return 0;
     }
 
-    // A string field: the reader kept on it when it is not empty.
-    private static bool Text(ref Utf8JsonReader r, string what, ref Utf8JsonReader at)
+    // A string field; an empty one adds nothing.
+    private static void AddText(RecordBuilder b, ReadOnlySpan<byte> key, ref Utf8JsonReader r, string what)
     {
         Expect(ref r, JsonTokenType.String, $"{what} must be a string");
-        at = r;
-        return r.ValueSpan.Length > 0;
+        if (r.ValueSpan.Length > 0) JsonRecordReader.AddString(b, key, ref r);
     }
 
     // A trace or span id in hex, as lowercase hex.
-    private static void AddHexId(RecordBuilder b, ReadOnlySpan<byte> key, ref Utf8JsonReader r)
+    private static void AddHexId(RecordBuilder b, ReadOnlySpan<byte> key, ref Utf8JsonReader r, string what)
     {
+        Expect(ref r, JsonTokenType.String, $"{what} must be a string");
         var text = r.ValueIsEscaped ? (ReadOnlySpan<byte>)Encoding.UTF8.GetBytes(r.GetString()!) : r.ValueSpan;
+        if (text.IsEmpty) return;
         if ((text.Length & 1) != 0) throw new OtlpJsonException("trace and span ids must be hex");
         var hex = text.Length <= 128 ? stackalloc byte[text.Length] : new byte[text.Length];
         for (var i = 0; i < text.Length; i++)

@@ -17,11 +17,12 @@ public static class OtlpLogsWire
     private const int TimeUnixNano = 1, SeverityNumber = 2, SeverityText = 3, Body = 5, Attributes = 6,
         TraceId = 9, SpanId = 10, ObservedTimeUnixNano = 11, EventName = 12;
 
-    /// <returns>Null, or why the body is not an export request; <paramref name="records"/> its log records.
-    /// </returns>
-    public static string? Check(ReadOnlySpan<byte> body, out int records)
+    /// <returns>Null, or why the body is not an export request; <paramref name="any"/> whether it holds a log
+    /// record.</returns>
+    public static string? Check(ReadOnlySpan<byte> body, out bool any)
     {
-        records = 0;
+        any = false;
+        var records = 0;
         try
         {
             var request = new ProtoWire(body);
@@ -43,6 +44,7 @@ public static class OtlpLogsWire
                     else resource.Skip(type);
                 }
             }
+            any = records > 0;
             return null;
         }
         catch (ProtoWireException e)

@@ -95,17 +95,17 @@ public static class OtlpExport
 
     public static Task<(IngestOutcome? Outcome, IMessage? Answer)> RunAsync(OtlpSignal signal,
         IMessage request, string org, string stream, bool createsOrg, long bytes, IngestPipeline pipeline,
-        WriteOptions options, CancellationToken ct) => RunAsync(signal, signal.Count(request),
+        WriteOptions options, CancellationToken ct) => RunAsync(signal, signal.Count(request) > 0,
         b => signal.Fill(b, request), org, stream, createsOrg, bytes, pipeline, options, ct);
 
-    /// <param name="records">The export's records (none: OTLP's success, nothing written).</param>
+    /// <param name="anyRecords">Whether the export holds a record (none: OTLP's success, nothing written).</param>
     /// <param name="fill">Reads them into the builder.</param>
-    public static async Task<(IngestOutcome? Outcome, IMessage? Answer)> RunAsync(OtlpSignal signal, int records,
+    public static async Task<(IngestOutcome? Outcome, IMessage? Answer)> RunAsync(OtlpSignal signal, bool anyRecords,
         IngestPipeline.Fill fill, string org, string stream, bool createsOrg, long bytes, IngestPipeline pipeline,
         WriteOptions options, CancellationToken ct)
     {
         // An export of nothing is a success in OTLP, not a request without records.
-        if (records == 0) return (null, signal.Answer(0, ""));
+        if (!anyRecords) return (null, signal.Answer(0, ""));
         var outcome = await pipeline.IngestAsync(new IngestTarget(org, signal.StreamType, stream), bytes, createsOrg,
             fill, options: options, ct: ct);
         IngestHttp.CountWarnings(outcome);

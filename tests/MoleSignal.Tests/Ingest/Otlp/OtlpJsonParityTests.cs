@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
@@ -42,19 +43,36 @@ public sealed class OtlpJsonParityTests(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.OK, await PostAsync(node, "json", Encoding.UTF8.GetBytes(json),
                 "application/json"));
         }
-        const string Sql = "SELECT * FROM {0} ORDER BY seq";
-        var wire = await NodeQueries.SqlAsync(node.Http, string.Format(Sql, "wire"));
-        var fromJson = await NodeQueries.SqlAsync(node.Http, string.Format(Sql, "json"));
-        var wireRows = JsonNode.Parse(wire)!.AsArray();
-        var jsonRows = JsonNode.Parse(fromJson)!.AsArray();
-        Assert.Equal(seq, wireRows.Count);
-        Assert.Equal(seq, jsonRows.Count);
+        // Column order follows the order fields first came in, which JSON leaves free: rows compare by name.
+        var wire = await RowsAsync(node, "wire");
+        var fromJson = await RowsAsync(node, "json");
+        Assert.Equal(seq, wire.Count);
+        Assert.Equal(seq, fromJson.Count);
         for (var i = 0; i < seq; i++)
         {
-            string fromWire = wireRows[i]!.ToJsonString(), fromText = jsonRows[i]!.ToJsonString();
-            if (fromWire != fromText) output.WriteLine($"row {i}:\n protobuf {fromWire}\n json     {fromText}");
-            Assert.Equal(fromWire, fromText);
+            if (wire[i] != fromJson[i]) output.WriteLine($"row {i}:\n protobuf {wire[i]}\n json     {fromJson[i]}");
+            Assert.Equal(wire[i], fromJson[i]);
         }
+    }
+
+    // Each row as one JSON object of its non-null columns, sorted by name.
+    private static async Task<List<string>> RowsAsync(MoleSignalNode node, string stream)
+    {
+        using var resp = await node.Http.PostAsJsonAsync("/api/v1/query",
+            new { sql = $"SELECT * FROM {stream} ORDER BY seq" });
+        var answer = JsonNode.Parse(await resp.Content.ReadAsStringAsync())!;
+        Assert.True(resp.IsSuccessStatusCode, answer.ToJsonString());
+        var names = answer["columns"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).ToList();
+        var rows = new List<string>();
+        foreach (var row in answer["rows"]!.AsArray())
+        {
+            var cells = row!.AsArray();
+            var sorted = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            for (var c = 0; c < names.Count; c++)
+                if (cells[c] is { } cell) sorted[names[c]] = cell.ToJsonString();
+            rows.Add(string.Join(",", sorted.Select(p => $"{p.Key}={p.Value}")));
+        }
+        return rows;
     }
 
     private static async Task<HttpStatusCode> PostAsync(MoleSignalNode node, string stream, byte[] body,
@@ -94,6 +112,8 @@ public sealed class OtlpJsonParityTests(ITestOutputHelper output)
 
     private static readonly string[] Keys = ["k_s", "k_i", "k_d", "k_b", "k_bytes", "k_kv", "k_arr"];
 
+    private static readonly string[] Shadowed = ["trace_id", "severity", "body", "event_name", "scope_name"];
+
     // A body is text, kept as JSON text, or flattened: "body" stays one type.
     private static readonly string[] BodyKinds = ["k_s", "k_kv", "k_arr"];
 
@@ -116,6 +136,9 @@ public sealed class OtlpJsonParityTests(ITestOutputHelper output)
         log.Attributes.Add(Kv("seq", new AnyValue { IntValue = seq }));
         foreach (var key in Keys)
             if (rng.Next(2) == 0) log.Attributes.Add(Kv(key, Value(rng, key, 0)));
+        // An attribute named like one of the record's own fields loses to it, wherever the JSON puts it.
+        if (rng.Next(3) == 0)
+            log.Attributes.Add(Kv(Shadowed[rng.Next(Shadowed.Length)], new AnyValue { StringValue = Word(rng) }));
         return log;
     }
 

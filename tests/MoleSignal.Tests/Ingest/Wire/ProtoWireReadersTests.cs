@@ -233,8 +233,8 @@ public sealed class OtlpLogsWireTests
     {
         var export = Export();
         var body = export.ToByteArray();
-        Assert.Null(MoleSignal.Gateway.Ingest.Otlp.OtlpLogsWire.Check(body, out var records));
-        Assert.Equal(3, records);
+        Assert.Null(MoleSignal.Gateway.Ingest.Otlp.OtlpLogsWire.Check(body, out var any));
+        Assert.True(any);
         var fromMessages = Rows(b => MoleSignal.Gateway.Ingest.Otlp.OtlpLogs.Fill(b, export));
         var fromWire = Rows(b => MoleSignal.Gateway.Ingest.Otlp.OtlpLogsWire.Fill(b, body));
         Assert.Equal(fromMessages, fromWire);

@@ -93,8 +93,9 @@ public sealed class CompactorClusterProcessTests(PostgresServer pg, S3Server s3)
             var before = await AnswersAsync(main.Http);
             Assert.Equal(Rounds * Days * PerDay, JsonDocument.Parse(before[0]).RootElement[0][1].GetInt64());
 
-            Start("compactor-1", "compactor");
-            Start("compactor-2", "compactor");
+            // Either may merge everything before the other serves /metrics: both are waited for.
+            var compactors = new[] { Start("compactor-1", "compactor"), Start("compactor-2", "compactor") };
+            foreach (var c in compactors) await c.WaitHealthyAsync(TimeSpan.FromSeconds(120));
             await Poll.UntilAsync(FilesPerPartition, m => m.Count == Streams.Length * Days && m.Values.All(n => n == 1),
                 TimeSpan.FromSeconds(120), "one file per partition");
             Assert.Equal(before, await AnswersAsync(main.Http));

@@ -142,8 +142,19 @@ public sealed class SearchJobTests(PostgresServer pg) : IClassFixture<PostgresSe
         {
             await a.WaitHealthyAsync();
             await b.WaitHealthyAsync();
+            await using var meta = MoleSignal.Grains.Metadata.MetaStore.Postgres(pg.Dsn(db), 2);
+            // Both nodes claim: three jobs that run until cancelled outnumber one node's two workers.
+            var longJobs = new List<string>();
+            for (var i = 0; i < 3; i++)
+                longJobs.Add(await SubmitAsync(a.Http, "SELECT count(*) AS c FROM range(3000000000) WHERE range % 7 = 3"));
+            await Poll.UntilAsync(() => meta.ScalarAsync("SELECT COUNT(*) FROM search_jobs WHERE state = 'running'"),
+                n => Convert.ToInt64(n) == 3, TimeSpan.FromSeconds(60), "three long jobs running");
+            Assert.Equal(2L, Convert.ToInt64(await meta.ScalarAsync(
+                "SELECT COUNT(DISTINCT claimed_by) FROM search_jobs WHERE state = 'running'")));
+            foreach (var id in longJobs)
+                Assert.Equal(HttpStatusCode.OK, (await SendAsync(b.Http, HttpMethod.Delete, $"/api/v1/query/jobs/{id}")).Status);
+
             var ids = new List<string>();
-            // Each job scans a while, so one node's workers cannot drain all 50 before the other's next poll.
             for (var i = 0; i < 50; i++)
                 ids.Add(await SubmitAsync(i % 2 == 0 ? a.Http : b.Http, $"SELECT {i} AS n FROM (SELECT count(*) FROM range(20000000)) AS t"));
             foreach (var id in ids)
@@ -151,9 +162,7 @@ public sealed class SearchJobTests(PostgresServer pg) : IClassFixture<PostgresSe
                 var job = await WaitStateAsync(a.Http, id, "done");
                 Assert.Equal(1, job.GetProperty("attempts").GetInt32()); // claimed once, by one worker
             }
-            await using var meta = MoleSignal.Grains.Metadata.MetaStore.Postgres(pg.Dsn(db), 2);
             Assert.Equal(50L, Convert.ToInt64(await meta.ScalarAsync("SELECT COUNT(*) FROM search_jobs WHERE state = 'done' AND attempts = 1")));
-            Assert.Equal(2L, Convert.ToInt64(await meta.ScalarAsync("SELECT COUNT(DISTINCT claimed_by) FROM search_jobs")));
             for (var i = 0; i < 50; i += 7)
                 Assert.Equal($"{{\"n\":{i}}}", File.ReadAllText(Path.Combine(shared.Path, "objects", "default", "search_jobs", ids[i] + ".ndjson")).Trim());
         }

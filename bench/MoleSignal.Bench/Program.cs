@@ -11,26 +11,44 @@ using MoleSignal.Grains.Ingest;
 if (args.Length >= 4 && args[0] == "convert") return MoleSignal.Bench.ProtocolBodies.Run(args);
 if (args.Length >= 5 && args[0] == "grpc-send") return await MoleSignal.Bench.GrpcSender.RunAsync(args);
 if (args.Length >= 1 && args[0] == "auth") return await MoleSignal.Bench.AuthBench.RunAsync(args);
-if (args.Length >= 2 && args[0] == "parse")
+if (args.Length >= 2 && args[0] is "parse" or "parse-otlp" or "parse-otlp-json")
 {
-    // The gateway's JSON parse + flatten alone, best and median of N rounds: MoleSignal.Bench parse FILE [rounds=15]
+    // A body's parse + flatten + build alone, best and median of N rounds:
+    //   MoleSignal.Bench parse|parse-otlp|parse-otlp-json FILE [rounds=15]
+    // (parse: NDJSON; parse-otlp[-json]: one export request from `convert otlp|otlp-json`)
     var body = File.ReadAllBytes(args[1]);
     var n = args.Length > 2 ? int.Parse(args[2]) : 15;
     var seconds = new List<double>();
-    var limits = new IngestLimits(MaxBatchBytes: 64 << 20);
+    var limits = new IngestLimits(MaxBatchBytes: 64 << 20, MaxBodyBytes: 1L << 30);
+    var rows = 0;
     for (var i = 0; i < n; i++)
     {
         GC.Collect();
         var sw = Stopwatch.StartNew();
         using var b = new RecordBuilder(limits, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
-        JsonBodyParser.Parse(body, b);
-        b.Build();
+        var error = args[0] switch
+        {
+            "parse-otlp" => MoleSignal.Gateway.Ingest.Otlp.OtlpLogsWire.Check(body, out _)
+                            ?? MoleSignal.Gateway.Ingest.Otlp.OtlpLogsWire.Fill(b, body),
+            "parse-otlp-json" => MoleSignal.Gateway.Ingest.Otlp.OtlpLogsJson.Check(body, out _)
+                                 ?? MoleSignal.Gateway.Ingest.Otlp.OtlpLogsJson.Fill(b, body),
+            _ => Parse(body, b),
+        };
+        if (error is not null) throw new InvalidDataException(error);
+        rows = b.Build().Sum(batch => batch.Count);
         seconds.Add(sw.Elapsed.TotalSeconds);
     }
     seconds.Sort();
-    Console.WriteLine($"parse {body.Length / 1048576.0:F0} MiB: best {body.Length / 1048576.0 / seconds[0]:F0} MiB/s, " +
-                      $"median {body.Length / 1048576.0 / seconds[n / 2]:F0} MiB/s");
+    Console.WriteLine($"{args[0]} {body.Length / 1048576.0:F0} MiB, {rows} rows: " +
+                      $"best {body.Length / 1048576.0 / seconds[0]:F0} MiB/s {rows / seconds[0] / 1e3:F0} k rows/s, " +
+                      $"median {rows / seconds[n / 2] / 1e3:F0} k rows/s ({seconds[n / 2] * 1e6 / rows:F2} µs/row)");
     return 0;
+
+    static string? Parse(byte[] body, RecordBuilder b)
+    {
+        JsonBodyParser.Parse(body, b);
+        return null;
+    }
 }
 if (args.Length >= 2 && args[0] == "parse-bulk")
 {

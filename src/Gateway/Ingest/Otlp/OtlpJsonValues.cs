@@ -9,7 +9,7 @@ namespace MoleSignal.Gateway.Ingest.Otlp;
 /// OTLP/JSON's <c>KeyValue</c> and <c>AnyValue</c> read with a <see cref="Utf8JsonReader"/> into record fields,
 /// the way <see cref="OtlpWireValues"/> reads them from protobuf: attributes become fields (nested key-value lists
 /// flattened with '_' up to the flatten level, arrays and deeper lists kept as JSON), bytes in standard base64.
-/// Property order is free in JSON, so a key may follow its value and a oneof's cases are read to the last one.
+/// Property order is free in JSON, so a key may follow its value; an AnyValue with two cases set is refused.
 /// Names are the lowerCamelCase of the OTLP specification or the .proto's own; 64-bit integers are numbers or
 /// strings; a double may be <c>"NaN"</c> or <c>"±Infinity"</c>. A value of the wrong JSON type throws
 /// <see cref="OtlpJsonException"/>.
@@ -26,15 +26,6 @@ public sealed class OtlpJsonValues : IDisposable
     private readonly Utf8JsonWriter _writer;
 
     public OtlpJsonValues() => _writer = new Utf8JsonWriter(_json, new JsonWriterOptions { SkipValidation = true });
-
-    /// <summary>One AnyValue's last case: its kind, its number, and the reader on its JSON value.</summary>
-    private ref struct Any
-    {
-        public int Kind;
-        public long Int;
-        public double Double;
-        public Utf8JsonReader At;
-    }
 
     /// <summary>Whether a top-level attribute key is one the record's own fields use: such an attribute is read
     /// after them (their JSON may come later), so that the record's own field wins, as from protobuf.</summary>
@@ -118,78 +109,63 @@ public sealed class OtlpJsonValues : IDisposable
         return false;
     }
 
-    /// <summary>The AnyValue the reader is on (an object, or null) as the field <c>key[..keyLen]</c>.</summary>
+    /// <summary>The AnyValue the reader is on (an object, or null) as the field <c>key[..keyLen]</c>, read in
+    /// place; the reader is left on its end.</summary>
     public void AddValue(RecordBuilder b, scoped Span<byte> key, int keyLen, ref Utf8JsonReader r,
         int level = 1)
     {
-        var any = Last(ref r);
+        if (r.TokenType == JsonTokenType.Null) return;
+        OtlpJsonReading.Expect(ref r, JsonTokenType.StartObject, "an AnyValue must be an object");
         var k = key[..keyLen];
-        switch (any.Kind)
+        var kind = 0;
+        while (OtlpJsonReading.Property(ref r))
         {
-            case StringValue:
-                JsonRecordReader.AddString(b, k, ref any.At);
-                break;
-            case BoolValue:
-                b.AddBool(k, any.Int != 0);
-                break;
-            case IntValue:
-                b.AddInt64(k, any.Int);
-                break;
-            case DoubleValue:
-                b.AddFloat64(k, any.Double);
-                break;
-            case BytesValue:
-                b.AddString(k, Base64(ref any.At));
-                break;
-            case KvlistValue when level < b.Limits.FlattenLevel:
-                if (Values(ref any.At)) AddAttributes(b, key, keyLen, ref any.At, level + 1);
-                break;
-            case KvlistValue or ArrayValue:
-                b.AddJson(k, Json(any));
-                break;
+            if (!NextCase(ref r, ref kind)) continue;
+            switch (kind)
+            {
+                case StringValue:
+                    OtlpJsonReading.Expect(ref r, JsonTokenType.String, "stringValue must be a string");
+                    JsonRecordReader.AddString(b, k, ref r);
+                    break;
+                case BoolValue:
+                    b.AddBool(k, Bool(ref r));
+                    break;
+                case IntValue:
+                    b.AddInt64(k, OtlpJsonReading.Int64(ref r, "intValue"));
+                    break;
+                case DoubleValue:
+                    b.AddFloat64(k, OtlpJsonReading.Double(ref r, "doubleValue"));
+                    break;
+                case BytesValue:
+                    b.AddString(k, Base64(ref r));
+                    break;
+                case KvlistValue when level < b.Limits.FlattenLevel:
+                    OtlpJsonReading.Expect(ref r, JsonTokenType.StartObject, "kvlistValue must be an object");
+                    if (!Values(ref r)) break;
+                    AddAttributes(b, key, keyLen, ref r, level + 1);
+                    while (OtlpJsonReading.Property(ref r)) OtlpJsonReading.SkipValue(ref r);
+                    break;
+                default:
+                    b.AddJson(k, Json(kind, ref r));
+                    break;
+            }
         }
     }
 
-    // Reads the AnyValue object to its end; null or {} has no case.
-    private static Any Last(ref Utf8JsonReader r)
+    // The reader on an AnyValue's property name is moved onto its value; true on a case that is set (not null),
+    // its kind in `kind`. A second case set refuses the value, as protobuf's JSON parser does.
+    private static bool NextCase(ref Utf8JsonReader r, ref int kind)
     {
-        var any = new Any();
-        if (r.TokenType == JsonTokenType.Null) return any;
-        OtlpJsonReading.Expect(ref r, JsonTokenType.StartObject, "an AnyValue must be an object");
-        while (OtlpJsonReading.Property(ref r))
+        var next = Case(ref r);
+        r.Read();
+        if (next == 0 || r.TokenType == JsonTokenType.Null)
         {
-            var kind = Case(ref r);
-            r.Read();
-            if (kind == 0 || r.TokenType == JsonTokenType.Null)
-            {
-                r.Skip();
-                continue;
-            }
-            switch (kind)
-            {
-                case StringValue or BytesValue:
-                    OtlpJsonReading.Expect(ref r, JsonTokenType.String, "stringValue and bytesValue are strings");
-                    break;
-                case BoolValue:
-                    if (r.TokenType is not (JsonTokenType.True or JsonTokenType.False))
-                        throw new OtlpJsonException("boolValue must be true or false");
-                    any.Int = r.TokenType == JsonTokenType.True ? 1 : 0;
-                    break;
-                case IntValue:
-                    any.Int = OtlpJsonReading.Int64(ref r, "intValue");
-                    break;
-                case DoubleValue:
-                    any.Double = OtlpJsonReading.Double(ref r, "doubleValue");
-                    break;
-                default:
-                    OtlpJsonReading.Expect(ref r, JsonTokenType.StartObject, "arrayValue and kvlistValue are objects");
-                    break;
-            }
-            any.Kind = kind;
-            any.At = r;
             r.Skip();
+            return false;
         }
-        return any;
+        if (kind != 0) throw new OtlpJsonException("an AnyValue holds one value");
+        kind = next;
+        return true;
     }
 
     private static int Case(ref Utf8JsonReader r)
@@ -204,41 +180,20 @@ public sealed class OtlpJsonValues : IDisposable
         return 0;
     }
 
-    // A KeyValue object: its key (the reader on the string) and its value when it has one.
-    private static bool ReadKeyValue(ref Utf8JsonReader r, out Utf8JsonReader name, out Utf8JsonReader value)
+    private static bool Bool(ref Utf8JsonReader r) => r.TokenType switch
     {
-        name = default; // no key: the empty one, as in protobuf
-        value = default;
-        var hasValue = false;
-        while (OtlpJsonReading.Property(ref r))
-        {
-            if (OtlpJsonReading.Is(ref r, "key"u8, "key"u8))
-            {
-                r.Read();
-                OtlpJsonReading.Expect(ref r, JsonTokenType.String, "a key must be a string");
-                name = r;
-            }
-            else if (OtlpJsonReading.Is(ref r, "value"u8, "value"u8))
-            {
-                r.Read();
-                value = r;
-                hasValue = r.TokenType != JsonTokenType.Null;
-                r.Skip();
-            }
-            else
-            {
-                r.Read();
-                r.Skip();
-            }
-        }
-        return hasValue;
-    }
+        JsonTokenType.True => true,
+        JsonTokenType.False => false,
+        _ => throw new OtlpJsonException("boolValue must be true or false"),
+    };
 
     // The reader on an arrayValue or kvlistValue object is moved onto its "values" array; false when it has none.
     private static bool Values(ref Utf8JsonReader r)
     {
         if (!OtlpJsonReading.Find(ref r, "values"u8, "values"u8)) return false;
-        return r.TokenType != JsonTokenType.Null;
+        if (r.TokenType != JsonTokenType.Null) return true;
+        while (OtlpJsonReading.Property(ref r)) OtlpJsonReading.SkipValue(ref r);
+        return false;
     }
 
     private static ReadOnlySpan<byte> Text(ref Utf8JsonReader r) =>
@@ -247,6 +202,7 @@ public sealed class OtlpJsonValues : IDisposable
     // bytesValue's bytes; senders may use the URL-safe alphabet or leave the padding out.
     private static byte[] Bytes(ref Utf8JsonReader r)
     {
+        OtlpJsonReading.Expect(ref r, JsonTokenType.String, "bytesValue must be a string");
         var text = Text(ref r);
         var padded = new byte[(text.Length + 3) / 4 * 4];
         for (var i = 0; i < text.Length; i++)
@@ -266,90 +222,130 @@ public sealed class OtlpJsonValues : IDisposable
         return encoded[..written];
     }
 
-    /// <summary>The value as plain JSON (strings, numbers, arrays, objects), valid until the next call.</summary>
-    private ReadOnlySpan<byte> Json(Any any)
+    /// <summary>An arrayValue or kvlistValue (the reader on its object) as plain JSON (strings, numbers, arrays,
+    /// objects), valid until the next call.</summary>
+    private ReadOnlySpan<byte> Json(int kind, ref Utf8JsonReader r)
     {
         _json.ResetWrittenCount();
         _writer.Reset(_json);
-        Write(any, 0);
+        WriteCase(kind, ref r, 0);
         _writer.Flush();
         return _json.WrittenSpan;
     }
 
-    private void Write(ref Utf8JsonReader r, int depth)
+    // The AnyValue the reader is on (an object, or null); deeper than MaxJsonDepth, null.
+    private void WriteValue(ref Utf8JsonReader r, int depth)
     {
-        if (depth > MaxJsonDepth)
+        if (depth > MaxJsonDepth || r.TokenType == JsonTokenType.Null)
         {
             r.Skip();
             _writer.WriteNullValue();
             return;
         }
-        Write(Last(ref r), depth);
+        OtlpJsonReading.Expect(ref r, JsonTokenType.StartObject, "an AnyValue must be an object");
+        var kind = 0;
+        while (OtlpJsonReading.Property(ref r))
+            if (NextCase(ref r, ref kind)) WriteCase(kind, ref r, depth);
+        if (kind == 0) _writer.WriteNullValue();
     }
 
-    private void Write(Any any, int depth)
+    // One case's value, the reader on it.
+    private void WriteCase(int kind, ref Utf8JsonReader r, int depth)
     {
-        switch (any.Kind)
+        switch (kind)
         {
             case StringValue:
-                var text = Text(ref any.At);
+                OtlpJsonReading.Expect(ref r, JsonTokenType.String, "stringValue must be a string");
+                var text = Text(ref r);
                 _writer.WriteStringValue(Utf8.IsValid(text) ? text : Utf8Text.Repair(text));
                 break;
-            case BoolValue: _writer.WriteBooleanValue(any.Int != 0); break;
-            case IntValue: _writer.WriteNumberValue(any.Int); break;
-            case DoubleValue when double.IsFinite(any.Double): _writer.WriteNumberValue(any.Double); break;
-            case BytesValue: _writer.WriteBase64StringValue(Bytes(ref any.At)); break;
+            case BoolValue: _writer.WriteBooleanValue(Bool(ref r)); break;
+            case IntValue: _writer.WriteNumberValue(OtlpJsonReading.Int64(ref r, "intValue")); break;
+            case DoubleValue:
+                var d = OtlpJsonReading.Double(ref r, "doubleValue");
+                if (double.IsFinite(d)) _writer.WriteNumberValue(d);
+                else _writer.WriteNullValue();
+                break;
+            case BytesValue: _writer.WriteBase64StringValue(Bytes(ref r)); break;
             case ArrayValue:
+                OtlpJsonReading.Expect(ref r, JsonTokenType.StartObject, "arrayValue must be an object");
                 _writer.WriteStartArray();
-                if (Values(ref any.At))
+                if (Values(ref r))
                 {
-                    OtlpJsonReading.Expect(ref any.At, JsonTokenType.StartArray, "values must be an array");
-                    while (OtlpJsonReading.Element(ref any.At, "an AnyValue")) Write(ref any.At, depth + 1);
+                    OtlpJsonReading.Expect(ref r, JsonTokenType.StartArray, "values must be an array");
+                    while (OtlpJsonReading.Element(ref r, "an AnyValue")) WriteValue(ref r, depth + 1);
+                    while (OtlpJsonReading.Property(ref r)) OtlpJsonReading.SkipValue(ref r);
                 }
                 _writer.WriteEndArray();
                 break;
-            case KvlistValue:
-                _writer.WriteStartObject();
-                if (Values(ref any.At))
-                {
-                    OtlpJsonReading.Expect(ref any.At, JsonTokenType.StartArray, "values must be an array");
-                    while (OtlpJsonReading.Element(ref any.At, "a key-value"))
-                    {
-                        var hasValue = ReadKeyValue(ref any.At, out var name, out var value);
-                        var key = Text(ref name);
-                        _writer.WritePropertyName(Utf8.IsValid(key) ? key : Utf8Text.Repair(key));
-                        if (hasValue) Write(ref value, depth + 1);
-                        else _writer.WriteNullValue();
-                    }
-                }
-                _writer.WriteEndObject();
-                break;
             default:
-                _writer.WriteNullValue();
+                OtlpJsonReading.Expect(ref r, JsonTokenType.StartObject, "kvlistValue must be an object");
+                WriteKeyValues(ref r, depth);
                 break;
         }
+    }
+
+    // A kvlistValue (the reader on its object) as a JSON object.
+    private void WriteKeyValues(ref Utf8JsonReader r, int depth)
+    {
+        _writer.WriteStartObject();
+        if (Values(ref r))
+        {
+            OtlpJsonReading.Expect(ref r, JsonTokenType.StartArray, "values must be an array");
+            while (OtlpJsonReading.Element(ref r, "a key-value")) WriteKeyValue(ref r, depth);
+            while (OtlpJsonReading.Property(ref r)) OtlpJsonReading.SkipValue(ref r);
+        }
+        _writer.WriteEndObject();
+    }
+
+    // One KeyValue object as a property; its value is written in place when its key comes first.
+    private void WriteKeyValue(ref Utf8JsonReader r, int depth)
+    {
+        bool named = false, valued = false, hasPending = false;
+        Utf8JsonReader pending = default;
+        while (OtlpJsonReading.Property(ref r))
+        {
+            var isKey = OtlpJsonReading.Is(ref r, "key"u8, "key"u8);
+            if (!isKey && !OtlpJsonReading.Is(ref r, "value"u8, "value"u8))
+            {
+                OtlpJsonReading.SkipValue(ref r);
+                continue;
+            }
+            r.Read();
+            if (isKey ? named : valued) throw new OtlpJsonException("a key-value holds one key and one value");
+            if (isKey)
+            {
+                OtlpJsonReading.Expect(ref r, JsonTokenType.String, "a key must be a string");
+                var key = Text(ref r);
+                _writer.WritePropertyName(Utf8.IsValid(key) ? key : Utf8Text.Repair(key));
+                named = true;
+                continue;
+            }
+            valued = true;
+            if (named) WriteValue(ref r, depth + 1);
+            else
+            {
+                pending = r;
+                hasPending = true;
+                r.Skip();
+            }
+        }
+        if (!named) _writer.WritePropertyName(""u8); // no key: the empty one, as in protobuf
+        if (hasPending) WriteValue(ref pending, depth + 1);
+        else if (!valued) _writer.WriteNullValue();
     }
 
     /// <summary>Holds the key-values of the array the reader is on (or null) to OTLP/JSON's types, all the way
-    /// down; the reader is left on the array's end.</summary>
-    public static void CheckAttributes(ref Utf8JsonReader r)
+    /// down, by writing them as JSON; the reader is left on the array's end.</summary>
+    public void CheckAttributes(ref Utf8JsonReader r)
     {
         if (!OtlpJsonReading.StartArray(ref r, "key-values")) return;
-        while (OtlpJsonReading.Element(ref r, "a key-value"))
-            if (ReadKeyValue(ref r, out _, out var value)) CheckValue(ref value);
-    }
-
-    private static void CheckValue(ref Utf8JsonReader r)
-    {
-        var any = Last(ref r);
-        if (any.Kind is not (ArrayValue or KvlistValue) || !Values(ref any.At)) return;
-        if (any.Kind == KvlistValue)
-        {
-            CheckAttributes(ref any.At);
-            return;
-        }
-        OtlpJsonReading.Expect(ref any.At, JsonTokenType.StartArray, "values must be an array");
-        while (OtlpJsonReading.Element(ref any.At, "an AnyValue")) CheckValue(ref any.At);
+        _json.ResetWrittenCount();
+        _writer.Reset(_json);
+        _writer.WriteStartObject();
+        while (OtlpJsonReading.Element(ref r, "a key-value")) WriteKeyValue(ref r, 0);
+        _writer.WriteEndObject();
+        _writer.Flush();
     }
 
     public void Dispose() => _writer.Dispose();

@@ -23,21 +23,11 @@ public static class OtlpLogsJson
         any = false;
         try
         {
-            var r = new Utf8JsonReader(body, Options);
-            r.Read();
-            Expect(ref r, JsonTokenType.StartObject, "the request must be a JSON object");
-            while (Property(ref r))
-            {
-                if (!Is(ref r, "resourceLogs"u8, "resource_logs"u8))
-                {
-                    SkipValue(ref r);
-                    continue;
-                }
-                r.Read();
-                if (!StartArray(ref r, "resourceLogs")) continue;
-                while (Element(ref r, "a resourceLogs"))
-                    if (any = CheckResource(ref r)) return null;
-            }
+            using var values = new OtlpJsonValues();
+            var r = Open(body);
+            var inArray = false;
+            while (NextResourceLogs(ref r, ref inArray))
+                if (any = CheckResource(values, ref r)) return null;
             r.Read(); // refuses anything after the object
             return null;
         }
@@ -48,7 +38,7 @@ public static class OtlpLogsJson
     }
 
     // True on the first log record.
-    private static bool CheckResource(ref Utf8JsonReader r)
+    private static bool CheckResource(OtlpJsonValues values, ref Utf8JsonReader r)
     {
         while (Property(ref r))
         {
@@ -57,7 +47,7 @@ public static class OtlpLogsJson
                 r.Read();
                 if (StartObject(ref r, "resource") && Find(ref r, "attributes"u8, "attributes"u8))
                 {
-                    OtlpJsonValues.CheckAttributes(ref r);
+                    values.CheckAttributes(ref r);
                     while (Property(ref r)) SkipValue(ref r);
                 }
             }
@@ -66,7 +56,7 @@ public static class OtlpLogsJson
                 r.Read();
                 if (!StartArray(ref r, "scopeLogs")) continue;
                 while (Element(ref r, "a scopeLogs"))
-                    if (CheckScope(ref r)) return true;
+                    if (CheckScope(values, ref r)) return true;
             }
             else if (Is(ref r, "schemaUrl"u8, "schema_url"u8))
             {
@@ -78,7 +68,7 @@ public static class OtlpLogsJson
         return false;
     }
 
-    private static bool CheckScope(ref Utf8JsonReader r)
+    private static bool CheckScope(OtlpJsonValues values, ref Utf8JsonReader r)
     {
         while (Property(ref r))
         {
@@ -96,7 +86,7 @@ public static class OtlpLogsJson
                     else if (Is(ref r, "attributes"u8, "attributes"u8))
                     {
                         r.Read();
-                        OtlpJsonValues.CheckAttributes(ref r);
+                        values.CheckAttributes(ref r);
                     }
                     else SkipValue(ref r);
                 }
@@ -146,42 +136,57 @@ public static class OtlpLogsJson
         using var values = new OtlpJsonValues();
         Span<byte> key = stackalloc byte[RecordKeys.MaxBytes];
         var index = 0;
+        var r = Open(body);
+        var inArray = false;
+        while (NextResourceLogs(ref r, ref inArray))
+        {
+            var context = new Context { Body = body };
+            var ahead = r;
+            if (Find(ref ahead, "resource"u8, "resource"u8) && StartObject(ref ahead, "resource")
+                && Find(ref ahead, "attributes"u8, "attributes"u8))
+            {
+                context.ResourceAttributes = ahead;
+                context.HasResource = true;
+            }
+            while (Property(ref r))
+            {
+                if (!Is(ref r, "scopeLogs"u8, "scope_logs"u8))
+                {
+                    SkipValue(ref r);
+                    continue;
+                }
+                r.Read();
+                if (!StartArray(ref r, "scopeLogs")) continue;
+                while (Element(ref r, "a scopeLogs")) FillScope(b, values, key, ref r, ref context, ref index);
+            }
+        }
+        r.Read(); // refuses anything after the object
+    }
+
+    private static Utf8JsonReader Open(ReadOnlySpan<byte> body)
+    {
         var r = new Utf8JsonReader(body, Options);
         r.Read();
         Expect(ref r, JsonTokenType.StartObject, "the request must be a JSON object");
-        while (Property(ref r))
+        return r;
+    }
+
+    // Steps through the request's resourceLogs arrays: true on each element's start, false on the request's end.
+    private static bool NextResourceLogs(ref Utf8JsonReader r, ref bool inArray)
+    {
+        while (true)
         {
+            if (inArray && Element(ref r, "a resourceLogs")) return true;
+            inArray = false;
+            if (!Property(ref r)) return false;
             if (!Is(ref r, "resourceLogs"u8, "resource_logs"u8))
             {
                 SkipValue(ref r);
                 continue;
             }
             r.Read();
-            if (!StartArray(ref r, "resourceLogs")) continue;
-            while (Element(ref r, "a resourceLogs"))
-            {
-                var context = new Context { Body = body };
-                var ahead = r;
-                if (Find(ref ahead, "resource"u8, "resource"u8) && StartObject(ref ahead, "resource")
-                    && Find(ref ahead, "attributes"u8, "attributes"u8))
-                {
-                    context.ResourceAttributes = ahead;
-                    context.HasResource = true;
-                }
-                while (Property(ref r))
-                {
-                    if (!Is(ref r, "scopeLogs"u8, "scope_logs"u8))
-                    {
-                        SkipValue(ref r);
-                        continue;
-                    }
-                    r.Read();
-                    if (!StartArray(ref r, "scopeLogs")) continue;
-                    while (Element(ref r, "a scopeLogs")) FillScope(b, values, key, ref r, ref context, ref index);
-                }
-            }
+            inArray = StartArray(ref r, "resourceLogs");
         }
-        r.Read(); // refuses anything after the object
     }
 
     private static void FillScope(RecordBuilder b, OtlpJsonValues values, scoped Span<byte> key,

@@ -80,6 +80,10 @@ public sealed class OtlpJsonTests
         "body must be an AnyValue object")]
     [InlineData("{\"resourceLogs\":[{\"resource\":{\"attributes\":{}}}]}", "key-values must be an array")]
     [InlineData("{\"resourceLogs\":[]} {}", "not an OTLP logs export request")]
+    [InlineData("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"a\"," +
+        "\"intValue\":\"1\"}}]}]}]}", "an AnyValue holds one value")]
+    [InlineData("{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"a\",\"value\":{\"kvlistValue\":" +
+        "{\"values\":[{\"value\":{\"boolValue\":1},\"key\":\"b\"}]}}}]}}]}", "boolValue must be true or false")]
     [InlineData("[]", "the request must be a JSON object")]
     public async Task A_body_that_is_no_otlp_json_request_is_a_json_status_and_writes_nothing(string json,
         string reason)

@@ -156,6 +156,15 @@ public static class BatchPayload
             return payload;
         }
 
+        /// <summary>Drops the rows so far: the writer is empty.</summary>
+        public void Clear()
+        {
+            foreach (var field in _used) _columns[field]!.Clear();
+            _used.Clear();
+            RowCount = 0;
+            _bytes = HeaderBytes;
+        }
+
         public void Dispose()
         {
             foreach (var c in _columns) c?.Dispose();

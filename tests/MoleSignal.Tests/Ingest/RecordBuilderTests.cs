@@ -227,5 +227,31 @@ public sealed class RecordBuilderTests
         Assert.Contains("longer than 256", error);
     }
 
+    [Fact]
+    public void A_reset_builder_keeps_only_the_records_added_after_it()
+    {
+        using var builder = new RecordBuilder(new IngestLimits(MaxBatchBytes: 200), Arrival);
+        for (var i = 0; i < 20; i++)
+        {
+            builder.BeginRecord();
+            builder.AddString("before"u8, Encoding.UTF8.GetBytes($"value {i}"));
+            if (i == 3) builder.Fail("bad");
+            builder.EndRecord(i, 10);
+        }
+        builder.Reset();
+        builder.BeginRecord();
+        builder.AddInt64("after"u8, 7);
+        builder.EndRecord(0, 10);
+
+        var batches = builder.Build();
+        Assert.Equal(1, builder.Accepted);
+        Assert.Equal(0, builder.Rejected);
+        var batch = Assert.Single(batches);
+        Assert.Equal(["_timestamp", "after"], batch.FieldNames);
+        var line = JsonDocument.Parse(Assert.Single(BatchJson.Lines(batch))).RootElement;
+        Assert.Equal(7, line.GetProperty("after").GetInt32());
+        Assert.False(line.TryGetProperty("before", out _));
+    }
+
     private static long Micros(string iso) => DateTimeOffset.Parse(iso).ToUnixTimeMilliseconds() * 1000;
 }

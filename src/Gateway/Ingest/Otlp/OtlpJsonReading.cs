@@ -18,7 +18,7 @@ public static class OtlpJsonReading
 
     /// <summary>Whether the property name the reader is on is <paramref name="camel"/> or
     /// <paramref name="snake"/>.</summary>
-    public static bool Is(ref Utf8JsonReader r, ReadOnlySpan<byte> camel, ReadOnlySpan<byte> snake) =>
+    public static bool Is(ref Utf8JsonReader r, scoped ReadOnlySpan<byte> camel, scoped ReadOnlySpan<byte> snake) =>
         r.ValueTextEquals(camel) || (snake.Length != camel.Length && r.ValueTextEquals(snake));
 
     /// <summary>Reads the next element of an array of objects: true on an element's start, false on the end.
@@ -27,7 +27,7 @@ public static class OtlpJsonReading
     {
         r.Read();
         if (r.TokenType == JsonTokenType.EndArray) return false;
-        Expect(ref r, JsonTokenType.StartObject, $"{what} must be an object");
+        Expect(ref r, JsonTokenType.StartObject, what, "must be an object");
         return true;
     }
 
@@ -35,7 +35,7 @@ public static class OtlpJsonReading
     public static bool StartArray(ref Utf8JsonReader r, string what)
     {
         if (r.TokenType == JsonTokenType.Null) return false;
-        Expect(ref r, JsonTokenType.StartArray, $"{what} must be an array");
+        Expect(ref r, JsonTokenType.StartArray, what, "must be an array");
         return true;
     }
 
@@ -43,7 +43,7 @@ public static class OtlpJsonReading
     public static bool StartObject(ref Utf8JsonReader r, string what)
     {
         if (r.TokenType == JsonTokenType.Null) return false;
-        Expect(ref r, JsonTokenType.StartObject, $"{what} must be an object");
+        Expect(ref r, JsonTokenType.StartObject, what, "must be an object");
         return true;
     }
 
@@ -52,17 +52,24 @@ public static class OtlpJsonReading
         if (r.TokenType != type) throw new OtlpJsonException(message);
     }
 
+    /// <summary>The same with the message "<paramref name="what"/> <paramref name="must"/>", made only when it is
+    /// thrown: this runs for every value.</summary>
+    public static void Expect(ref Utf8JsonReader r, JsonTokenType type, string what, string must)
+    {
+        if (r.TokenType != type) throw new OtlpJsonException($"{what} {must}");
+    }
+
     /// <summary>True when the reader is on a string, false on null.</summary>
     public static bool String(ref Utf8JsonReader r, string what)
     {
         if (r.TokenType == JsonTokenType.Null) return false;
-        Expect(ref r, JsonTokenType.String, $"{what} must be a string");
+        Expect(ref r, JsonTokenType.String, what, "must be a string");
         return true;
     }
 
     /// <summary>Moves a reader on an object's start to the value of its first property of that name; false
     /// (the reader on the object's end) when it has none.</summary>
-    public static bool Find(ref Utf8JsonReader r, ReadOnlySpan<byte> camel, ReadOnlySpan<byte> snake)
+    public static bool Find(ref Utf8JsonReader r, scoped ReadOnlySpan<byte> camel, scoped ReadOnlySpan<byte> snake)
     {
         while (Property(ref r))
         {

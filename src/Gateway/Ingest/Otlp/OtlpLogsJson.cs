@@ -11,7 +11,7 @@ namespace MoleSignal.Gateway.Ingest.Otlp;
 /// the first record; <see cref="Fill"/> reads the whole body once, checking each record as it hands the builder
 /// its strings as the UTF-8 bytes they are. Trace and span ids are hex (OTLP's deviation from the
 /// protobuf mapping's base64), enums integers. A record's fields come in any order; its resource and scope may
-/// follow its records, and are then found by reading ahead (the first of each counts).
+/// follow its records (the first of each counts).
 /// </summary>
 public static class OtlpLogsJson
 {
@@ -114,7 +114,11 @@ public static class OtlpLogsJson
     {
         try
         {
-            FillRecords(b, body);
+            if (!FillRecords(b, body, lookAhead: false))
+            {
+                b.Reset();
+                FillRecords(b, body, lookAhead: true);
+            }
             return null;
         }
         catch (Exception e) when (e is JsonException or OtlpJsonException)
@@ -131,7 +135,10 @@ public static class OtlpLogsJson
         public ReadOnlySpan<byte> Body;
     }
 
-    private static void FillRecords(RecordBuilder b, ReadOnlySpan<byte> body)
+    // Exporters write a resource before its scopes and a scope before its records, so one pass in order reads
+    // them all. A resource or scope that follows records it applies to makes that pass give up (false); the
+    // body is then read again with lookAhead, each resource and scope found by reading ahead of its records.
+    private static bool FillRecords(RecordBuilder b, ReadOnlySpan<byte> body, bool lookAhead)
     {
         using var values = new OtlpJsonValues();
         Span<byte> key = stackalloc byte[RecordKeys.MaxBytes];
@@ -141,26 +148,52 @@ public static class OtlpLogsJson
         while (NextResourceLogs(ref r, ref inArray))
         {
             var context = new Context { Body = body };
-            var ahead = r;
-            if (Find(ref ahead, "resource"u8, "resource"u8) && StartObject(ref ahead, "resource")
-                && Find(ref ahead, "attributes"u8, "attributes"u8))
+            var known = lookAhead;
+            var filled = false;
+            if (lookAhead)
             {
-                context.ResourceAttributes = ahead;
-                context.HasResource = true;
+                var ahead = r;
+                if (Find(ref ahead, "resource"u8, "resource"u8)) ReadResource(ref ahead, ref context);
             }
             while (Property(ref r))
             {
-                if (!Is(ref r, "scopeLogs"u8, "scope_logs"u8))
+                if (Is(ref r, "resource"u8, "resource"u8) && !known)
                 {
-                    SkipValue(ref r);
-                    continue;
+                    if (filled) return false;
+                    r.Read();
+                    ReadResource(ref r, ref context);
+                    known = true;
                 }
-                r.Read();
-                if (!StartArray(ref r, "scopeLogs")) continue;
-                while (Element(ref r, "a scopeLogs")) FillScope(b, values, key, ref r, ref context, ref index);
+                else if (Is(ref r, "scopeLogs"u8, "scope_logs"u8))
+                {
+                    r.Read();
+                    if (!StartArray(ref r, "scopeLogs")) continue;
+                    filled = true;
+                    while (Element(ref r, "a scopeLogs"))
+                        if (!FillScope(b, values, key, ref r, ref context, ref index, lookAhead)) return false;
+                }
+                else SkipValue(ref r);
             }
         }
         r.Read(); // refuses anything after the object
+        return true;
+    }
+
+    // The resource's attributes (the first such property), the reader left on the resource's end.
+    private static void ReadResource(ref Utf8JsonReader r, ref Context context)
+    {
+        if (!StartObject(ref r, "resource")) return;
+        while (Property(ref r))
+        {
+            if (!context.HasResource && Is(ref r, "attributes"u8, "attributes"u8))
+            {
+                r.Read();
+                context.ResourceAttributes = r;
+                context.HasResource = true;
+                r.Skip();
+            }
+            else SkipValue(ref r);
+        }
     }
 
     private static Utf8JsonReader Open(ReadOnlySpan<byte> body)
@@ -189,45 +222,62 @@ public static class OtlpLogsJson
         }
     }
 
-    private static void FillScope(RecordBuilder b, OtlpJsonValues values, scoped Span<byte> key,
-        ref Utf8JsonReader r, ref Context context, ref int index)
+    private static bool FillScope(RecordBuilder b, OtlpJsonValues values, scoped Span<byte> key,
+        ref Utf8JsonReader r, ref Context context, ref int index, bool lookAhead)
     {
         context.HasScopeName = context.HasScopeVersion = false;
-        var ahead = r;
-        if (Find(ref ahead, "scope"u8, "scope"u8) && StartObject(ref ahead, "scope"))
+        var known = lookAhead;
+        var filled = false;
+        if (lookAhead)
         {
-            while (Property(ref ahead))
-            {
-                var name = Is(ref ahead, "name"u8, "name"u8);
-                var version = !name && Is(ref ahead, "version"u8, "version"u8);
-                ahead.Read();
-                if (!(name || version) || !String(ref ahead, "a scope's name and version")) ahead.Skip();
-                else if (name)
-                {
-                    context.ScopeName = ahead;
-                    context.HasScopeName = ahead.ValueSpan.Length > 0;
-                }
-                else
-                {
-                    context.ScopeVersion = ahead;
-                    context.HasScopeVersion = ahead.ValueSpan.Length > 0;
-                }
-            }
+            var ahead = r;
+            if (Find(ref ahead, "scope"u8, "scope"u8)) ReadScope(ref ahead, ref context);
         }
         while (Property(ref r))
         {
-            if (!Is(ref r, "logRecords"u8, "log_records"u8))
+            if (Is(ref r, "scope"u8, "scope"u8) && !known)
             {
-                SkipValue(ref r);
-                continue;
+                if (filled) return false;
+                r.Read();
+                ReadScope(ref r, ref context);
+                known = true;
             }
-            r.Read();
-            if (!StartArray(ref r, "logRecords")) continue;
-            while (Element(ref r, "a log record"))
+            else if (Is(ref r, "logRecords"u8, "log_records"u8))
             {
-                var start = r.TokenStartIndex;
-                AddRecord(b, values, key, ref r, ref context);
-                b.EndRecord(index++, (int)(r.BytesConsumed - start));
+                r.Read();
+                if (!StartArray(ref r, "logRecords")) continue;
+                filled = true;
+                while (Element(ref r, "a log record"))
+                {
+                    var start = r.TokenStartIndex;
+                    AddRecord(b, values, key, ref r, ref context);
+                    b.EndRecord(index++, (int)(r.BytesConsumed - start));
+                }
+            }
+            else SkipValue(ref r);
+        }
+        return true;
+    }
+
+    // The scope's name and version, the reader left on the scope's end.
+    private static void ReadScope(ref Utf8JsonReader r, ref Context context)
+    {
+        if (!StartObject(ref r, "scope")) return;
+        while (Property(ref r))
+        {
+            var name = Is(ref r, "name"u8, "name"u8);
+            var version = !name && Is(ref r, "version"u8, "version"u8);
+            r.Read();
+            if (!(name || version) || !String(ref r, "a scope's name and version")) r.Skip();
+            else if (name)
+            {
+                context.ScopeName = r;
+                context.HasScopeName = r.ValueSpan.Length > 0;
+            }
+            else
+            {
+                context.ScopeVersion = r;
+                context.HasScopeVersion = r.ValueSpan.Length > 0;
             }
         }
     }
@@ -317,14 +367,14 @@ public static class OtlpLogsJson
     // A string field; an empty one adds nothing.
     private static void AddText(RecordBuilder b, ReadOnlySpan<byte> key, ref Utf8JsonReader r, string what)
     {
-        Expect(ref r, JsonTokenType.String, $"{what} must be a string");
+        Expect(ref r, JsonTokenType.String, what, "must be a string");
         if (r.ValueSpan.Length > 0) JsonRecordReader.AddString(b, key, ref r);
     }
 
     // A trace or span id in hex, as lowercase hex.
     private static void AddHexId(RecordBuilder b, ReadOnlySpan<byte> key, ref Utf8JsonReader r, string what)
     {
-        Expect(ref r, JsonTokenType.String, $"{what} must be a string");
+        Expect(ref r, JsonTokenType.String, what, "must be a string");
         var text = r.ValueIsEscaped ? (ReadOnlySpan<byte>)Encoding.UTF8.GetBytes(r.GetString()!) : r.ValueSpan;
         if (text.IsEmpty) return;
         if ((text.Length & 1) != 0) throw new OtlpJsonException("trace and span ids must be hex");

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Unicode;
 using MoleSignal.Grains.Abstractions.Ingest;
 
@@ -389,6 +390,23 @@ public sealed class RecordBuilder : IDisposable
         _scratch.AsSpan(0, _scratchLen).CopyTo(bigger);
         ArrayPool<byte>.Shared.Return(_scratch);
         _scratch = bigger;
+    }
+
+    /// <summary>Forgets every record so far, accepted or rejected: the builder is as new (the names it met stay
+    /// known, unused until a record has them again).</summary>
+    public void Reset()
+    {
+        _writer.Clear();
+        _chunks.Clear();
+        _current = Chunk.Empty;
+        CollectionsMarshal.AsSpan(_kinds).Clear();
+        _committedFields = _committedNew = 0;
+        Accepted = 0;
+        InvalidUtf8Values = 0;
+        Errors.Clear();
+        _unlistedErrors = 0;
+        _rejected?.Clear();
+        BeginRecord();
     }
 
     public void Dispose()

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using MoleSignal.Gateway.Alerts;
 using MoleSignal.Gateway.Audit;
 using MoleSignal.Gateway.Auth;
 using MoleSignal.Gateway.Cluster;
@@ -60,6 +61,7 @@ public static class GatewayApp
         api.MapQuery();
         api.MapCluster();
         api.MapDrain();
+        api.MapAlerts();
         if (options.MetricsEnabled) http.MapMetrics("/metrics");
         app.MapGrpcHealthChecksService().RequireHost($"*:{options.GrpcPort}");
         app.MapGrpcService<Ingest.Otlp.OtlpLogsGrpcService>().RequireHost($"*:{options.GrpcPort}");

@@ -82,6 +82,13 @@ public static class ConfigValidator
         Positive("storage.file_meta_dump.interval_secs", c.Storage.FileMetaDump.IntervalSecs);
         Positive("alert_manager.eval_interval_secs", c.AlertManager.EvalIntervalSecs);
         Positive("alert_manager.dispatch_interval_secs", c.AlertManager.DispatchIntervalSecs);
+        Positive("alert_manager.lease_secs", c.AlertManager.LeaseSecs);
+        Positive("alert_manager.eval_timeout_secs", c.AlertManager.EvalTimeoutSecs);
+        Positive("alert_manager.max_catch_up_windows", c.AlertManager.MaxCatchUpWindows);
+        Positive("alert_manager.max_attempts", c.AlertManager.MaxAttempts);
+        Positive("alert_manager.retry_base_secs", c.AlertManager.RetryBaseSecs);
+        Positive("alert_manager.max_rules_per_org", c.AlertManager.MaxRulesPerOrg);
+        Positive("alert_manager.max_destinations_per_org", c.AlertManager.MaxDestinationsPerOrg);
         Positive("auth.jwt_ttl_secs", c.Auth.JwtTtlSecs);
         Positive("auth.token_cache_secs", c.Auth.TokenCacheSecs);
         Positive("auth.audit_retention_days", c.Auth.AuditRetentionDays);

@@ -287,6 +287,13 @@ public sealed class AlertManagerSection
 {
     public int EvalIntervalSecs { get; set; } = 30;
     public int DispatchIntervalSecs { get; set; } = 10;
+    public int LeaseSecs { get; set; } = 60;
+    public int EvalTimeoutSecs { get; set; } = 60;
+    public int MaxCatchUpWindows { get; set; } = 10;
+    public int MaxAttempts { get; set; } = 8;
+    public int RetryBaseSecs { get; set; } = 5;
+    public int MaxRulesPerOrg { get; set; } = 1000;
+    public int MaxDestinationsPerOrg { get; set; } = 100;
 }
 
 public sealed class TelemetrySection

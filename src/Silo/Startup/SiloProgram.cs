@@ -151,6 +151,7 @@ public static class SiloProgram
         QueryWiring.FollowReloads(app.Services);
         AuthWiring.FollowReloads(app.Services);
         CompactionWiring.FollowReloads(app.Services);
+        AlertWiring.FollowReloads(app.Services);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             log.LogInformation(

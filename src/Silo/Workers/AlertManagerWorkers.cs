@@ -1,0 +1,40 @@
+using MoleSignal.Grains;
+using MoleSignal.Grains.Alerts;
+using MoleSignal.Silo.Config;
+
+namespace MoleSignal.Silo.Workers;
+
+/// <summary>
+/// The alert manager's two loops: the evaluator every <c>eval_interval_secs</c> and the dispatcher every
+/// <c>dispatch_interval_secs</c> (each goes again at once while it found work). Claims carry this node's id.
+/// </summary>
+public sealed class AlertManagerWorkers(AlertEvaluator evaluator, Dispatcher dispatcher,
+    LiveSettings<AlertSettings> settings, MoleSignalConfig config, ILogger<AlertManagerWorkers> log)
+    : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stopping) => Task.WhenAll(
+        LoopAsync("alert evaluator", () => settings.Current.EvalInterval, evaluator.RunOnceAsync, stopping),
+        LoopAsync("alert dispatcher", () => settings.Current.DispatchInterval, dispatcher.RunOnceAsync, stopping));
+
+    private async Task LoopAsync(string name, Func<TimeSpan> interval, Func<string, CancellationToken, Task<int>> pass,
+        CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                if (await pass(config.Node.Id, stopping) > 0) continue;
+                await Task.Delay(interval(), stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                log.LogWarning("{Loop}: {Error}", name, e.Message);
+                await Task.Delay(interval(), stopping).ContinueWith(_ => { }, CancellationToken.None);
+            }
+        }
+    }
+}

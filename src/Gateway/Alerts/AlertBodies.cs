@@ -110,7 +110,7 @@ public static class AlertBodies
     public static object Describe(AlertEvaluation e) => new
     {
         id = e.Id, window_start = e.WindowStartMicros, window_end = e.WindowEndMicros,
-        evaluated_at = e.EvaluatedAtMicros, fired = e.Fired, detail = System.Text.Json.JsonDocument.Parse(e.Detail)
+        evaluated_at = e.EvaluatedAtMicros, evaluated_by = e.EvaluatedBy, fired = e.Fired, detail = System.Text.Json.JsonDocument.Parse(e.Detail)
             .RootElement, duration_ms = e.DurationMs, error = e.Error,
     };
 

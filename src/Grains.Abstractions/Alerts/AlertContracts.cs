@@ -112,7 +112,7 @@ public sealed record Destination(string Id, string Org, long UpdatedAtMicros, De
 
 /// <summary>One evaluated window of a rule: the ledger row behind "why did it (not) fire".</summary>
 public sealed record AlertEvaluation(string Id, string RuleId, long WindowStartMicros, long WindowEndMicros,
-    long EvaluatedAtMicros, bool Fired, string Detail, long DurationMs, string? Error);
+    long EvaluatedAtMicros, string EvaluatedBy, bool Fired, string Detail, long DurationMs, string? Error);
 
 public sealed record Incident(string Id, string Org, string RuleId, string GroupKey, IncidentState State,
     Severity Severity, double? Value, long OpenedAtMicros, long LastFiredEndMicros, string? AckedBy,

@@ -141,10 +141,10 @@ public sealed class AlertEvaluator(MetaStore store, AlertRuleStore rules, Window
         });
         await AlertRuleStore.Exec(conn, tx, """
             INSERT INTO alert_evaluations (id, org, rule_id, window_start_micros, window_end_micros,
-                evaluated_at_micros, fired, detail, duration_ms, error)
-            VALUES (@id, @o, @r, @start, @end, @now, @fired, @detail, @ms, @error)
+                evaluated_at_micros, evaluated_by, fired, detail, duration_ms, error)
+            VALUES (@id, @o, @r, @start, @end, @now, @h, @fired, @detail, @ms, @error)
             """, ct, ("id", Guid.NewGuid().ToString("N")), ("o", rule.Org), ("r", rule.Id), ("start", start),
-            ("end", end), ("now", now), ("fired", fired ? 1 : 0), ("detail", detail),
+            ("end", end), ("now", now), ("h", holder), ("fired", fired ? 1 : 0), ("detail", detail),
             ("ms", watch.ElapsedMilliseconds), ("error", error));
         // A window that could not be evaluated says nothing about the incidents: they stay as they are.
         if (error is null) await IncidentTransitions.ApplyAsync(conn, tx, rule, start, end, groups, now, ct);

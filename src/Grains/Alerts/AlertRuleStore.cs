@@ -60,12 +60,13 @@ public sealed class AlertRuleStore(MetaStore store, RuleValidation validation, W
     public async Task<IReadOnlyList<AlertEvaluation>> HistoryAsync(string org, string id, int limit,
         CancellationToken ct) =>
         await store.ReadAsync("""
-            SELECT id, rule_id, window_start_micros, window_end_micros, evaluated_at_micros, fired, detail,
-                duration_ms, error
+            SELECT id, rule_id, window_start_micros, window_end_micros, evaluated_at_micros, evaluated_by, fired,
+                detail, duration_ms, error
             FROM alert_evaluations WHERE org = @o AND rule_id = @id
             ORDER BY window_end_micros DESC, evaluated_at_micros DESC LIMIT @n
             """, r => new AlertEvaluation(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3),
-            r.GetInt64(4), r.GetInt64(5) != 0, r.GetString(6), r.GetInt64(7), r.IsDBNull(8) ? null : r.GetString(8)),
+            r.GetInt64(4), r.GetString(5), r.GetInt64(6) != 0, r.GetString(7), r.GetInt64(8),
+            r.IsDBNull(9) ? null : r.GetString(9)),
             ct, ("o", org), ("id", id), ("n", Math.Clamp(limit, 1, 1000)));
 
     public async Task<IReadOnlyList<WindowOutcome>> BacktestAsync(string org, string id, long fromMicros,

@@ -38,6 +38,7 @@ CREATE TABLE alert_evaluations (
     window_start_micros BIGINT NOT NULL,
     window_end_micros BIGINT NOT NULL,
     evaluated_at_micros BIGINT NOT NULL,
+    evaluated_by VARCHAR(64) NOT NULL,
     fired INTEGER NOT NULL,
     detail TEXT NOT NULL,
     duration_ms BIGINT NOT NULL,

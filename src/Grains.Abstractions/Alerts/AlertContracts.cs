@@ -138,7 +138,7 @@ public interface IAlertRules
     Task<IReadOnlyList<AlertRule>> ListAsync(string org, CancellationToken ct);
     Task<bool> DeleteAsync(string org, string id, CancellationToken ct);
     Task<IReadOnlyList<AlertEvaluation>> HistoryAsync(string org, string id, int limit, CancellationToken ct);
-    /// <summary>The rule's windows ending in [from, to), evaluated as the evaluator would; nothing notified.
+    /// <summary>The rule's windows ending in (from, to], evaluated as the evaluator would; nothing notified.
     /// </summary>
     Task<IReadOnlyList<WindowOutcome>> BacktestAsync(string org, string id, long fromMicros, long toMicros,
         CancellationToken ct);

@@ -108,10 +108,12 @@ public sealed class AlertEvaluator(MetaStore store, AlertRuleStore rules, Window
             }
             catch (Exception e) when (IsWindowError(e, ct))
             {
-                error = e is OperationCanceledException
+                // The engine reports a cancelled query as its own error: the timeout is known by its token.
+                var timedOut = timeout.IsCancellationRequested;
+                error = timedOut
                     ? $"the query ran past eval_timeout_secs ({s.EvalTimeout.TotalSeconds:0} s) and was cancelled"
                     : Describe(e);
-                if (e is OperationCanceledException) AlertMetrics.EvalTimeouts.Inc();
+                if (timedOut) AlertMetrics.EvalTimeouts.Inc();
                 AlertMetrics.EvalErrors.Inc();
             }
         }

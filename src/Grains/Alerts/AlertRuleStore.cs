@@ -75,7 +75,7 @@ public sealed class AlertRuleStore(MetaStore store, RuleValidation validation, W
         var rule = await GetAsync(org, id, ct) ?? throw NotFound(id);
         var w = new AlertWindows(rule.Spec);
         var outcomes = new List<WindowOutcome>();
-        for (var end = w.NextEnd(fromMicros - 1); end < toMicros; end = w.NextEnd(end))
+        for (var end = w.NextEnd(fromMicros); end <= toMicros; end = w.NextEnd(end))
         {
             if (outcomes.Count == MaxBacktestWindows)
                 throw new AuthException(AuthErrorKind.Invalid,
@@ -89,7 +89,8 @@ public sealed class AlertRuleStore(MetaStore store, RuleValidation validation, W
             }
             catch (Exception e) when (AlertEvaluator.IsWindowError(e, ct))
             {
-                outcomes.Add(new WindowOutcome(end - w.Period, end, [], AlertEvaluator.Describe(e)));
+                outcomes.Add(new WindowOutcome(end - w.Period, end, [], timeout.IsCancellationRequested
+                    ? "the query ran past eval_timeout_secs and was cancelled" : AlertEvaluator.Describe(e)));
             }
         }
         return outcomes;

@@ -13,7 +13,8 @@ namespace MoleSignal.Grains.Columnar;
 /// </summary>
 public static partial class ArrowImport
 {
-    /// <summary>A one-pass view over Arrow IPC bytes; dispose it (after the connection) once the last query over it is done.</summary>
+    /// <summary>A one-pass view over Arrow IPC bytes (in the shared catalog: give it a name unique to the
+    /// call); dispose it (after the connection) once the last query over it is done.</summary>
     public static IDisposable Register(DuckDBConnection conn, string view, byte[] arrowIpc) =>
         Register(conn, view, new ArrowStreamReader(new MemoryStream(arrowIpc, writable: false)));
 
@@ -43,7 +44,9 @@ public static partial class ArrowImport
     /// <summary>Appends the batches of <paramref name="source"/> (then disposed) to <paramref name="table"/>, creating it from their schema.</summary>
     public static void Append(DuckDBConnection conn, string table, IArrowArrayStream source, bool create)
     {
-        const string scan = "__ms_arrow_in";
+        // duckdb_arrow_scan makes its view in the database's shared catalog, not the connection's TEMP one: a
+        // name of its own per call, or two queries of one org appending at once conflict on it.
+        var scan = "__ms_arrow_in_" + Guid.NewGuid().ToString("N");
         using var view = Register(conn, scan, source);
         using var cmd = conn.CreateCommand();
         cmd.CommandText = (create

@@ -302,7 +302,7 @@ public sealed class QueryService(
                     {
                         if (distribution.SinglePass)
                         {
-                            var name = $"{table}_{parts.Count}";
+                            var name = $"{table}_{parts.Count}_{Guid.NewGuid():N}"; // a shared catalog's view
                             held.ArrowViews.Add(ArrowImport.Register(conn, name, chunk.ArrowIpc));
                             parts.Add($"SELECT * FROM {DuckSql.Identifier(name)}");
                         }

@@ -62,6 +62,7 @@ public static class GatewayApp
         api.MapCluster();
         api.MapDrain();
         api.MapAlerts();
+        api.MapReports();
         if (options.MetricsEnabled) http.MapMetrics("/metrics");
         app.MapGrpcHealthChecksService().RequireHost($"*:{options.GrpcPort}");
         app.MapGrpcService<Ingest.Otlp.OtlpLogsGrpcService>().RequireHost($"*:{options.GrpcPort}");

@@ -9,8 +9,9 @@ public enum Severity : byte { Critical, Warning }
 
 public enum DestinationKind : byte { Webhook, Email }
 
-/// <summary>Why a notification is sent: an incident opened (or is reminded of), or it resolved.</summary>
-public enum AlertEvent : byte { Firing, Resolved }
+/// <summary>Why a notification is sent: an incident opened (or is reminded of), it resolved, or a report ran.
+/// </summary>
+public enum AlertEvent : byte { Firing, Resolved, Report }
 
 /// <summary>The names these enums have in the API and the tables: their one home.</summary>
 public static class AlertNames
@@ -62,7 +63,19 @@ public static class AlertNames
         return s is "webhook" or "email";
     }
 
-    public static string Of(AlertEvent e) => e == AlertEvent.Firing ? "firing" : "resolved";
+    public static string Of(AlertEvent e) => e switch
+    {
+        AlertEvent.Firing => "firing",
+        AlertEvent.Resolved => "resolved",
+        _ => "report",
+    };
+
+    public static AlertEvent EventOf(string s) => s switch
+    {
+        "firing" => AlertEvent.Firing,
+        "resolved" => AlertEvent.Resolved,
+        _ => AlertEvent.Report,
+    };
 }
 
 /// <summary>

@@ -17,15 +17,22 @@ public sealed class AlertWindows
     private readonly TimeZoneInfo _zone = TimeZoneInfo.Utc;
 
     public AlertWindows(AlertRuleSpec spec)
+        : this(spec.Cron, spec.Timezone, spec.FrequencySecs ?? spec.PeriodSecs, spec.PeriodSecs, spec.DelaySecs)
     {
-        Period = spec.PeriodSecs * MicrosPerSec;
-        Delay = spec.DelaySecs * MicrosPerSec;
-        if (spec.Cron is { } cron)
+    }
+
+    /// <summary>Ends at each occurrence of <paramref name="cron"/> in <paramref name="timezone"/>, or (cron
+    /// null) every <paramref name="frequencySecs"/>.</summary>
+    public AlertWindows(string? cron, string timezone, int frequencySecs, int periodSecs, int delaySecs)
+    {
+        Period = periodSecs * MicrosPerSec;
+        Delay = delaySecs * MicrosPerSec;
+        if (cron is not null)
         {
             _cron = Parse(cron);
-            _zone = Zone(spec.Timezone);
+            _zone = Zone(timezone);
         }
-        else _frequency = (spec.FrequencySecs ?? spec.PeriodSecs) * MicrosPerSec;
+        else _frequency = frequencySecs * MicrosPerSec;
     }
 
     public long Period { get; }

@@ -30,7 +30,7 @@ public sealed class IncidentStore(MetaStore store, AlertRuleStore rules, TimePro
             SELECT id, destination_id, event, state, attempts, last_error, created_at_micros, delivered_at_micros
             FROM alert_outbox WHERE org = @o AND incident_id = @i ORDER BY created_at_micros, id
             """, r => new Notification(r.GetString(0), r.GetString(1),
-            r.GetString(2) == "firing" ? AlertEvent.Firing : AlertEvent.Resolved, r.GetString(3), r.GetInt32(4),
+            AlertNames.EventOf(r.GetString(2)), r.GetString(3), r.GetInt32(4),
             Text(r, 5), r.GetInt64(6), Long(r, 7)), ct, ("o", org), ("i", incidentId));
 
     public async Task<Incident?> AcknowledgeAsync(string org, string id, string who, CancellationToken ct)

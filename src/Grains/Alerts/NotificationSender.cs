@@ -14,7 +14,7 @@ namespace MoleSignal.Grains.Alerts;
 /// the notification's key (the <c>Idempotency-Key</c> header; the email's Message-ID), the same on every attempt, so
 /// a receiver can drop a repeat after a crash between sending and recording.
 /// </summary>
-public sealed class NotificationSender(ISecretStore secrets)
+public sealed class NotificationSender(ISecretStore secrets, MoleSignal.Grains.Storage.IObjectStore objects)
 {
     private static readonly HttpClient Http = new(new SocketsHttpHandler
     {
@@ -59,7 +59,10 @@ public sealed class NotificationSender(ISecretStore secrets)
         var message = new MimeMessage { MessageId = $"{key}@molesignal", Subject = NotificationText.Subject(payload) };
         message.From.Add(MailboxAddress.Parse(e.From));
         foreach (var to in e.To) message.To.Add(MailboxAddress.Parse(to));
-        message.Body = new TextPart("plain") { Text = NotificationText.Plain(payload) };
+        var body = new BodyBuilder { TextBody = NotificationText.Plain(payload) };
+        foreach (var (name, bytes, type) in await AttachmentsAsync(payload, ct))
+            body.Attachments.Add(name, bytes, ContentType.Parse(type));
+        message.Body = body.ToMessageBody();
         using var smtp = new SmtpClient { Timeout = 10_000 };
         await smtp.ConnectAsync(e.Host, e.Port, e.StartTls ? SecureSocketOptions.StartTls : SecureSocketOptions.None,
             ct);
@@ -67,6 +70,26 @@ public sealed class NotificationSender(ISecretStore secrets)
         await smtp.SendAsync(message, ct);
         await smtp.DisconnectAsync(true, ct);
         return null;
+    }
+
+    /// <summary>A report notification's files, as email attachments.</summary>
+    private async Task<List<(string, byte[], string)>> AttachmentsAsync(string payload, CancellationToken ct)
+    {
+        var files = new List<(string, byte[], string)>();
+        using var doc = JsonDocument.Parse(payload);
+        var root = doc.RootElement;
+        if (root.GetProperty("event").GetString() != "report") return files;
+        var org = root.GetProperty("org").GetString()!;
+        var report = root.GetProperty("report_id").GetString()!;
+        var run = root.GetProperty("run_at").GetInt64();
+        foreach (var f in root.GetProperty("formats").EnumerateArray())
+        {
+            if (!ReportNames.TryParse(f.GetString(), out ReportFormat format)) continue;
+            var ext = ReportNames.Of(format);
+            if (await objects.GetAsync(Storage.ObjectKey.ReportFile(org, report, run, ext), ct) is { } bytes)
+                files.Add(($"report-{run}.{ext}", bytes, ReportNames.ContentType(format)));
+        }
+        return files;
     }
 
     /// <summary>A header or password value: a secret reference is replaced by the secret, other text is kept.
@@ -146,6 +169,7 @@ public static class NotificationText
         var root = doc.RootElement;
         string Get(string name) => root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null
             ? v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText() : "";
+        if (Get("event") is "report" or "test") return $"[{Get("event").ToUpperInvariant()}] {Get("rule_name")}";
         var group = root.TryGetProperty("group", out var g) && g.ValueKind == JsonValueKind.Object
             && g.EnumerateObject().Any() ? " " + g.GetRawText() : "";
         return $"[{Get("event").ToUpperInvariant()}] {Get("rule_name")}{group}: {Get("condition")} (value {Get("value")})";

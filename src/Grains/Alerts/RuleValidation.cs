@@ -22,8 +22,6 @@ public sealed class RuleValidation(OrgEngines engines)
         Require(Array.IndexOf(StreamKey.Types, s.StreamType) >= 0, "stream_type",
             $"must be one of {string.Join(", ", StreamKey.Types)}");
         Require(!string.IsNullOrWhiteSpace(s.Stream), "stream", "is required");
-        Require(!string.IsNullOrWhiteSpace(s.Sql) && System.Text.Encoding.UTF8.GetByteCount(s.Sql) <= MaxSqlBytes,
-            "sql", $"is required and at most {MaxSqlBytes} bytes");
         Require(s.PeriodSecs is > 0 and <= MaxPeriodSecs, "period_secs", $"must be 1 to {MaxPeriodSecs}");
         Require(s.DelaySecs is >= 0 and <= MaxDelaySecs, "delay_secs", $"must be 0 to {MaxDelaySecs}");
         Require(s.SilenceSecs >= 0, "silence_secs", "must not be negative");
@@ -41,48 +39,63 @@ public sealed class RuleValidation(OrgEngines engines)
         if (s.Cron is { } cron)
         {
             Require(s.FrequencySecs is null, "cron", "and frequency_secs exclude each other");
-            try
-            {
-                AlertWindows.Parse(cron);
-            }
-            catch (Exception e) when (e is Cronos.CronFormatException or ArgumentException)
-            {
-                throw Invalid("cron", e.Message);
-            }
-            try
-            {
-                AlertWindows.Zone(s.Timezone);
-            }
-            catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
-            {
-                throw Invalid("timezone", $"'{s.Timezone}' is not an IANA time zone");
-            }
+            CheckCron(cron, s.Timezone);
         }
         else Require(s.FrequencySecs is null or (> 0 and <= MaxPeriodSecs), "frequency_secs",
             $"must be 1 to {MaxPeriodSecs}");
     }
 
-    private void CheckSql(string org, AlertRuleSpec s)
+    /// <summary>A cron expression (5 or 6 fields) and an IANA zone, refused naming <c>cron</c> or
+    /// <c>timezone</c>.</summary>
+    public static void CheckCron(string cron, string timezone)
     {
-        SqlShape shape;
         try
         {
-            using var conn = engines.Connect(org);
-            shape = SqlInspector.Inspect(conn, s.Sql);
+            AlertWindows.Parse(cron);
         }
-        catch (QueryException e)
+        catch (Exception e) when (e is Cronos.CronFormatException or ArgumentException)
         {
-            throw Invalid("sql", e.Message);
+            throw Invalid("cron", e.Message);
         }
+        try
+        {
+            AlertWindows.Zone(timezone);
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            throw Invalid("timezone", $"'{timezone}' is not an IANA time zone");
+        }
+    }
+
+    private void CheckSql(string org, AlertRuleSpec s)
+    {
+        var shape = CheckSql(org, s.Sql, "sql");
         Require(shape.Tables.Any(t => t.Type == s.StreamType && t.Name == s.Stream), "sql",
             $"must read the rule's stream {s.StreamType}/{s.Stream}");
     }
 
-    private static void Require(bool ok, string field, string rule)
+    /// <summary>SQL the query sandbox accepts (one SELECT, no files, settings or network), refused naming
+    /// <paramref name="field"/>.</summary>
+    public SqlShape CheckSql(string org, string sql, string field)
+    {
+        Require(!string.IsNullOrWhiteSpace(sql) && System.Text.Encoding.UTF8.GetByteCount(sql) <= MaxSqlBytes,
+            field, $"is required and at most {MaxSqlBytes} bytes");
+        try
+        {
+            using var conn = engines.Connect(org);
+            return SqlInspector.Inspect(conn, sql);
+        }
+        catch (QueryException e)
+        {
+            throw Invalid(field, e.Message);
+        }
+    }
+
+    public static void Require(bool ok, string field, string rule)
     {
         if (!ok) throw Invalid(field, rule);
     }
 
-    private static AuthException Invalid(string field, string rule) =>
+    public static AuthException Invalid(string field, string rule) =>
         new(AuthErrorKind.Invalid, $"{field}: {rule}");
 }

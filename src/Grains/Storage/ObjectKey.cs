@@ -6,7 +6,8 @@ namespace MoleSignal.Grains.Storage;
 /// The object-key layout, in one place: data files <c>{org}/{type}/{stream}/{date}/{file-id}.parquet|.idx</c>,
 /// manifests of dumped partitions <c>{org}/{type}/{stream}/{date}/_file_meta-{version}.parquet</c>,
 /// quarantined WAL runs <c>{org}/_quarantine/{type}/{stream}/{first-seq}-{last-seq}.wal</c>, job results
-/// <c>{org}/search_jobs/{job_id}.ndjson</c>, probes <c>_health/{uuid}.probe</c>. Org names start with a letter
+/// <c>{org}/search_jobs/{job_id}.ndjson</c>, rendered reports <c>{org}/reports/{report_id}/{run}.svg|png|pdf</c>,
+/// probes <c>_health/{uuid}.probe</c>. Org names start with a letter
 /// or digit, so no org's keys meet the <c>_</c> names. Every store validates keys against escaping its root.
 /// </summary>
 public static class ObjectKey
@@ -31,6 +32,11 @@ public static class ObjectKey
         $"{key.Org}/{QuarantineDir}/{key.Type}/{key.Stream}/{firstSeq:D20}-{lastSeq:D20}.wal";
 
     public static string SearchJobResult(string org, string jobId) => $"{org}/search_jobs/{jobId}.ndjson";
+
+    /// <summary>A report run's file; <paramref name="run"/> is the run's time (µs), so a run redone after a crash
+    /// overwrites its own files.</summary>
+    public static string ReportFile(string org, string reportId, long run, string extension) =>
+        $"{org}/reports/{reportId}/{run}.{extension}";
 
     public static string Probe(Guid id) => $"_health/{id:N}.probe";
 

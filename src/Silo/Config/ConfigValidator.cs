@@ -89,6 +89,7 @@ public static class ConfigValidator
         Positive("alert_manager.retry_base_secs", c.AlertManager.RetryBaseSecs);
         Positive("alert_manager.max_rules_per_org", c.AlertManager.MaxRulesPerOrg);
         Positive("alert_manager.max_destinations_per_org", c.AlertManager.MaxDestinationsPerOrg);
+        Positive("reports.tick_secs", c.Reports.TickSecs);
         Positive("auth.jwt_ttl_secs", c.Auth.JwtTtlSecs);
         Positive("auth.token_cache_secs", c.Auth.TokenCacheSecs);
         Positive("auth.audit_retention_days", c.Auth.AuditRetentionDays);

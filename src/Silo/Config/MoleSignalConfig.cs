@@ -19,6 +19,7 @@ public sealed class MoleSignalConfig
     public CompactorSection Compactor { get; set; } = new();
     public StorageSection Storage { get; set; } = new();
     public AlertManagerSection AlertManager { get; set; } = new();
+    public ReportsSection Reports { get; set; } = new();
     public TelemetrySection Telemetry { get; set; } = new();
     public AuthSection Auth { get; set; } = new();
     public QuotasSection Quotas { get; set; } = new();
@@ -294,6 +295,12 @@ public sealed class AlertManagerSection
     public int RetryBaseSecs { get; set; } = 5;
     public int MaxRulesPerOrg { get; set; } = 1000;
     public int MaxDestinationsPerOrg { get; set; } = 100;
+}
+
+public sealed class ReportsSection
+{
+    public string ChromiumPath { get; set; } = "";
+    public int TickSecs { get; set; } = 60;
 }
 
 public sealed class TelemetrySection

@@ -1,6 +1,7 @@
 using MoleSignal.Grains;
 using MoleSignal.Grains.Abstractions.Alerts;
 using MoleSignal.Grains.Alerts;
+using MoleSignal.Grains.Reports;
 using MoleSignal.Silo.Config;
 using MoleSignal.Silo.Roles;
 using MoleSignal.Silo.Workers;
@@ -31,9 +32,13 @@ public static class AlertWiring
         s.AddSingleton<IAlertDestinations>(sp => sp.GetRequiredService<DestinationStore>());
         s.AddSingleton<IncidentStore>();
         s.AddSingleton<IIncidents>(sp => sp.GetRequiredService<IncidentStore>());
+        s.AddSingleton<ReportStore>();
+        s.AddSingleton<IReports>(sp => sp.GetRequiredService<ReportStore>());
         if (!roles.Runs(RoleSet.AlertManager)) return s;
         s.AddSingleton<AlertEvaluator>();
         s.AddSingleton<Dispatcher>();
+        s.AddSingleton(new ChromiumRenderer(config.Reports.ChromiumPath, Path.Combine(config.Node.DataDir, "reports-tmp")));
+        s.AddSingleton<ReportRunner>();
         s.AddHostedService<AlertManagerWorkers>();
         return s;
     }

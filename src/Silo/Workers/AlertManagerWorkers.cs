@@ -1,20 +1,24 @@
 using MoleSignal.Grains;
 using MoleSignal.Grains.Alerts;
+using MoleSignal.Grains.Reports;
 using MoleSignal.Silo.Config;
 
 namespace MoleSignal.Silo.Workers;
 
 /// <summary>
-/// The alert manager's two loops: the evaluator every <c>eval_interval_secs</c> and the dispatcher every
-/// <c>dispatch_interval_secs</c> (each goes again at once while it found work). Claims carry this node's id.
+/// The alert manager's loops: the evaluator every <c>eval_interval_secs</c>, the dispatcher every
+/// <c>dispatch_interval_secs</c> and scheduled reports every <c>[reports].tick_secs</c> (each goes again at once
+/// while it found work). Claims carry this node's id.
 /// </summary>
-public sealed class AlertManagerWorkers(AlertEvaluator evaluator, Dispatcher dispatcher,
+public sealed class AlertManagerWorkers(AlertEvaluator evaluator, Dispatcher dispatcher, ReportRunner reports,
     LiveSettings<AlertSettings> settings, MoleSignalConfig config, ILogger<AlertManagerWorkers> log)
     : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stopping) => Task.WhenAll(
         LoopAsync("alert evaluator", () => settings.Current.EvalInterval, evaluator.RunOnceAsync, stopping),
-        LoopAsync("alert dispatcher", () => settings.Current.DispatchInterval, dispatcher.RunOnceAsync, stopping));
+        LoopAsync("alert dispatcher", () => settings.Current.DispatchInterval, dispatcher.RunOnceAsync, stopping),
+        LoopAsync("scheduled reports", () => TimeSpan.FromSeconds(config.Reports.TickSecs), reports.RunOnceAsync,
+            stopping));
 
     private async Task LoopAsync(string name, Func<TimeSpan> interval, Func<string, CancellationToken, Task<int>> pass,
         CancellationToken stopping)

@@ -84,3 +84,34 @@ CREATE TABLE alert_outbox (
 );
 CREATE INDEX idx_alert_outbox_due ON alert_outbox (state, next_attempt_micros);
 CREATE INDEX idx_alert_outbox_incident ON alert_outbox (org, incident_id);
+-- Scheduled reports: a cron in a time zone, queries rendered as charts, sent to destinations. A run is claimed
+-- like a rule window and committed with its notifications; (report, run time) is unique, so no run is sent twice.
+CREATE TABLE alert_reports (
+    org VARCHAR(128) NOT NULL,
+    id VARCHAR(64) NOT NULL,
+    name VARCHAR(256) NOT NULL,
+    spec TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    updated_at_micros BIGINT NOT NULL,
+    PRIMARY KEY (org, id)
+);
+CREATE TABLE report_schedules (
+    org VARCHAR(128) NOT NULL,
+    report_id VARCHAR(64) NOT NULL,
+    version BIGINT NOT NULL,
+    next_run_micros BIGINT NOT NULL,
+    holder VARCHAR(64),
+    lease_expires_micros BIGINT NOT NULL,
+    PRIMARY KEY (org, report_id)
+);
+CREATE TABLE report_runs (
+    id VARCHAR(64) PRIMARY KEY,
+    org VARCHAR(128) NOT NULL,
+    report_id VARCHAR(64) NOT NULL,
+    run_at_micros BIGINT NOT NULL,
+    formats VARCHAR(64) NOT NULL,
+    note TEXT,
+    error TEXT,
+    created_at_micros BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX idx_report_runs_once ON report_runs (org, report_id, run_at_micros);

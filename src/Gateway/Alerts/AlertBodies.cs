@@ -81,8 +81,7 @@ public static class AlertBodies
             webhook = w is null ? null : new
             {
                 url = w.Url, method = w.Method, body_template = w.BodyTemplate, preset = w.Preset,
-                headers = w.Headers.ToDictionary(h => h.Key, h => h.Value.StartsWith("cipher_keys:",
-                    StringComparison.Ordinal) || h.Value.StartsWith("env:", StringComparison.Ordinal) ? h.Value : "***"),
+                headers = w.Headers.ToDictionary(h => h.Key, h => IsReference(h.Value) ? h.Value : "***"),
             },
             email = e is null ? null : new
             {
@@ -110,8 +109,8 @@ public static class AlertBodies
     public static object Describe(AlertEvaluation e) => new
     {
         id = e.Id, window_start = e.WindowStartMicros, window_end = e.WindowEndMicros,
-        evaluated_at = e.EvaluatedAtMicros, evaluated_by = e.EvaluatedBy, fired = e.Fired, detail = System.Text.Json.JsonDocument.Parse(e.Detail)
-            .RootElement, duration_ms = e.DurationMs, error = e.Error,
+        evaluated_at = e.EvaluatedAtMicros, evaluated_by = e.EvaluatedBy, fired = e.Fired,
+        detail = System.Text.Json.JsonDocument.Parse(e.Detail).RootElement, duration_ms = e.DurationMs, error = e.Error,
     };
 
     public static object Describe(WindowOutcome w) => new
@@ -126,4 +125,7 @@ public static class AlertBodies
     };
 
     private static AuthException Invalid(string message) => new(AuthErrorKind.Invalid, message);
+
+    private static bool IsReference(string v) =>
+        v.StartsWith("cipher_keys:", StringComparison.Ordinal) || v.StartsWith("env:", StringComparison.Ordinal);
 }

@@ -15,7 +15,8 @@ public static class ReportNames
         return s is "line" or "bar" or "table";
     }
 
-    public static string Of(ReportFormat f) => f switch { ReportFormat.Svg => "svg", ReportFormat.Png => "png", _ => "pdf" };
+    public static string Of(ReportFormat f) =>
+        f switch { ReportFormat.Svg => "svg", ReportFormat.Png => "png", _ => "pdf" };
 
     public static bool TryParse(string? s, out ReportFormat f)
     {

@@ -137,8 +137,11 @@ public sealed class AlertEvaluator(MetaStore store, AlertRuleStore rules, Window
         }
         var detail = AlertJson.Write(new
         {
-            groups = groups.Select(g => new { key = g.GroupKey, value = double.IsFinite(g.Value) ? g.Value : (double?)null,
-                fires = g.Fires is { } f ? AlertNames.Of(f) : null }),
+            groups = groups.Select(g => new
+            {
+                key = g.GroupKey, value = double.IsFinite(g.Value) ? g.Value : (double?)null,
+                fires = g.Fires is { } f ? AlertNames.Of(f) : null,
+            }),
             skipped_windows = skipped,
         });
         await AlertRuleStore.Exec(conn, tx, """

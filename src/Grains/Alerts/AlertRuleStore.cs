@@ -98,10 +98,7 @@ public sealed class AlertRuleStore(MetaStore store, RuleValidation validation, W
 
     private async Task SaveAsync(AlertRule rule, bool insert, CancellationToken ct)
     {
-        foreach (var d in rule.Spec.Destinations)
-            if (await store.ScalarAsync("SELECT id FROM alert_destinations WHERE org = @o AND id = @id", ct,
-                    ("o", rule.Org), ("id", d)) is null)
-                throw new AuthException(AuthErrorKind.Invalid, $"destinations: no destination '{d}' in this org");
+        await DestinationStore.RequireExistAsync(store, rule.Org, rule.Spec.Destinations, ct);
         var now = Clock.NowMicros(clock);
         await using var conn = await store.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -138,5 +135,6 @@ public sealed class AlertRuleStore(MetaStore store, RuleValidation validation, W
     private static AlertRule Map(DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetInt64(2),
         r.GetInt64(3), AlertJson.Read<AlertRuleSpec>(r.GetString(4)));
 
-    private static AuthException NotFound(string id) => new(AuthErrorKind.NotFound, $"no alert rule '{id}' in this org");
+    private static AuthException NotFound(string id) =>
+        new(AuthErrorKind.NotFound, $"no alert rule '{id}' in this org");
 }

@@ -2,6 +2,7 @@ using System.Data.Common;
 using MoleSignal.Grains.Abstractions.Alerts;
 using MoleSignal.Grains.Abstractions.Auth;
 using MoleSignal.Grains.Metadata;
+using static MoleSignal.Grains.Alerts.RuleValidation;
 
 namespace MoleSignal.Grains.Alerts;
 
@@ -47,6 +48,16 @@ public sealed class DestinationStore(MetaStore store, NotificationSender sender,
         await store.ExecuteAsync("DELETE FROM alert_destinations WHERE org = @o AND id = @id", ct, ("o", org),
             ("id", id)) == 1;
 
+    /// <summary>Refuses (naming <c>destinations</c>) ids that are not destinations of the org.</summary>
+    public static async Task RequireExistAsync(MetaStore store, string org, IEnumerable<string> ids,
+        CancellationToken ct)
+    {
+        foreach (var d in ids)
+            if (await store.ScalarAsync("SELECT id FROM alert_destinations WHERE org = @o AND id = @id", ct,
+                    ("o", org), ("id", d)) is null)
+                throw Invalid("destinations", $"no destination '{d}' in this org");
+    }
+
     public async Task<string?> TestAsync(string org, string id, CancellationToken ct)
     {
         var d = await GetAsync(org, id, ct) ?? throw NotFound(id);
@@ -87,12 +98,6 @@ public sealed class DestinationStore(MetaStore store, NotificationSender sender,
         }
     }
 
-    private static void Require(bool ok, string field, string rule)
-    {
-        if (!ok) throw Invalid(field, rule);
-    }
-
-    private static AuthException Invalid(string field, string rule) => new(AuthErrorKind.Invalid, $"{field}: {rule}");
 
     private static AuthException NotFound(string id) =>
         new(AuthErrorKind.NotFound, $"no alert destination '{id}' in this org");

@@ -81,14 +81,8 @@ public static class IncidentTransitions
     public static async Task<int> NotifyAsync(DbConnection conn, DbTransaction tx, AlertRule rule, string incidentId,
         GroupValue g, AlertEvent e, long start, long end, long now, CancellationToken ct)
     {
-        var payload = AlertJson.Write(Payload(rule, incidentId, g, e, start, end));
-        foreach (var destination in rule.Spec.Destinations)
-            await Exec(conn, tx, """
-                INSERT INTO alert_outbox (id, org, incident_id, destination_id, event, payload, state, attempts,
-                    next_attempt_micros, holder, lease_expires_micros, created_at_micros)
-                VALUES (@id, @o, @inc, @d, @e, @p, 'pending', 0, @now, NULL, 0, @now)
-                """, ct, ("id", Guid.NewGuid().ToString("N")), ("o", rule.Org), ("inc", incidentId),
-                ("d", destination), ("e", AlertNames.Of(e)), ("p", payload), ("now", now));
+        await Outbox.AddAsync(conn, tx, rule.Org, incidentId, rule.Spec.Destinations, e,
+            AlertJson.Write(Payload(rule, incidentId, g, e, start, end)), now, ct);
         return rule.Spec.Destinations.Count;
     }
 

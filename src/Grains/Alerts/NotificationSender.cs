@@ -172,7 +172,8 @@ public static class NotificationText
         if (Get("event") is "report" or "test") return $"[{Get("event").ToUpperInvariant()}] {Get("rule_name")}";
         var group = root.TryGetProperty("group", out var g) && g.ValueKind == JsonValueKind.Object
             && g.EnumerateObject().Any() ? " " + g.GetRawText() : "";
-        return $"[{Get("event").ToUpperInvariant()}] {Get("rule_name")}{group}: {Get("condition")} (value {Get("value")})";
+        return $"[{Get("event").ToUpperInvariant()}] {Get("rule_name")}{group}: {Get("condition")} " +
+            $"(value {Get("value")})";
     }
 
     public static string Plain(string payload)

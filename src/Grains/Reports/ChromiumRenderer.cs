@@ -34,7 +34,8 @@ public sealed class ChromiumRenderer(string? chromiumPath, string scratchDir)
             var png = Path.Combine(dir.FullName, "report.png");
             var pdf = Path.Combine(dir.FullName, "report.pdf");
             var url = new Uri(page).AbsoluteUri;
-            var shot = await RunAsync(dir.FullName, [$"--screenshot={png}", $"--window-size={width},{height}", url], ct);
+            var shot = await RunAsync(dir.FullName, [$"--screenshot={png}", $"--window-size={width},{height}", url],
+                ct);
             var print = await RunAsync(dir.FullName, [$"--print-to-pdf={pdf}", "--no-pdf-header-footer", url], ct);
             byte[]? pngBytes = File.Exists(png) ? await File.ReadAllBytesAsync(png, ct) : null;
             byte[]? pdfBytes = File.Exists(pdf) ? await File.ReadAllBytesAsync(pdf, ct) : null;

@@ -123,17 +123,13 @@ public sealed class ReportRunner(MetaStore store, ReportStore reports, IQuerySer
             ["run_id"] = runId, ["run_at"] = run, ["formats"] = formats.Select(ReportNames.Of).ToList(),
             ["files"] = formats.Select(f => new
             {
-                format = ReportNames.Of(f), url = $"/api/v1/reports/{report.Id}/runs/{runId}/file?format={ReportNames.Of(f)}",
+                format = ReportNames.Of(f),
+                url = $"/api/v1/reports/{report.Id}/runs/{runId}/file?format={ReportNames.Of(f)}",
             }).ToList(),
             ["note"] = note, ["error"] = error,
         });
-        foreach (var destination in report.Spec.Destinations)
-            await AlertRuleStore.Exec(conn, tx, """
-                INSERT INTO alert_outbox (id, org, incident_id, destination_id, event, payload, state, attempts,
-                    next_attempt_micros, holder, lease_expires_micros, created_at_micros)
-                VALUES (@id, @o, @run, @d, 'report', @p, 'pending', 0, @now, NULL, 0, @now)
-                """, ct, ("id", Guid.NewGuid().ToString("N")), ("o", report.Org), ("run", runId), ("d", destination),
-                ("p", payload), ("now", now));
+        await Outbox.AddAsync(conn, tx, report.Org, runId, report.Spec.Destinations, AlertEvent.Report, payload, now,
+            ct);
         await tx.CommitAsync(ct);
         return true;
     }

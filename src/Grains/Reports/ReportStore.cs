@@ -100,10 +100,7 @@ public sealed class ReportStore(MetaStore store, RuleValidation validation, IObj
 
     private async Task SaveAsync(Report report, bool insert, CancellationToken ct)
     {
-        foreach (var d in report.Spec.Destinations)
-            if (await store.ScalarAsync("SELECT id FROM alert_destinations WHERE org = @o AND id = @id", ct,
-                    ("o", report.Org), ("id", d)) is null)
-                throw Invalid("destinations", $"no destination '{d}' in this org");
+        await DestinationStore.RequireExistAsync(store, report.Org, report.Spec.Destinations, ct);
         await using var conn = await store.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         (string, object?)[] args = [("o", report.Org), ("id", report.Id), ("name", report.Spec.Name),

@@ -27,7 +27,8 @@ public static class ReportSvg
     {
         var sb = new StringBuilder(16 * 1024);
         sb.Append(CultureInfo.InvariantCulture, $"""
-            <svg xmlns="http://www.w3.org/2000/svg" width="{Width}" height="{Height(charts.Count)}" viewBox="0 0 {Width} {Height(charts.Count)}" font-family="sans-serif">
+            <svg xmlns="http://www.w3.org/2000/svg" width="{Width}" height="{Height(charts.Count)}"
+                viewBox="0 0 {Width} {Height(charts.Count)}" font-family="sans-serif">
             <rect width="100%" height="100%" fill="white"/>
             <text x="{Left}" y="28" font-size="20">{Esc(name)}</text>
             <text x="{Left}" y="48" font-size="12" fill="#555">{Time(from)} – {Time(to)} UTC</text>
@@ -73,9 +74,13 @@ public static class ReportSvg
             }
             var color = Colors[k % Colors.Length];
             sb.Append(CultureInfo.InvariantCulture,
-                $"""<polyline data-series="{Esc(c.Columns[col].Name)}" data-points="{n}" fill="none" stroke="{color}" stroke-width="2" points="{points.ToString().TrimEnd()}"/>""");
+                $"""<polyline data-series="{Esc(c.Columns[col].Name)}" data-points="{n}" fill="none" """);
             sb.Append(CultureInfo.InvariantCulture,
-                $"""<text x="{Width - Right - 150}" y="{Top + 14 * k + 10}" font-size="11" fill="{color}">{Esc(c.Columns[col].Name)}</text>""");
+                $"""stroke="{color}" stroke-width="2" points="{points.ToString().TrimEnd()}"/>""");
+            sb.Append(CultureInfo.InvariantCulture,
+                $"""<text x="{Width - Right - 150}" y="{Top + 14 * k + 10}" font-size="11" """);
+            sb.Append(CultureInfo.InvariantCulture,
+                $"""fill="{color}">{Esc(c.Columns[col].Name)}</text>""");
         }
     }
 
@@ -96,10 +101,16 @@ public static class ReportSvg
             var top = Y(Math.Max(values[i], 0), yMin, yMax);
             var bottom = Y(Math.Min(values[i], 0), yMin, yMax);
             sb.Append(CultureInfo.InvariantCulture,
-                $"""<rect x="{Left + i * w + w * 0.1:0.#}" y="{top:0.#}" width="{w * 0.8:0.#}" height="{bottom - top:0.#}" fill="{Colors[0]}"><title>{Esc(Text(c.Rows[i][0]))}: {values[i].ToString(CultureInfo.InvariantCulture)}</title></rect>""");
-            if (values.Length <= 20)
-                sb.Append(CultureInfo.InvariantCulture,
-                    $"""<text x="{Left + i * w + w / 2:0.#}" y="{PanelHeight - Bottom + 14}" font-size="10" text-anchor="middle">{Esc(Text(c.Rows[i][0]))}</text>""");
+                $"""<rect x="{Left + i * w + w * 0.1:0.#}" y="{top:0.#}" width="{w * 0.8:0.#}" """);
+            sb.Append(CultureInfo.InvariantCulture,
+                $"""height="{bottom - top:0.#}" fill="{Colors[0]}"><title>{Esc(Text(c.Rows[i][0]))}: """);
+            sb.Append(CultureInfo.InvariantCulture,
+                $"""{values[i].ToString(CultureInfo.InvariantCulture)}</title></rect>""");
+            if (values.Length > 20) continue;
+            sb.Append(CultureInfo.InvariantCulture,
+                $"""<text x="{Left + i * w + w / 2:0.#}" y="{PanelHeight - Bottom + 14}" font-size="10" """);
+            sb.Append(CultureInfo.InvariantCulture,
+                $"""text-anchor="middle">{Esc(Text(c.Rows[i][0]))}</text>""");
         }
         sb.Append("</g>");
     }
@@ -108,18 +119,27 @@ public static class ReportSvg
     {
         var colWidth = (Width - Left - Right) / Math.Max(1, c.Columns.Count);
         for (var j = 0; j < c.Columns.Count; j++)
+        {
             sb.Append(CultureInfo.InvariantCulture,
-                $"""<text x="{Left + j * colWidth}" y="{Top + 12}" font-size="12" font-weight="bold">{Esc(c.Columns[j].Name)}</text>""");
+                $"""<text x="{Left + j * colWidth}" y="{Top + 12}" font-size="12" """);
+            sb.Append(CultureInfo.InvariantCulture,
+                $"""font-weight="bold">{Esc(c.Columns[j].Name)}</text>""");
+        }
         var shown = Math.Min(TableRows, c.Rows.Count);
         sb.Append(CultureInfo.InvariantCulture, $"""<g data-series="rows" data-points="{shown}">""");
         for (var i = 0; i < shown; i++)
         for (var j = 0; j < c.Columns.Count; j++)
+        {
             sb.Append(CultureInfo.InvariantCulture,
-                $"""<text x="{Left + j * colWidth}" y="{Top + 12 + 12 * (i + 1)}" font-size="11">{Esc(Clip(Text(c.Rows[i][j])))}</text>""");
+                $"""<text x="{Left + j * colWidth}" y="{Top + 12 + 12 * (i + 1)}" """);
+            sb.Append(CultureInfo.InvariantCulture,
+                $"""font-size="11">{Esc(Clip(Text(c.Rows[i][j])))}</text>""");
+        }
         sb.Append("</g>");
         if (c.Rows.Count > shown)
             sb.Append(CultureInfo.InvariantCulture,
-                $"""<text x="{Left}" y="{PanelHeight - 8}" font-size="11" fill="#555">{shown} of {c.Rows.Count} rows</text>""");
+                $"""<text x="{Left}" y="{PanelHeight - 8}" font-size="11" fill="#555">{shown} of {c.Rows.Count}""")
+                .Append(" rows</text>");
     }
 
     private static void Axes(StringBuilder sb, double min, double max, out double yMin, out double yMax)
@@ -128,9 +148,13 @@ public static class ReportSvg
         yMax = max <= min ? min + 1 : max;
         int x0 = Left, x1 = Width - Right, y1 = PanelHeight - Bottom;
         sb.Append(CultureInfo.InvariantCulture,
-            $"""<line x1="{x0}" y1="{Top}" x2="{x0}" y2="{y1}" stroke="#999"/><line x1="{x0}" y1="{y1}" x2="{x1}" y2="{y1}" stroke="#999"/>""");
+            $"""<line x1="{x0}" y1="{Top}" x2="{x0}" y2="{y1}" stroke="#999"/><line x1="{x0}" y1="{y1}" x2="{x1}" """);
         sb.Append(CultureInfo.InvariantCulture,
-            $"""<text x="{x0 - 6}" y="{Top + 4}" font-size="10" text-anchor="end">{yMax:G4}</text><text x="{x0 - 6}" y="{y1}" font-size="10" text-anchor="end">{yMin:G4}</text>""");
+            $"""y2="{y1}" stroke="#999"/>""");
+        sb.Append(CultureInfo.InvariantCulture,
+            $"""<text x="{x0 - 6}" y="{Top + 4}" font-size="10" text-anchor="end">{yMax:G4}</text><text """);
+        sb.Append(CultureInfo.InvariantCulture,
+            $"""x="{x0 - 6}" y="{y1}" font-size="10" text-anchor="end">{yMin:G4}</text>""");
     }
 
     private static double X(double x, double min, double max) =>
@@ -168,7 +192,8 @@ public static class ReportSvg
     private static string Clip(string s) => s.Length <= 40 ? s : s[..39] + "…";
 
     private static string Time(long micros) =>
-        DateTimeOffset.FromUnixTimeMilliseconds(micros / 1000).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+        DateTimeOffset.FromUnixTimeMilliseconds(micros / 1000)
+            .ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
 
     private static string Esc(string s) => SecurityElement.Escape(s) ?? "";
 }

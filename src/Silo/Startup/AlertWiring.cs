@@ -37,7 +37,8 @@ public static class AlertWiring
         if (!roles.Runs(RoleSet.AlertManager)) return s;
         s.AddSingleton<AlertEvaluator>();
         s.AddSingleton<Dispatcher>();
-        s.AddSingleton(new ChromiumRenderer(config.Reports.ChromiumPath, Path.Combine(config.Node.DataDir, "reports-tmp")));
+        s.AddSingleton(new ChromiumRenderer(config.Reports.ChromiumPath,
+            Path.Combine(config.Node.DataDir, "reports-tmp")));
         s.AddSingleton<ReportRunner>();
         s.AddHostedService<AlertManagerWorkers>();
         return s;

@@ -50,7 +50,10 @@ public sealed class AlertApiProcessTests
         Assert.StartsWith("webhook.headers:", await RefusedAsync(http, "/api/v1/destinations", new
         {
             name = "leak", kind = "webhook",
-            webhook = new { url = "http://127.0.0.1:9/x", headers = new Dictionary<string, string> { ["X"] = "env:HOME" } },
+            webhook = new
+            {
+                url = "http://127.0.0.1:9/x", headers = new Dictionary<string, string> { ["X"] = "env:HOME" },
+            },
         }));
         Assert.StartsWith("webhook.url:", await RefusedAsync(http, "/api/v1/destinations",
             new { name = "bad", kind = "webhook", webhook = new { url = "file:///etc/passwd" } }));
@@ -73,7 +76,7 @@ public sealed class AlertApiProcessTests
     }
 
     [Fact]
-    public async Task Failing_and_slow_rules_keep_their_errors_in_the_ledger_a_backtest_replays_windows_and_email_is_sent()
+    public async Task Failing_and_slow_rules_keep_errors_in_the_ledger_a_backtest_replays_windows_and_email_is_sent()
     {
         using var smtp = new SmtpReceiver();
         using var node = MoleSignalNode.Start(new Dictionary<string, string>
@@ -130,7 +133,10 @@ public sealed class AlertApiProcessTests
         var mail = (await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/destinations", new
         {
             name = "ops mail", kind = "email",
-            email = new { host = "127.0.0.1", port = smtp.Port, from = "alerts@molesignal.test", to = new[] { "ops@x.test" } },
+            email = new
+            {
+                host = "127.0.0.1", port = smtp.Port, from = "alerts@molesignal.test", to = new[] { "ops@x.test" },
+            },
         }, expect: HttpStatusCode.Created)).GetProperty("id").GetString()!;
         await AuthApi.SendAsync(http, HttpMethod.Post, $"/api/v1/destinations/{mail}/test");
         var message = Assert.Single(smtp.Messages);

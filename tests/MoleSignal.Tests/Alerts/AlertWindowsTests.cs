@@ -57,7 +57,8 @@ public sealed class AlertWindowsTests
     [Fact]
     public void A_template_takes_the_notifications_fields_and_the_presets_their_shapes()
     {
-        var payload = """{"event":"firing","rule_name":"errors","value":7,"group":{"service":"api"},"condition":"n >= 1"}""";
+        var payload =
+            """{"event":"firing","rule_name":"errors","value":7,"group":{"service":"api"},"condition":"n >= 1"}""";
         var hook = new WebhookSpec("http://x", "POST", new Dictionary<string, string>(),
             "{{rule_name}} is {{ event }} at {{value}}{{missing}}", null);
         Assert.Equal("errors is firing at 7", NotificationText.Body(hook, payload));

@@ -42,7 +42,10 @@ public sealed class ReportProcessTests
         var mail = (await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/destinations", new
         {
             name = "mail", kind = "email",
-            email = new { host = "127.0.0.1", port = smtp.Port, from = "reports@molesignal.test", to = new[] { "team@x.test" } },
+            email = new
+            {
+                host = "127.0.0.1", port = smtp.Port, from = "reports@molesignal.test", to = new[] { "team@x.test" },
+            },
         }, expect: HttpStatusCode.Created)).GetProperty("id").GetString()!;
         var report = (await AuthApi.SendAsync(http, HttpMethod.Post, "/api/v1/reports", new
         {
@@ -93,7 +96,7 @@ public sealed class ReportProcessTests
         await Poll.UntilAsync(() => !smtp.Messages.IsEmpty, Deadline, "the report mailed");
         var message = smtp.Messages.First();
         Assert.StartsWith("[REPORT] daily <traffic>", message.Subject);
-        var attached = message.Attachments.OfType<MimeKit.MimePart>().Select(a => a.FileName[^3..]).ToList();
+        var attached = message.Attachments.OfType<MimeKit.MimePart>().Select(a => a.FileName![^3..]).ToList();
         Assert.Equal(withChromium ? ["svg", "png", "pdf"] : ["svg"], attached);
     }
 

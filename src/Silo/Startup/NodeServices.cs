@@ -30,7 +30,6 @@ public static class NodeServices
         s.AddSyslog(config);
         s.AddQuery(config);
         s.AddCompaction(config, roles);
-        s.AddAlerts(config, roles);
         s.AddSingleton(sp => new RateLimitSource(() =>
         {
             var rl = sp.GetRequiredService<LiveConfig>().Current.Router.RateLimit;

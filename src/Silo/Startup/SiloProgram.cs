@@ -221,6 +221,7 @@ public static class SiloProgram
 
         builder.Services.AddMoleSignalNode(config, root, roles, objectStore, probe, meta);
         builder.Services.AddAuth(config, jwtSecret, master);
+        builder.Services.AddAlerts(config, roles); // destinations reveal secrets: after auth
         builder.Services.AddGateway(config.Grpc.MaxMessageSizeMb << 20);
 
         if (certificates is not null) builder.Services.AddSingleton(certificates); // disposed with the host

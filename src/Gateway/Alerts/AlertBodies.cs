@@ -81,7 +81,8 @@ public static class AlertBodies
             webhook = w is null ? null : new
             {
                 url = w.Url, method = w.Method, body_template = w.BodyTemplate, preset = w.Preset,
-                headers = w.Headers.ToDictionary(h => h.Key, h => IsReference(h.Value) ? h.Value : "***"),
+                headers = w.Headers.ToDictionary(h => h.Key,
+                    h => SecretReferences.IsReference(h.Value) ? h.Value : "***"),
             },
             email = e is null ? null : new
             {
@@ -125,7 +126,4 @@ public static class AlertBodies
     };
 
     private static AuthException Invalid(string message) => new(AuthErrorKind.Invalid, message);
-
-    private static bool IsReference(string v) =>
-        v.StartsWith("cipher_keys:", StringComparison.Ordinal) || v.StartsWith("env:", StringComparison.Ordinal);
 }

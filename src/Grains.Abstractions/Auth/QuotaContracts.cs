@@ -53,7 +53,7 @@ public interface IQuotaService
 public sealed record SecretInfo(string Id, string Name, long CreatedAtMicros)
 {
     /// <summary>How later features (webhooks, remote clusters, SMTP) refer to it.</summary>
-    public string Reference => $"cipher_keys:{Id}";
+    public string Reference => SecretReferences.CipherKeys(Id);
 }
 
 /// <summary>Secrets sealed at rest; the API never returns a plaintext, only features that use one reveal it.</summary>

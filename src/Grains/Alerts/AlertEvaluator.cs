@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using MoleSignal.Grains.Abstractions.Alerts;
-using MoleSignal.Grains.Abstractions.Query;
 using MoleSignal.Grains.Metadata;
 
 namespace MoleSignal.Grains.Alerts;
@@ -97,32 +96,18 @@ public sealed class AlertEvaluator(MetaStore store, AlertRuleStore rules, Window
         var began = Clock.NowMicros(clock);
         AlertMetrics.EvalLag.Observe(Math.Max(0, began - end - w.Delay) / 1e6);
         var watch = Stopwatch.StartNew();
-        IReadOnlyList<GroupValue> groups = [];
-        string? error = null;
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
-        {
-            timeout.CancelAfter(s.EvalTimeout);
-            try
-            {
-                groups = await windows.EvaluateAsync(rule.Org, rule.Spec, start, end, timeout.Token);
-            }
-            catch (Exception e) when (IsWindowError(e, ct))
-            {
-                // The engine reports a cancelled query as its own error: the timeout is known by its token.
-                var timedOut = timeout.IsCancellationRequested;
-                error = timedOut
-                    ? $"the query ran past eval_timeout_secs ({s.EvalTimeout.TotalSeconds:0} s) and was cancelled"
-                    : Describe(e);
-                if (timedOut) AlertMetrics.EvalTimeouts.Inc();
-                AlertMetrics.EvalErrors.Inc();
-            }
-        }
+        var result = await BoundedQuery.RunAsync(t => windows.EvaluateAsync(rule.Org, rule.Spec, start, end, t),
+            s.EvalTimeout, ct);
+        var groups = result.Value ?? [];
+        var error = result.Error;
+        if (result.TimedOut) AlertMetrics.EvalTimeouts.Inc();
+        if (error is not null) AlertMetrics.EvalErrors.Inc();
         var fired = groups.Any(g => g.Fires is not null);
         var now = Clock.NowMicros(clock);
         var next = w.NextEnd(end);
         await using var conn = await store.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        var held = await AlertRuleStore.Exec(conn, tx, """
+        var held = await MetaStore.ExecuteInAsync(conn, tx, """
             UPDATE alert_schedules SET next_end_micros = @next, due_at_micros = @due,
                 holder = @keep, lease_expires_micros = @lease
             WHERE org = @o AND rule_id = @r AND version = @v AND holder = @h AND lease_expires_micros >= @now
@@ -144,7 +129,7 @@ public sealed class AlertEvaluator(MetaStore store, AlertRuleStore rules, Window
             }),
             skipped_windows = skipped,
         });
-        await AlertRuleStore.Exec(conn, tx, """
+        await MetaStore.ExecuteInAsync(conn, tx, """
             INSERT INTO alert_evaluations (id, org, rule_id, window_start_micros, window_end_micros,
                 evaluated_at_micros, evaluated_by, fired, detail, duration_ms, error)
             VALUES (@id, @o, @r, @start, @end, @now, @h, @fired, @detail, @ms, @error)
@@ -161,17 +146,4 @@ public sealed class AlertEvaluator(MetaStore store, AlertRuleStore rules, Window
     private async Task ReleaseAsync(Claim c, string holder, CancellationToken ct) =>
         await store.ExecuteAsync("UPDATE alert_schedules SET holder = NULL, lease_expires_micros = 0 " +
             "WHERE org = @o AND rule_id = @r AND holder = @h", ct, ("o", c.Org), ("r", c.RuleId), ("h", holder));
-
-    /// <summary>Whether <paramref name="e"/> is the window's own failure (kept in its ledger), not the node's.
-    /// </summary>
-    public static bool IsWindowError(Exception e, CancellationToken stopping) =>
-        e is QueryException or AlertEvaluationException
-        || (e is OperationCanceledException && !stopping.IsCancellationRequested);
-
-    public static string Describe(Exception e) => e switch
-    {
-        QueryException q => $"{q.Code}: {q.Message}",
-        OperationCanceledException => "the query ran past eval_timeout_secs and was cancelled",
-        _ => e.Message,
-    };
 }

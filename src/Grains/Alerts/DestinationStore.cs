@@ -13,6 +13,14 @@ public sealed class DestinationStore(MetaStore store, NotificationSender sender,
 {
     public const int MaxHeaders = 32, MaxTemplateBytes = 16 * 1024, MaxRecipients = 50;
 
+    /// <summary>The environment variables a destination may name: an org admin must not be able to send the
+    /// server's own settings to a URL of theirs.</summary>
+    public const string AllowedEnvPrefix = SecretReferences.EnvPrefix + "MS_ALERT_";
+
+    private static bool IsAllowedReference(string v) =>
+        !v.StartsWith(SecretReferences.EnvPrefix, StringComparison.Ordinal)
+        || v.StartsWith(AllowedEnvPrefix, StringComparison.Ordinal);
+
     public async Task<Destination> CreateAsync(string org, DestinationSpec spec, CancellationToken ct)
     {
         Check(spec);
@@ -79,8 +87,8 @@ public sealed class DestinationStore(MetaStore store, NotificationSender sender,
             Require(w.Method is "POST" or "PUT" or "PATCH" or "GET", "webhook.method",
                 "must be POST, PUT, PATCH or GET");
             Require(w.Headers.Count <= MaxHeaders, "webhook.headers", $"holds at most {MaxHeaders}");
-            Require(w.Headers.Values.All(SecretReferences.IsAllowed), "webhook.headers",
-                $"environment references must name {SecretReferences.EnvPrefix}* variables");
+            Require(w.Headers.Values.All(IsAllowedReference), "webhook.headers",
+                $"environment references must name {AllowedEnvPrefix}* variables");
             Require((w.BodyTemplate?.Length ?? 0) <= MaxTemplateBytes, "webhook.body_template",
                 $"is at most {MaxTemplateBytes} characters");
             Require(w.Preset is null or "slack" or "teams", "webhook.preset", "must be slack or teams");
@@ -92,9 +100,8 @@ public sealed class DestinationStore(MetaStore store, NotificationSender sender,
             Require(e.Port is > 0 and < 65536, "email.port", "must be 1 to 65535");
             Require(!string.IsNullOrWhiteSpace(e.From), "email.from", "is required");
             Require(e.To.Count is > 0 and <= MaxRecipients, "email.to", $"must hold 1 to {MaxRecipients} addresses");
-            Require(e.Password is null || e.Password.StartsWith("cipher_keys:", StringComparison.Ordinal)
-                || e.Password.StartsWith(SecretReferences.EnvPrefix, StringComparison.Ordinal), "email.password",
-                $"must be a secret reference (cipher_keys:<id> or {SecretReferences.EnvPrefix}*)");
+            Require(e.Password is null || SecretReferences.IsReference(e.Password) && IsAllowedReference(e.Password),
+                "email.password", $"must be a secret reference (cipher_keys:<id> or {AllowedEnvPrefix}*)");
         }
     }
 

@@ -51,7 +51,7 @@ public sealed class IncidentStore(MetaStore store, AlertRuleStore rules, TimePro
         var now = Clock.NowMicros(clock);
         await using var conn = await store.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        var n = await AlertRuleStore.Exec(conn, tx, "UPDATE alert_incidents SET state = 'resolved', " +
+        var n = await MetaStore.ExecuteInAsync(conn, tx, "UPDATE alert_incidents SET state = 'resolved', " +
             "resolved_by = @who, resolved_at_micros = @now WHERE org = @o AND id = @id AND state <> 'resolved'", ct,
             ("who", who), ("now", now), ("o", org), ("id", id));
         if (n == 1 && await rules.GetAsync(org, incident.RuleId, ct) is { } rule)

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using System.Text.Json;
 using MoleSignal.Grains.Abstractions.Alerts;
-using static MoleSignal.Grains.Alerts.AlertRuleStore;
+using MoleSignal.Grains.Metadata;
 
 namespace MoleSignal.Grains.Alerts;
 
@@ -32,7 +32,7 @@ public static class IncidentTransitions
             if (live.TryGetValue(g.GroupKey, out var open))
             {
                 var remind = open.State == IncidentState.Open && silence > 0 && now - open.LastNotified >= silence;
-                await Exec(conn, tx, """
+                await MetaStore.ExecuteInAsync(conn, tx, """
                     UPDATE alert_incidents SET severity = @sev, value = @val, last_fired_end_micros = @end,
                         quiet_windows = 0, last_notified_micros = @notified
                     WHERE id = @id
@@ -45,7 +45,7 @@ public static class IncidentTransitions
             var id = Guid.NewGuid().ToString("N");
             var last = await LastNotifiedAsync(conn, tx, rule, g.GroupKey, ct);
             var silenced = now - last < silence;
-            await Exec(conn, tx, """
+            await MetaStore.ExecuteInAsync(conn, tx, """
                 INSERT INTO alert_incidents (id, org, rule_id, group_key, state, severity, value, opened_at_micros,
                     last_fired_end_micros, last_notified_micros, quiet_windows)
                 VALUES (@id, @o, @r, @g, 'open', @sev, @val, @now, @end, @notified, 0)
@@ -60,11 +60,11 @@ public static class IncidentTransitions
             if (firing.Contains(open.GroupKey)) continue;
             if (open.Quiet + 1 < spec.ResolveAfterWindows)
             {
-                await Exec(conn, tx, "UPDATE alert_incidents SET quiet_windows = quiet_windows + 1 WHERE id = @id",
-                    ct, ("id", open.Id));
+                await MetaStore.ExecuteInAsync(conn, tx,
+                    "UPDATE alert_incidents SET quiet_windows = quiet_windows + 1 WHERE id = @id", ct, ("id", open.Id));
                 continue;
             }
-            await Exec(conn, tx, """
+            await MetaStore.ExecuteInAsync(conn, tx, """
                 UPDATE alert_incidents SET state = 'resolved', quiet_windows = quiet_windows + 1,
                     resolved_by = 'system', resolved_at_micros = @now
                 WHERE id = @id
@@ -115,7 +115,7 @@ public static class IncidentTransitions
     private static async Task<Dictionary<string, Live>> LiveAsync(DbConnection conn, DbTransaction tx, AlertRule rule,
         CancellationToken ct)
     {
-        await using var cmd = MoleSignal.Grains.Metadata.MetaStore.Command(conn, """
+        await using var cmd = MetaStore.Command(conn, """
             SELECT id, group_key, state, last_notified_micros, quiet_windows FROM alert_incidents
             WHERE org = @o AND rule_id = @r AND state <> 'resolved'
             """, ("o", rule.Org), ("r", rule.Id));
@@ -131,7 +131,7 @@ public static class IncidentTransitions
     private static async Task<long> LastNotifiedAsync(DbConnection conn, DbTransaction tx, AlertRule rule,
         string groupKey, CancellationToken ct)
     {
-        await using var cmd = MoleSignal.Grains.Metadata.MetaStore.Command(conn,
+        await using var cmd = MetaStore.Command(conn,
             "SELECT max(last_notified_micros) FROM alert_incidents WHERE org = @o AND rule_id = @r AND group_key = @g",
             ("o", rule.Org), ("r", rule.Id), ("g", groupKey));
         cmd.Transaction = tx;

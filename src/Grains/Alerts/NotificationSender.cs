@@ -106,19 +106,6 @@ public sealed class NotificationSender(ISecretStore secrets, MoleSignal.Grains.S
 /// the reference itself.</summary>
 public sealed class SecretReferenceException(string message) : Exception(message);
 
-/// <summary>Which values are secret references a destination may hold. Environment variables are limited to
-/// <c>MS_ALERT_*</c>, so an org admin cannot send the server's own settings to a URL of theirs.</summary>
-public static class SecretReferences
-{
-    public const string EnvPrefix = "env:MS_ALERT_";
-
-    public static bool IsReference(string v) =>
-        v.StartsWith("cipher_keys:", StringComparison.Ordinal) || v.StartsWith("env:", StringComparison.Ordinal);
-
-    public static bool IsAllowed(string v) =>
-        !v.StartsWith("env:", StringComparison.Ordinal) || v.StartsWith(EnvPrefix, StringComparison.Ordinal);
-}
-
 /// <summary>The text of a notification: template substitution, the Slack and Teams presets, subject lines.
 /// </summary>
 public static class NotificationText

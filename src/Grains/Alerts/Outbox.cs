@@ -1,5 +1,6 @@
 using System.Data.Common;
 using MoleSignal.Grains.Abstractions.Alerts;
+using MoleSignal.Grains.Metadata;
 
 namespace MoleSignal.Grains.Alerts;
 
@@ -12,7 +13,7 @@ public static class Outbox
         IReadOnlyList<string> destinations, AlertEvent e, string payload, long now, CancellationToken ct)
     {
         foreach (var destination in destinations)
-            await AlertRuleStore.Exec(conn, tx, """
+            await MetaStore.ExecuteInAsync(conn, tx, """
                 INSERT INTO alert_outbox (id, org, incident_id, destination_id, event, payload, state, attempts,
                     next_attempt_micros, holder, lease_expires_micros, created_at_micros)
                 VALUES (@id, @o, @subject, @d, @e, @p, 'pending', 0, @now, NULL, 0, @now)

@@ -80,11 +80,11 @@ public sealed class DumpedPartitionStore(MetaStore store)
         if (!await precondition(conn, tx, ct)) return await RollBack(tx, ct);
         var removed = 0;
         foreach (var f in files)
-            removed += await StreamMetaStore.ExecCount(conn, tx,
+            removed += await MetaStore.ExecuteInAsync(conn, tx,
                 "DELETE FROM file_meta WHERE org = @o AND stream_type = @t AND stream = @s AND file_id = @id", ct,
                 ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("id", f.FileId));
         if (removed != files.Count) return await RollBack(tx, ct);
-        await StreamMetaStore.Exec(conn, tx, """
+        await MetaStore.ExecuteInAsync(conn, tx, """
             INSERT INTO dumped_partitions (org, stream_type, stream, day, manifest_key, files, rows, min_ts, max_ts,
                 original_bytes, compressed_bytes, index_bytes, wal_seq_start, wal_seq_end, dumped_at_micros)
             VALUES (@o, @t, @s, @d, @k, @n, @rows, @min, @max, @ob, @cb, @ib, @ws, @we, @now)
@@ -93,7 +93,7 @@ public sealed class DumpedPartitionStore(MetaStore store)
             ("max", files.Max(f => f.MaxTs)), ("ob", files.Sum(f => f.OriginalBytes)),
             ("cb", files.Sum(f => f.CompressedBytes)), ("ib", files.Sum(f => f.IndexBytes)),
             ("ws", files.Min(f => f.WalSeqStart)), ("we", files.Max(f => f.WalSeqEnd)), ("now", nowMicros));
-        await StreamMetaStore.Exec(conn, tx, "DELETE FROM file_deletions WHERE object_key = @k", ct,
+        await MetaStore.ExecuteInAsync(conn, tx, "DELETE FROM file_deletions WHERE object_key = @k", ct,
             ("k", manifestKey));
         await tx.CommitAsync(ct);
         return true;
@@ -113,7 +113,7 @@ public sealed class DumpedPartitionStore(MetaStore store)
         await using var conn = await store.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         if (!await precondition(conn, tx, ct)) return await RollBack(tx, ct);
-        var gone = await StreamMetaStore.ExecCount(conn, tx, """
+        var gone = await MetaStore.ExecuteInAsync(conn, tx, """
             DELETE FROM dumped_partitions
             WHERE org = @o AND stream_type = @t AND stream = @s AND day = @d AND manifest_key = @k
             """, ct, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("d", d.Partition.Day), ("k", d.ManifestKey));

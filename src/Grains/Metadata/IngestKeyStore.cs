@@ -34,13 +34,13 @@ public sealed class IngestKeyStore(MetaStore store)
         if (keys.Count == 0) return;
         var of = StreamMetaStore.Of(stream);
         foreach (var k in keys)
-            await StreamMetaStore.Exec(conn, tx, """
+            await MetaStore.ExecuteInAsync(conn, tx, """
                 INSERT INTO ingest_keys (org, stream_type, stream, idempotency_key, receipt, acked_at_micros)
                 VALUES (@o, @t, @s, @k, @r, @a)
                 ON CONFLICT (org, stream_type, stream, idempotency_key) DO UPDATE SET
                     receipt = excluded.receipt, acked_at_micros = excluded.acked_at_micros
                 """, ct, [.. of, ("k", k.Key), ("r", Convert.ToBase64String(k.Receipt)), ("a", k.AckedAtMicros)]);
-        await StreamMetaStore.Exec(conn, tx,
+        await MetaStore.ExecuteInAsync(conn, tx,
             $"DELETE FROM ingest_keys WHERE {StreamMetaStore.OfStream} AND acked_at_micros < @c", ct,
             [.. of, ("c", cutMicros)]);
     }

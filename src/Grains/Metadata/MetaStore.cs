@@ -102,6 +102,16 @@ public sealed class MetaStore : IAsyncDisposable
         return list;
     }
 
+    /// <summary>A statement on an open connection, in <paramref name="tx"/> when given; the rows it changed.
+    /// </summary>
+    public static async Task<int> ExecuteInAsync(DbConnection conn, DbTransaction? tx, string sql,
+        CancellationToken ct, params (string Name, object? Value)[] args)
+    {
+        await using var cmd = Command(conn, sql, args);
+        cmd.Transaction = tx;
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
     public static DbCommand Command(DbConnection conn, string sql, params (string Name, object? Value)[] args)
     {
         var cmd = conn.CreateCommand();

@@ -123,7 +123,7 @@ public sealed class StreamMetaStore(MetaStore store)
         if (currentJson is null)
         {
             version = 1;
-            await Exec(conn, tx, """
+            await MetaStore.ExecuteInAsync(conn, tx, """
                 INSERT INTO streams (org, stream_type, stream, schema_json, schema_version, flushed_seq, created_at_micros, updated_at_micros)
                 VALUES (@o, @t, @s, @j, 1, @f, @n, @n)
                 """, ct, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("j", json), ("f", flushedSeq), ("n", now));
@@ -133,7 +133,7 @@ public sealed class StreamMetaStore(MetaStore store)
         {
             var changed = currentJson != json;
             if (changed) version++;
-            await Exec(conn, tx, """
+            await MetaStore.ExecuteInAsync(conn, tx, """
                 UPDATE streams SET schema_json = @j, schema_version = @v, updated_at_micros = @n,
                     flushed_seq = CASE WHEN flushed_seq > @f THEN flushed_seq ELSE @f END
                 WHERE org = @o AND stream_type = @t AND stream = @s
@@ -195,7 +195,7 @@ public sealed class StreamMetaStore(MetaStore store)
         await using var conn = await store.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         var of = Of(key);
-        await Exec(conn, tx, $"""
+        await MetaStore.ExecuteInAsync(conn, tx, $"""
             INSERT INTO file_deletions (object_key, delete_after_micros)
             SELECT k, @d FROM (SELECT object_key AS k FROM file_meta WHERE {OfStream}
                 UNION SELECT index_key FROM file_meta WHERE {OfStream} AND index_key <> ''
@@ -214,7 +214,7 @@ public sealed class StreamMetaStore(MetaStore store)
             ["file_meta", "dumped_partitions", "stream_schema_history", "stream_settings", "ingest_keys", "streams"];
         foreach (var table in tables)
         {
-            var n = await ExecCount(conn, tx, $"DELETE FROM {table} WHERE {OfStream}", ct, of);
+            var n = await MetaStore.ExecuteInAsync(conn, tx, $"DELETE FROM {table} WHERE {OfStream}", ct, of);
             if (table == "file_meta") files += n;
         }
         await tx.CommitAsync(ct);
@@ -224,7 +224,7 @@ public sealed class StreamMetaStore(MetaStore store)
     /// <summary>Queues an object for deletion after <paramref name="afterMicros"/> (queued again: the new
     /// time).</summary>
     internal static Task QueueDeletionAsync(DbConnection conn, DbTransaction tx, string objectKey, long afterMicros,
-        CancellationToken ct) => Exec(conn, tx, """
+        CancellationToken ct) => MetaStore.ExecuteInAsync(conn, tx, """
             INSERT INTO file_deletions (object_key, delete_after_micros) VALUES (@k, @d)
             ON CONFLICT (object_key) DO UPDATE SET delete_after_micros = excluded.delete_after_micros
             """, ct, ("k", objectKey), ("d", afterMicros));
@@ -232,7 +232,7 @@ public sealed class StreamMetaStore(MetaStore store)
     /// <summary>Upserts by file id, so a flush or merge redone after a crash leaves one row per file.</summary>
     internal static Task UpsertFileAsync(DbConnection conn, DbTransaction tx, StreamKey key, FileMeta f, long now,
         CancellationToken ct) =>
-        Exec(conn, tx, """
+        MetaStore.ExecuteInAsync(conn, tx, """
             INSERT INTO file_meta (org, stream_type, stream, file_id, object_key, index_key, min_ts, max_ts, rows,
                 original_bytes, compressed_bytes, index_bytes, wal_seq_start, wal_seq_end, wal_ranges,
                 created_at_micros)
@@ -249,7 +249,7 @@ public sealed class StreamMetaStore(MetaStore store)
             ("wr", f.WalRanges), ("n", now));
 
     private static Task InsertHistory(DbConnection conn, DbTransaction tx, StreamKey key, int version, string json, long now, CancellationToken ct) =>
-        Exec(conn, tx, """
+        MetaStore.ExecuteInAsync(conn, tx, """
             INSERT INTO stream_schema_history (org, stream_type, stream, version, schema_json, created_at_micros)
             VALUES (@o, @t, @s, @v, @j, @n)
             ON CONFLICT (org, stream_type, stream, version) DO NOTHING
@@ -375,14 +375,4 @@ public sealed class StreamMetaStore(MetaStore store)
     public static IReadOnlyList<SchemaField> ParseSchema(string json) =>
         JsonSerializer.Deserialize<List<Dictionary<string, string>>>(json)!.Select(d => new SchemaField(d["name"], d["type"])).ToList();
 
-    internal static Task Exec(DbConnection conn, DbTransaction tx, string sql, CancellationToken ct,
-        params (string, object?)[] args) => ExecCount(conn, tx, sql, ct, args);
-
-    internal static async Task<int> ExecCount(DbConnection conn, DbTransaction tx, string sql, CancellationToken ct,
-        params (string, object?)[] args)
-    {
-        await using var cmd = MetaStore.Command(conn, sql, args);
-        cmd.Transaction = tx;
-        return await cmd.ExecuteNonQueryAsync(ct);
-    }
 }

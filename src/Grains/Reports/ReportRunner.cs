@@ -74,25 +74,18 @@ public sealed class ReportRunner(MetaStore store, ReportStore reports, IQuerySer
 
     private async Task<ChartData> QueryAsync(string org, ReportQuery q, long from, long to, CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(settings.Current.EvalTimeout);
-        try
+        var result = await BoundedQuery.RunAsync(async t =>
         {
-            await using var cursor = await queries.OpenAsync(new QueryRequest(org, q.Sql, from, to, MaxRows),
-                timeout.Token);
+            await using var cursor = await queries.OpenAsync(new QueryRequest(org, q.Sql, from, to, MaxRows), t);
             var rows = new List<object?[]>();
-            await foreach (var row in cursor.ReadRowsAsync(timeout.Token))
+            await foreach (var row in cursor.ReadRowsAsync(t))
             {
                 rows.Add(row);
                 if (rows.Count == MaxRows) break;
             }
             return new ChartData(q, cursor.Columns, rows, null);
-        }
-        catch (Exception e) when (AlertEvaluator.IsWindowError(e, ct))
-        {
-            return new ChartData(q, [], [], timeout.IsCancellationRequested
-                ? "the query ran past eval_timeout_secs and was cancelled" : AlertEvaluator.Describe(e));
-        }
+        }, settings.Current.EvalTimeout, ct);
+        return result.Value ?? new ChartData(q, [], [], result.Error);
     }
 
     private async Task<bool> CommitAsync(Report report, long run, List<ReportFormat> formats, string? note,
@@ -102,7 +95,7 @@ public sealed class ReportRunner(MetaStore store, ReportStore reports, IQuerySer
         var runId = Guid.NewGuid().ToString("N");
         await using var conn = await store.OpenAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        var held = await AlertRuleStore.Exec(conn, tx, """
+        var held = await MetaStore.ExecuteInAsync(conn, tx, """
             UPDATE report_schedules SET next_run_micros = @next, holder = NULL, lease_expires_micros = 0
             WHERE org = @o AND report_id = @r AND version = @v AND holder = @h AND lease_expires_micros >= @now
             """, ct, ("next", next), ("o", report.Org), ("r", report.Id), ("v", report.Version), ("h", holder),
@@ -112,7 +105,7 @@ public sealed class ReportRunner(MetaStore store, ReportStore reports, IQuerySer
             await tx.RollbackAsync(ct);
             return false;
         }
-        await AlertRuleStore.Exec(conn, tx, """
+        await MetaStore.ExecuteInAsync(conn, tx, """
             INSERT INTO report_runs (id, org, report_id, run_at_micros, formats, note, error, created_at_micros)
             VALUES (@id, @o, @r, @run, @f, @note, @error, @now)
             """, ct, ("id", runId), ("o", report.Org), ("r", report.Id), ("run", run),

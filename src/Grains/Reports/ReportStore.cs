@@ -1,4 +1,3 @@
-using System.Data.Common;
 using MoleSignal.Grains.Abstractions.Alerts;
 using MoleSignal.Grains.Abstractions.Auth;
 using MoleSignal.Grains.Alerts;
@@ -17,15 +16,14 @@ public sealed class ReportStore(MetaStore store, RuleValidation validation, IObj
 {
     public const int MaxReportsPerOrg = 100, MaxQueries = 10, MaxRangeSecs = 31 * 86400;
 
+    private static readonly SpecTable Table = SpecTable.Reports;
+
     public async Task<Report> CreateAsync(string org, ReportSpec spec, CancellationToken ct)
     {
         Check(org, spec);
-        var count = Convert.ToInt64(await store.ScalarAsync("SELECT count(*) FROM alert_reports WHERE org = @o", ct,
-            ("o", org)));
-        if (count >= MaxReportsPerOrg)
-            throw new AuthException(AuthErrorKind.LimitReached, $"this org has {count} reports, the most it may have");
+        await Table.EnsureRoomAsync(store, org, MaxReportsPerOrg, ct);
         var report = new Report(Guid.NewGuid().ToString("N"), org, 1, Clock.NowMicros(clock), spec);
-        await SaveAsync(report, insert: true, ct);
+        await SaveAsync(report, ct);
         return report;
     }
 
@@ -34,29 +32,18 @@ public sealed class ReportStore(MetaStore store, RuleValidation validation, IObj
         Check(org, spec);
         var old = await GetAsync(org, id, ct) ?? throw NotFound(id);
         var report = old with { Version = old.Version + 1, UpdatedAtMicros = Clock.NowMicros(clock), Spec = spec };
-        await SaveAsync(report, insert: false, ct);
+        await SaveAsync(report, ct);
         return report;
     }
 
     public async Task<Report?> GetAsync(string org, string id, CancellationToken ct) =>
-        (await store.ReadAsync("SELECT id, org, version, updated_at_micros, spec FROM alert_reports " +
-            "WHERE org = @o AND id = @id", Map, ct, ("o", org), ("id", id))).FirstOrDefault();
+        await Table.GetAsync(store, org, id, ct) is { } row ? Map(row) : null;
 
     public async Task<IReadOnlyList<Report>> ListAsync(string org, CancellationToken ct) =>
-        await store.ReadAsync("SELECT id, org, version, updated_at_micros, spec FROM alert_reports WHERE org = @o " +
-            "ORDER BY name, id", Map, ct, ("o", org));
+        (await Table.ListAsync(store, org, ct)).Select(Map).ToList();
 
-    public async Task<bool> DeleteAsync(string org, string id, CancellationToken ct)
-    {
-        await using var conn = await store.OpenAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(ct);
-        var n = await AlertRuleStore.Exec(conn, tx, "DELETE FROM alert_reports WHERE org = @o AND id = @id", ct,
-            ("o", org), ("id", id));
-        await AlertRuleStore.Exec(conn, tx, "DELETE FROM report_schedules WHERE org = @o AND report_id = @id", ct,
-            ("o", org), ("id", id));
-        await tx.CommitAsync(ct);
-        return n == 1;
-    }
+    public Task<bool> DeleteAsync(string org, string id, CancellationToken ct) =>
+        Table.DeleteAsync(store, org, id, ct);
 
     public async Task<IReadOnlyList<ReportRun>> RunsAsync(string org, string id, int limit, CancellationToken ct) =>
         await store.ReadAsync("""
@@ -98,33 +85,22 @@ public sealed class ReportStore(MetaStore store, RuleValidation validation, IObj
         }
     }
 
-    private async Task SaveAsync(Report report, bool insert, CancellationToken ct)
+    private async Task SaveAsync(Report report, CancellationToken ct)
     {
         await DestinationStore.RequireExistAsync(store, report.Org, report.Spec.Destinations, ct);
-        await using var conn = await store.OpenAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(ct);
-        (string, object?)[] args = [("o", report.Org), ("id", report.Id), ("name", report.Spec.Name),
-            ("spec", AlertJson.Write(report.Spec)), ("v", report.Version), ("at", report.UpdatedAtMicros)];
-        var n = await AlertRuleStore.Exec(conn, tx, insert
-            ? "INSERT INTO alert_reports (org, id, name, spec, version, updated_at_micros) " +
-              "VALUES (@o, @id, @name, @spec, @v, @at)"
-            : "UPDATE alert_reports SET name = @name, spec = @spec, version = @v, updated_at_micros = @at " +
-              "WHERE org = @o AND id = @id AND version = @v - 1", ct, args);
-        if (n != 1) throw new AuthException(AuthErrorKind.Conflict, $"report {report.Id} changed meanwhile");
-        await AlertRuleStore.Exec(conn, tx, "DELETE FROM report_schedules WHERE org = @o AND report_id = @id", ct,
-            args);
-        if (report.Spec.Enabled)
-            await AlertRuleStore.Exec(conn, tx, """
+        var next = Schedule(report.Spec).NextEnd(Clock.NowMicros(clock));
+        await Table.SaveAsync(store, new SpecTable.Row(report.Id, report.Org, report.Version, report.UpdatedAtMicros,
+            AlertJson.Write(report.Spec)), report.Spec.Name, !report.Spec.Enabled ? null : (conn, tx) =>
+            MetaStore.ExecuteInAsync(conn, tx, """
                 INSERT INTO report_schedules (org, report_id, version, next_run_micros, holder, lease_expires_micros)
                 VALUES (@o, @id, @v, @next, NULL, 0)
-                """, ct, [.. args, ("next", Schedule(report.Spec).NextEnd(Clock.NowMicros(clock)))]);
-        await tx.CommitAsync(ct);
+                """, ct, ("o", report.Org), ("id", report.Id), ("v", report.Version), ("next", next)), ct);
     }
 
     public static AlertWindows Schedule(ReportSpec s) => new(s.Cron, s.Timezone, 0, s.RangeSecs, 0);
 
-    private static Report Map(DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3),
-        AlertJson.Read<ReportSpec>(r.GetString(4)));
+    private static Report Map(SpecTable.Row r) =>
+        new(r.Id, r.Org, r.Version, r.UpdatedAtMicros, AlertJson.Read<ReportSpec>(r.Spec));
 
     private static AuthException NotFound(string id) => new(AuthErrorKind.NotFound, $"no report '{id}' in this org");
 }

@@ -56,10 +56,10 @@ public sealed class SecretStore(MetaStore store, MasterKey master, IAuditLog aud
 
     public async Task<string?> RevealAsync(string org, string reference, CancellationToken ct)
     {
-        if (reference.StartsWith("env:",
-            StringComparison.Ordinal)) return Environment.GetEnvironmentVariable(reference[4..]);
-        if (!reference.StartsWith("cipher_keys:", StringComparison.Ordinal)) return null;
-        var id = reference["cipher_keys:".Length..];
+        if (reference.StartsWith(SecretReferences.EnvPrefix, StringComparison.Ordinal))
+            return Environment.GetEnvironmentVariable(reference[SecretReferences.EnvPrefix.Length..]);
+        if (!reference.StartsWith(SecretReferences.CipherKeysPrefix, StringComparison.Ordinal)) return null;
+        var id = reference[SecretReferences.CipherKeysPrefix.Length..];
         await using var conn = await store.OpenAsync(ct);
         await using var cmd = MetaStore.Command(conn,
             "SELECT key_id, wrapped_key, sealed_value FROM cipher_keys WHERE org = @o AND id = @id", ("o", org),

@@ -6,6 +6,7 @@ using MoleSignal.Gateway.Audit;
 using MoleSignal.Gateway.Auth;
 using MoleSignal.Gateway.Cluster;
 using MoleSignal.Gateway.Errors;
+using MoleSignal.Gateway.Federation;
 using MoleSignal.Gateway.Health;
 using MoleSignal.Gateway.Ingest;
 using MoleSignal.Gateway.Orgs;
@@ -35,6 +36,7 @@ public static class GatewayApp
             o.MaxSendMessageSize = maxGrpcMessageBytes;
         });
         services.AddGrpcHealthChecks();
+        services.AddGrpcReflection();
         return services;
     }
 
@@ -63,11 +65,16 @@ public static class GatewayApp
         api.MapDrain();
         api.MapAlerts();
         api.MapReports();
+        api.MapRemoteClusters();
+        api.MapLicense();
         if (options.MetricsEnabled) http.MapMetrics("/metrics");
         app.MapGrpcHealthChecksService().RequireHost($"*:{options.GrpcPort}");
         app.MapGrpcService<Ingest.Otlp.OtlpLogsGrpcService>().RequireHost($"*:{options.GrpcPort}");
         app.MapGrpcService<Ingest.Otlp.OtlpTraceService>().RequireHost($"*:{options.GrpcPort}");
         app.MapGrpcService<Ingest.Otlp.OtlpMetricsService>().RequireHost($"*:{options.GrpcPort}");
+        app.MapGrpcService<Federation.ScanGrpcService>().RequireHost($"*:{options.GrpcPort}");
+        app.MapGrpcService<NodeGrpcService>().RequireHost($"*:{options.GrpcPort}");
+        app.MapGrpcReflectionService().RequireHost($"*:{options.GrpcPort}");
         return app;
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using MoleSignal.Gateway.Auth;
 using MoleSignal.Gateway.Orgs;
 using MoleSignal.Gateway.Errors;
@@ -79,6 +80,11 @@ public static class QueryEndpoints
             w.WriteNumber("scanned_bytes", stats.ScannedBytes);
             w.WriteNumber("scanned_files", stats.ScannedFiles);
             w.WriteNumber("took_ms", stats.TookMs);
+            if (stats.Federation is { } federation)
+            {
+                w.WritePropertyName("federation");
+                JsonSerializer.Serialize(w, Describe(federation), GatewayJson.Options);
+            }
             w.WriteEndObject();
             await w.FlushAsync();
         }
@@ -135,6 +141,7 @@ public static class QueryEndpoints
                     scanned_files = stats.ScannedFiles,
                     took_ms = stats.TookMs,
                     rows = n,
+                    federation = stats.Federation is { } f ? Describe(f) : null,
                 }, GatewayJson.Options));
             }
             catch (QueryException e)
@@ -145,6 +152,36 @@ public static class QueryEndpoints
             await body.FlushAsync(ct);
         }
     }
+
+    /// <summary>The answer's <c>federation</c> block: the clusters read, and those not read with the reason.</summary>
+    private static object Describe(FederationStats f) => new
+    {
+        scanned_clusters = f.Scanned,
+        degraded_clusters = f.Degraded.Keys,
+        degraded_reason = f.Degraded,
+    };
+
+    /// <summary>
+    /// <c>?clusters=local,sf,nyc</c>: the clusters a query reads. Naming anything but <c>local</c> needs the
+    /// license's federated_search feature: refused here, before a job is made of it.
+    /// </summary>
+    private static (IReadOnlyList<string>? Clusters, IResult? Error) Clusters(HttpRequest request)
+    {
+        if (!request.Query.TryGetValue("clusters", out var values)) return (null, null);
+        var names = values.SelectMany(v => (v ?? "").Split(',', StringSplitOptions.TrimEntries
+                                                                | StringSplitOptions.RemoveEmptyEntries))
+            .Select(n => n.ToLowerInvariant()).Distinct().ToList();
+        if (names.Count == 0 || names.Count > MaxClusters)
+            return (null, ApiError.Result(400, "invalid_clusters",
+                $"clusters names 1 to {MaxClusters} clusters: local and remote clusters' names, comma-separated"));
+        var license = request.HttpContext.RequestServices.GetService<ILicense>();
+        if (ClusterTargets.AnyRemote(names) && license?.Allows(LicenseFeatures.FederatedSearch) != true)
+            return (null, ApiError.Result(403, LicenseFeatures.RequiredCode,
+                LicenseFeatures.FederationRefusal(license?.Current)));
+        return (names, null);
+    }
+
+    private const int MaxClusters = 64;
 
     /// <summary>The query's error; a refusal for load (429 too_many_queries) says when to come back.</summary>
     private static IResult Failed(HttpResponse response, QueryException e)
@@ -186,7 +223,9 @@ public static class QueryEndpoints
         if (body.Limit is < 0) return (null, ApiError.Result(400, "invalid_request", "\"limit\" must not be negative"));
         if (!Time(body.StartTime, out var start) || !Time(body.EndTime, out var end))
             return (null, ApiError.Result(400, "invalid_request", "start_time and end_time are µs since the epoch or RFC 3339 strings"));
-        return (new QueryRequest(org, body.Sql, start, end, body.Limit), null);
+        var (clusters, refused) = Clusters(request);
+        if (refused is not null) return (null, refused);
+        return (new QueryRequest(org, body.Sql, start, end, body.Limit, clusters), null);
     }
 
     private static IResult SqlTooLarge(QueryLimits limits) =>

@@ -11,3 +11,8 @@ public interface IClusterDirectory
 {
     Task<ClusterView> ViewAsync(string? role, CancellationToken ct);
 }
+
+/// <summary>This process: its node id, the roles it runs, the address peers reach its gRPC port at, its version
+/// and start time.</summary>
+public sealed record NodeSelf(string NodeId, IReadOnlyList<string> Roles, string AdvertiseAddr, string Version,
+    long StartedAtMicros);

@@ -1,11 +1,18 @@
 namespace MoleSignal.Grains.Abstractions.Query;
 
-/// <summary>A user query: SQL over the org's streams, optionally bounded in time (µs, inclusive start, exclusive end).</summary>
-public sealed record QueryRequest(string Org, string Sql, long? StartTime = null, long? EndTime = null, long? Limit = null);
+/// <summary>
+/// A user query: SQL over the org's streams, optionally bounded in time (µs, inclusive start, exclusive end).
+/// <see cref="Clusters"/> names the clusters to read (<c>local</c> and remote clusters' names); null reads this
+/// cluster alone.
+/// </summary>
+public sealed record QueryRequest(string Org, string Sql, long? StartTime = null, long? EndTime = null,
+    long? Limit = null, IReadOnlyList<string>? Clusters = null);
 
 public sealed record QueryColumn(string Name, string Type);
 
-public sealed record QueryStats(long ScannedRows, long ScannedBytes, long ScannedFiles, long TookMs);
+/// <param name="Federation">Which clusters a federated query read, and which it could not; null otherwise.</param>
+public sealed record QueryStats(long ScannedRows, long ScannedBytes, long ScannedFiles, long TookMs,
+    FederationStats? Federation = null);
 
 /// <summary>An open result: columns now, rows as they are read, stats once the rows are done.</summary>
 public interface IQueryCursor : IAsyncDisposable

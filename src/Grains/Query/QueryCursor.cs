@@ -2,9 +2,11 @@ using System.Data.Common;
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Logging;
 using MoleSignal.Grains.Abstractions.Query;
+using MoleSignal.Grains.Columnar;
 
 namespace MoleSignal.Grains.Query;
 
@@ -89,6 +91,34 @@ internal sealed class QueryCursor : IQueryCursor
         QueryMetrics.Queries.WithLabels("ok").Inc();
         QueryMetrics.Duration.Observe(_clock.Elapsed.TotalSeconds);
         await Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The rows as Arrow IPC chunks, instead of <see cref="StartAsync"/> and <see cref="ReadRowsAsync"/>: DuckDB
+    /// reads ahead at most one chunk of what the caller has not taken yet.
+    /// </summary>
+    public async IAsyncEnumerable<ArrowChunk> ReadArrowAsync([EnumeratorCancellation] CancellationToken ct)
+    {
+        _cmd = _conn.CreateCommand();
+        _cmd.CommandText = _sql;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_cancel.Token, ct);
+        var chunks = Channel.CreateBounded<ArrowChunk>(1);
+        var produce = Task.Run(() => ArrowChunks.ProduceAsync(_cmd, chunks.Writer,
+            e => QueryErrors.Map(e, _hidePaths, _timeout.IsCancellationRequested, _log), stop.Token),
+            CancellationToken.None);
+        try
+        {
+            // The producer ends the channel on a timeout, with the mapped error.
+            await foreach (var chunk in chunks.Reader.ReadAllAsync(ct)) yield return chunk;
+        }
+        finally
+        {
+            // The statement must be over before the cursor's connection may be disposed.
+            stop.Cancel();
+            await produce;
+        }
+        QueryMetrics.Queries.WithLabels("ok").Inc();
+        QueryMetrics.Duration.Observe(_clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>Engine values as JSON-friendly values.</summary>

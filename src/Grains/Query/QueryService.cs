@@ -6,6 +6,7 @@ using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Grains.Abstractions.Query;
 using MoleSignal.Grains.Cluster;
 using MoleSignal.Grains.Columnar;
+using MoleSignal.Grains.Federation;
 using MoleSignal.Grains.Index;
 using MoleSignal.Grains.Ingest;
 using MoleSignal.Grains.Metadata;
@@ -28,6 +29,7 @@ public sealed class QueryService(
     IStreamCatalog catalog,
     LiveSettings<IngestSettings> ingest,
     QuerierSilos? queriers = null,
+    Federator? federator = null,
     Microsoft.Extensions.Logging.ILogger<QueryService>? log = null) : IQueryService
 {
     private SemaphoreSlim? _slots;
@@ -36,7 +38,17 @@ public sealed class QueryService(
     public async Task<IQueryCursor> OpenAsync(QueryRequest request, CancellationToken ct) =>
         (await OpenUnlessLargerAsync(request, long.MaxValue, ct))!;
 
-    public async Task<IQueryCursor?> OpenUnlessLargerAsync(QueryRequest request, long maxRows, CancellationToken ct)
+    public Task<IQueryCursor?> OpenUnlessLargerAsync(QueryRequest request, long maxRows, CancellationToken ct) =>
+        OpenCoreAsync(request, maxRows, arrow: false, ct);
+
+    /// <summary>A cursor whose rows are read as Arrow chunks (<see cref="QueryCursor.ReadArrowAsync"/>).</summary>
+    internal async Task<QueryCursor> OpenArrowAsync(QueryRequest request, CancellationToken ct) =>
+        (QueryCursor)(await OpenCoreAsync(request, long.MaxValue, arrow: true, ct))!;
+
+    /// <param name="arrow">The cursor is read as Arrow chunks: the statement is not started, and no shortcut
+    /// answers it.</param>
+    private async Task<IQueryCursor?> OpenCoreAsync(QueryRequest request, long maxRows, bool arrow,
+        CancellationToken ct)
     {
         var s = settings.Current;
         var slots = Slots(s.MaxConcurrent);
@@ -63,12 +75,15 @@ public sealed class QueryService(
         }
         try
         {
+            var federation = federator is null ? null : await federator.PlanAsync(request, ct);
+            if (federation is null && ClusterTargets.AnyRemote(request.Clusters))
+                throw new QueryException(400, "invalid_clusters", "this node does not federate queries");
             conn = engines.Connect(request.Org);
             var shape = SqlInspector.Inspect(conn, request.Sql);
             var minTs = Math.Max(request.StartTime ?? long.MinValue, shape.MinTs ?? long.MinValue);
             var maxTs = Math.Min(request.EndTime is { } e ? e - 1 : long.MaxValue, shape.MaxTs ?? long.MaxValue);
             // The inspector sets CountAll and the pruning terms only for a statement that reads one stream once.
-            if (shape.CountAll is { } name && minTs == long.MinValue && maxTs == long.MaxValue
+            if (!arrow && federation is null && shape.CountAll is { } name && minTs == long.MinValue && maxTs == long.MaxValue
                 && await CountAllAsync(new StreamKey(request.Org, shape.Tables[0].Type, shape.Tables[0].Name), ct) is var (count, countedFiles, fileBytes))
             {
                 conn.Dispose();
@@ -85,7 +100,7 @@ public sealed class QueryService(
             foreach (var table in shape.Tables)
             {
                 var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, distribution,
-                    maxRows - estimated, held, ct);
+                    maxRows - estimated, held, federation is null ? null : new Federated(federation, shape), ct);
                 if (bound is null) continue;
                 estimated += bound.Value.Estimated;
                 if (estimated > maxRows) break;
@@ -110,8 +125,9 @@ public sealed class QueryService(
             var sql = limit > 0 ? $"SELECT * FROM ({userSql.TrimEnd().TrimEnd(';')}\n) AS __q LIMIT {limit}" : userSql;
             SqlInspector.CheckRewritten(conn, sql, shape.Tables.Select(SqlInspector.ViewName).ToList());
             var cursor = new QueryCursor(conn, sql, scratch, () => { slots.Release(); held.Release(); }, clock,
-                new QueryStats(rows, bytes, fileCount, 0), s.Timeout, hide, ct, log);
+                new QueryStats(rows, bytes, fileCount, 0, federation?.Stats()), s.Timeout, hide, ct, log);
             conn = null; // owned by the cursor now: disposing it frees the slot, the connection and the scratch files
+            if (arrow) return cursor;
             try
             {
                 await cursor.StartAsync();
@@ -176,8 +192,13 @@ public sealed class QueryService(
     private sealed record Pruning(IReadOnlyList<List<string>> MatchAll, IReadOnlyList<(string Column, string Value)> Equalities, long? LatestN);
 
     /// <param name="rowBudget">Past this many FileMeta rows the query becomes a job: nothing is bound or scanned.</param>
+    /// <summary>A federated query and the statement's shape, for the remote clusters' part of each view.</summary>
+    private sealed record Federated(FederatedQuery Query, SqlShape Shape);
+
+    /// <param name="federated">Also the remote clusters' rows of the stream, and a <c>_cluster</c> column.</param>
     private async Task<Bound?> BindAsync(DuckDBConnection conn, TableRef table, StreamKey key, long minTs, long maxTs,
-        Pruning hints, Distribution? distribution, long rowBudget, Held held, CancellationToken ct)
+        Pruning hints, Distribution? distribution, long rowBudget, Held held, Federated? federated,
+        CancellationToken ct)
     {
         // A name that is no stream of the org never reaches the engine, which would resolve it in its own catalog.
         if (await meta.GetAsync(key, ct) is null)
@@ -192,13 +213,19 @@ public sealed class QueryService(
         var (buffered, fromSeq, fields) = await grain.GetBuffered(minTs, maxTs);
         IReadOnlyList<FileMeta> candidates = (await fileIndex.FilesAsync(key, minTs, maxTs, ct))
             .Where(f => f.WalSeqEnd < fromSeq).ToList();
+        if (federated is { Query.IncludeLocal: false })
+        {
+            buffered = [];
+            candidates = [];
+        }
         if (hints.LatestN is { } n)
             candidates = Newest(candidates, n, buffered.Sum(b => (long)b.Count), buffered.Length > 0 ? buffered.Min(b => b.MinTimestamp) : long.MaxValue);
         var estimated = candidates.Sum(f => f.Rows);
         if (estimated > rowBudget) return new Bound(0, 0, 0, estimated, [], false);
         var scan = new List<ScanFile>();
         var textFields = TextFields(fields);
-        var matchedByIndex = hints.MatchAll.Count > 0 && buffered.Length == 0;
+        // A federated view holds remote rows the local index never saw: the statement tests every row.
+        var matchedByIndex = hints.MatchAll.Count > 0 && buffered.Length == 0 && federated is null;
         foreach (var f in candidates)
         {
             // With row numbers, the index found the matching rows: only those rows (and their row groups) are read.
@@ -231,6 +258,15 @@ public sealed class QueryService(
             bytes += buffered.Sum(b => (long)b.Payload.Length);
             parts.Add($"SELECT * FROM {DuckSql.Identifier(buffer)}");
         }
+        if (federated is not null)
+        {
+            parts = parts.Select(p => FederatedQuery.Tag(p, ClusterTargets.Local)).ToList();
+            var remote = await ScanRemotesAsync(conn, federated, table, fields, minTs, maxTs, ct);
+            parts.AddRange(remote.Parts);
+            rows += remote.Rows;
+            bytes += remote.Bytes;
+            fields = [.. fields, (ClusterTargets.Column, "utf8")];
+        }
 
         var source = StreamView.Source(fields, parts);
         var range = StreamView.Range(minTs, maxTs);
@@ -248,6 +284,29 @@ public sealed class QueryService(
             }
         }
         return new Bound(rows, bytes, fileCount, estimated, textFields, matchedByIndex);
+    }
+
+    /// <summary>
+    /// The stream's rows on the remote clusters: the columns the statement reads (with match_all rewritten, so
+    /// the text fields it tests are sent) where its WHERE clause holds (as written, so each remote prunes by its own
+    /// index), in the time range, the newest n when the statement wants only those.
+    /// </summary>
+    private async Task<(List<string> Parts, long Rows, long Bytes)> ScanRemotesAsync(DuckDBConnection conn,
+        Federated federated, TableRef table, (string Name, string Type)[] fields, long minTs, long maxTs,
+        CancellationToken ct)
+    {
+        var shape = federated.Shape;
+        var view = SqlInspector.ViewName(table);
+        var (columns, filter) = ScanPushdown.RemotePlan(conn,
+            MatchAllRewrite.Apply(shape.Sql, shape.MatchAllAt, TextFields(fields), []), shape.Sql, view, fields);
+        var request = new Rpc.V1.StreamScanRequest
+        {
+            Stream = table.Name, StreamType = table.Type, Filter = filter ?? "", Newest = shape.LatestN ?? 0,
+        };
+        if (columns is not null) request.Columns.AddRange(columns);
+        if (minTs > long.MinValue) request.StartTime = minTs;
+        if (maxTs < long.MaxValue) request.EndTime = maxTs + 1;
+        return await federated.Query.ScanAsync(conn, request, (long)settings.Current.MemoryLimitMb << 20, ct);
     }
 
     /// <summary>What a query holds until its cursor is gone (after its connection): cached files it reads, Arrow streams its views scan.</summary>

@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using Apache.Arrow.Ipc;
 using MoleSignal.Grains.Abstractions.Query;
 using MoleSignal.Grains.Cluster;
+using MoleSignal.Grains.Columnar;
 using MoleSignal.Grains.Storage;
 using Orleans.Concurrency;
 
@@ -16,9 +16,6 @@ namespace MoleSignal.Grains.Query;
 [Reentrant, QuerierPlacement]
 public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSettings<QuerySettings> settings) : Grain, IScanGrain
 {
-    /// <summary>Large enough to amortise a message, far below Orleans' 100 MiB message limit.</summary>
-    private const int ChunkBytes = 4 << 20;
-
     public async IAsyncEnumerable<ScanChunk> Scan(ScanRequest request, [EnumeratorCancellation] CancellationToken ct = default)
     {
         // Files are read on the org's engine, which may read only that org's directory; checked before any is fetched.
@@ -53,6 +50,7 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
     private async Task Produce(ScanRequest request, List<(string Path, long[]? Rows)> local,
         ChannelWriter<ScanChunk> output, CancellationToken ct)
     {
+        var chunks = Channel.CreateBounded<ArrowChunk>(1);
         try
         {
             using var conn = engines.Connect(request.Org);
@@ -63,33 +61,10 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
             QueryService.Exec(conn, StreamView.Create(request.View, source, StreamView.Range(request.MinTs, request.MaxTs)));
             using var cmd = conn.CreateCommand();
             cmd.CommandText = request.Sql;
-            await using var cancel = ct.Register(cmd.Cancel);
-            using var stream = cmd.ExecuteArrowStream();
-            var buffer = new MemoryStream();
-            ArrowStreamWriter? writer = null;
-            long rows = 0;
-            while (await stream.ReadNextRecordBatchAsync(ct) is { } batch)
-            {
-                using (batch)
-                {
-                    writer ??= new ArrowStreamWriter(buffer, batch.Schema, leaveOpen: true);
-                    await writer.WriteRecordBatchAsync(batch, ct);
-                    rows += batch.Length;
-                }
-                if (buffer.Length < ChunkBytes) continue;
-                await writer.WriteEndAsync(ct);
-                writer.Dispose();
-                writer = null;
-                await output.WriteAsync(new ScanChunk(buffer.ToArray(), rows), ct);
-                buffer.SetLength(0);
-                rows = 0;
-            }
-            if (writer is not null)
-            {
-                await writer.WriteEndAsync(ct);
-                writer.Dispose();
-                await output.WriteAsync(new ScanChunk(buffer.ToArray(), rows), ct);
-            }
+            var produce = ArrowChunks.ProduceAsync(cmd, chunks.Writer, e => e, ct);
+            await foreach (var chunk in chunks.Reader.ReadAllAsync(ct))
+                await output.WriteAsync(new ScanChunk(chunk.ArrowIpc, chunk.Rows), ct);
+            await produce;
             output.Complete();
         }
         catch (Exception e)

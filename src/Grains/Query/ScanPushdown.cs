@@ -13,30 +13,69 @@ public static class ScanPushdown
     /// <param name="sql">The statement as the coordinator runs it (views named, match_all already rewritten).</param>
     public static string ShardSql(DuckDBConnection conn, string sql, string view, IReadOnlyList<(string Name, string Type)> fields)
     {
-        var root = JsonNode.Parse(SqlInspector.Serialize(conn, sql))!;
+        var root = Parse(conn, sql);
         var node = root["statements"]![0]!["node"]!.AsObject();
         var columns = Projection(node, fields);
         var select = columns is null ? "*" : string.Join(", ", columns.Select(DuckSql.Identifier));
         var from = DuckSql.Identifier(view);
-        if (!FilterPushable(node)) return $"SELECT {select} FROM {from}";
+        if (!FilterPushable(node, fields)) return $"SELECT {select} FROM {from}";
+        return $"SELECT {select} FROM ({Filtered(conn, root, node, from)}) AS __shard";
+    }
 
-        // The statement reduced to SELECT * FROM view WHERE ...: the parser prints the filter back as SQL.
-        var star = JsonNode.Parse(SqlInspector.Serialize(conn, $"SELECT * FROM {from}"))!["statements"]![0]!["node"]!.DeepClone().AsObject();
-        star["where_clause"] = node["where_clause"]!.DeepClone();
+    /// <summary>
+    /// What a remote cluster is asked for: the stream's columns <paramref name="projectionSql"/> reads (null: all)
+    /// and the WHERE clause of <paramref name="filterSql"/> as SQL text, when it runs the same on any subset of
+    /// rows and names only the stream's fields (null otherwise: the coordinator filters alone).
+    /// </summary>
+    /// <param name="projectionSql">The statement as the coordinator runs it (match_all rewritten into tests of the
+    /// text fields, which must be shipped).</param>
+    /// <param name="filterSql">The statement as the user wrote it (match_all kept, for the remote's index).</param>
+    public static (List<string>? Columns, string? Filter) RemotePlan(DuckDBConnection conn, string projectionSql,
+        string filterSql, string view, IReadOnlyList<(string Name, string Type)> fields)
+    {
+        var columns = Projection(Parse(conn, projectionSql)["statements"]![0]!["node"]!.AsObject(), fields);
+        var root = Parse(conn, filterSql);
+        var node = root["statements"]![0]!["node"]!.AsObject();
+        if (!FilterPushable(node, fields)) return (columns, null);
+        var from = DuckSql.Identifier(view);
+        // The filter is what the parser prints after "WHERE" of the reduced statement; anything else is not sent.
+        var bare = Filtered(conn, root, node, from, withWhere: false) + " WHERE ";
+        var filtered = Filtered(conn, root, node, from);
+        return (columns, filtered.StartsWith(bare, StringComparison.Ordinal) ? filtered[bare.Length..] : null);
+    }
+
+    private static JsonNode Parse(DuckDBConnection conn, string sql) => JsonNode.Parse(SqlInspector.Serialize(conn, sql))!;
+
+    /// <summary>The statement reduced to SELECT * FROM view WHERE ...: the parser prints the filter back as SQL.</summary>
+    private static string Filtered(DuckDBConnection conn, JsonNode root, JsonObject node, string from,
+        bool withWhere = true)
+    {
+        root = root.DeepClone();
+        var star = Parse(conn, $"SELECT * FROM {from}")["statements"]![0]!["node"]!.DeepClone().AsObject();
+        if (withWhere) star["where_clause"] = node["where_clause"]!.DeepClone();
         root["statements"]![0]!["node"] = star;
         using var cmd = conn.CreateCommand();
         cmd.CommandText = $"SELECT json_deserialize_sql({DuckSql.Literal(root.ToJsonString())})";
-        var filtered = (string)cmd.ExecuteScalar()!;
-        return $"SELECT {select} FROM ({filtered}) AS __shard";
+        return (string)cmd.ExecuteScalar()!;
     }
 
-    /// <summary>Only a plain one-table SELECT's WHERE without subqueries or windows runs the same on any subset of rows.</summary>
-    private static bool FilterPushable(JsonObject node) =>
+    /// <summary>
+    /// Only a plain one-table SELECT's WHERE without subqueries or windows runs the same on any subset of rows, and
+    /// only when every column it names is a field of the stream (not an alias of the select list, nor a column
+    /// only the coordinator's view has).
+    /// </summary>
+    private static bool FilterPushable(JsonObject node, IReadOnlyList<(string Name, string Type)> fields) =>
         Str(node["type"]) == "SELECT_NODE"
         && node["cte_map"]?["map"] is not JsonArray { Count: > 0 }
         && Str(node["from_table"]?["type"]) == "BASE_TABLE"
         && node["where_clause"] is JsonObject where
-        && !Contains(where, o => Str(o["class"]) is "SUBQUERY" or "WINDOW");
+        && !Contains(where, o => Str(o["class"]) is "SUBQUERY" or "WINDOW")
+        && !Contains(where, o => Str(o["class"]) == "COLUMN_REF" && !NamesField(o, fields));
+
+    private static bool NamesField(JsonObject columnRef, IReadOnlyList<(string Name, string Type)> fields) =>
+        columnRef["column_names"] is JsonArray { Count: > 0 } names
+        && fields.Any(f => string.Equals(f.Name, Str(names[^1]), StringComparison.OrdinalIgnoreCase)
+                           || names.Count > 1 && string.Equals(f.Name, Str(names[0]), StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Schema fields the statement names; null when it needs them all (a star anywhere, or a name it cannot place).</summary>
     private static List<string>? Projection(JsonObject node, IReadOnlyList<(string Name, string Type)> fields)

@@ -55,6 +55,15 @@ public static class ConfigValidator
         if (Gateway.Ingest.NameRules.Normalize(c.Syslog.Stream) != c.Syslog.Stream)
             Fail("syslog.stream", "is not a valid stream name");
         Positive("syslog.max_message_kb", c.Syslog.MaxMessageKb);
+        Positive("federation.remote_timeout_secs", c.Federation.RemoteTimeoutSecs);
+        try
+        {
+            Grains.Federation.License.Keys(c.License.TrustedPublicKeys);
+        }
+        catch (ArgumentException e)
+        {
+            Fail("license.trusted_public_keys", e.Message);
+        }
         Positive("compactor.interval_secs", c.Compactor.IntervalSecs);
         NotNegative("compactor.retention_days", c.Compactor.RetentionDays);
         Positive("compactor.target_file_mb", c.Compactor.TargetFileMb);

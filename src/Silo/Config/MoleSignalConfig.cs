@@ -24,6 +24,8 @@ public sealed class MoleSignalConfig
     public AuthSection Auth { get; set; } = new();
     public QuotasSection Quotas { get; set; } = new();
     public SyslogSection Syslog { get; set; } = new();
+    public FederationSection Federation { get; set; } = new();
+    public LicenseSection License { get; set; } = new();
 
     /// <summary>Flat secrets read straight from the environment, never from TOML.</summary>
     [NotAConfigKey]
@@ -331,6 +333,20 @@ public sealed class SyslogSection
     [Immutable] public string Stream { get; set; } = "syslog";
     /// <summary>A longer TCP frame closes the connection; a longer datagram is cut.</summary>
     [Immutable] public int MaxMessageKb { get; set; } = 64;
+}
+
+/// <summary>Queries over remote clusters (<c>?clusters=</c>; the remote_clusters table names them).</summary>
+public sealed class FederationSection
+{
+    /// <summary>A remote cluster's scan that takes longer is dropped: the answer reports it degraded.</summary>
+    public int RemoteTimeoutSecs { get; set; } = 30;
+}
+
+/// <summary>Who may sign the license of MS_LICENSE_FILE.</summary>
+public sealed class LicenseSection
+{
+    /// <summary>Base64 of raw 32-byte Ed25519 public keys trusted beside the project's own.</summary>
+    [Immutable] public string[] TrustedPublicKeys { get; set; } = [];
 }
 
 /// <summary>Per-org defaults; 0 = unlimited. Root overrides them per org through the API.</summary>

@@ -1,6 +1,7 @@
 using MoleSignal.Gateway.RateLimits;
 using MoleSignal.Grains.Abstractions.Health;
 using MoleSignal.Grains.Abstractions.Cluster;
+using MoleSignal.Grains;
 using MoleSignal.Grains.Cluster;
 using MoleSignal.Grains.Metadata;
 using MoleSignal.Grains.Storage;
@@ -25,6 +26,8 @@ public static class NodeServices
         s.AddSingleton(probe);
         s.AddSingleton(meta);
         s.AddSingleton(health);
+        s.AddSingleton(new NodeSelf(config.Node.Id, roles.MetadataValue.Split(','), config.Cluster.AdvertiseAddr,
+            typeof(NodeServices).Assembly.GetName().Version?.ToString() ?? "0.0.0", Clock.NowMicros(TimeProvider.System)));
         s.AddSingleton<INodeHealth>(health);
         s.AddIngest(config);
         s.AddSyslog(config);

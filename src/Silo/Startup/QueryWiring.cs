@@ -33,7 +33,8 @@ public static class QueryWiring
             Path.Combine(config.Node.DataDir, "cache", "objects"), (long)config.Querier.CacheMaxMb << 20));
         s.AddSingleton<IndexPruner>();
         s.AddSingleton<OrgEngines>();
-        s.AddSingleton<IQueryService, QueryService>();
+        s.AddSingleton<QueryService>();
+        s.AddSingleton<IQueryService>(sp => sp.GetRequiredService<QueryService>());
         s.AddSingleton(new SearchJobSettings(config.SearchJobs.Workers, TimeSpan.FromSeconds(config.SearchJobs.IdlePollSecs),
             TimeSpan.FromSeconds(config.SearchJobs.CleanupIntervalSecs), TimeSpan.FromSeconds(config.SearchJobs.LeaseSecs),
             config.SearchJobs.MaxAttempts, TimeSpan.FromSeconds(config.SearchJobs.RetentionSecs)));

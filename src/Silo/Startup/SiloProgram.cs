@@ -152,6 +152,7 @@ public static class SiloProgram
         AuthWiring.FollowReloads(app.Services);
         CompactionWiring.FollowReloads(app.Services);
         AlertWiring.FollowReloads(app.Services);
+        FederationWiring.FollowReloads(app.Services);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             log.LogInformation(
@@ -162,6 +163,7 @@ public static class SiloProgram
                 log.LogWarning("auth is OFF ([auth].enabled = false): every request acts as root; loopback sandbox only");
             if (master.IsDev)
                 log.LogWarning("MS_CIPHER_KEY is not set: stored secrets are sealed under the all-zero dev key");
+            FederationWiring.WarnAboutLicense(app.Services, config, log);
             if (boot.DeprecatedSecretUsed)
                 log.LogWarning("[auth].jwt_secret is deprecated: pin the JWT secret with MS_AUTH_JWT_SECRET_OVERRIDE");
         });
@@ -222,6 +224,7 @@ public static class SiloProgram
         builder.Services.AddMoleSignalNode(config, root, roles, objectStore, probe, meta);
         builder.Services.AddAuth(config, jwtSecret, master);
         builder.Services.AddAlerts(config, roles); // destinations reveal secrets: after auth
+        builder.Services.AddFederation(config); // remote tokens too
         builder.Services.AddGateway(config.Grpc.MaxMessageSizeMb << 20);
 
         if (certificates is not null) builder.Services.AddSingleton(certificates); // disposed with the host

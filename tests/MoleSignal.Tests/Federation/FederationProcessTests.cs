@@ -65,8 +65,8 @@ public sealed class FederationFixture : IAsyncLifetime
         }, workDir: Dir.Combine("local"));
         await Local.WaitHealthyAsync();
 
-        await LoadAsync(Local, LocalRecords, 7, LocalFlat);
-        await LoadAsync(Remote, RemoteRecords, 8, RemoteFlat);
+        await FederationData.LoadAsync(Local, LocalRecords, 7, LocalFlat);
+        await FederationData.LoadAsync(Remote, RemoteRecords, 8, RemoteFlat);
 
         _silent = new TcpListener(IPAddress.Loopback, 0);
         _silent.Start(); // accepts connections (the kernel's backlog) and never answers
@@ -85,29 +85,6 @@ public sealed class FederationFixture : IAsyncLifetime
         {
             name, advertise_addr = $"127.0.0.1:{port}", token_secret_ref = tokenRef, tls_verify = false, enabled,
         }, expect: HttpStatusCode.Created);
-
-    /// <summary>genlogs records into the node's "web" stream, and the oracle's flattened copy.</summary>
-    private static async Task LoadAsync(MoleSignalNode node, int records, int seed, string flat)
-    {
-        var data = GenLogs.Generate(records, seed);
-        var lines = Encoding.UTF8.GetString(data).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        await NodeQueries.IngestAsync(node.Http, "web", lines, 2_000);
-        var psi = new System.Diagnostics.ProcessStartInfo("python3")
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Path.Combine(Path.GetDirectoryName(GenLogs.Script())!, "peers", "flatten.py"));
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var copy = Task.Run(async () =>
-        {
-            await using var f = File.Create(flat);
-            await p.StandardOutput.BaseStream.CopyToAsync(f);
-        });
-        await p.StandardInput.BaseStream.WriteAsync(data);
-        p.StandardInput.Close();
-        await copy;
-        await p.WaitForExitAsync();
-    }
 
     public Task DisposeAsync()
     {
@@ -131,49 +108,11 @@ public sealed class FederationProcessTests(FederationFixture fx) : IClassFixture
         return (resp.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
     }
 
-    private static List<List<string?>> Rows(JsonElement body) => body.GetProperty("rows").EnumerateArray()
-        .Select(r => r.EnumerateArray().Select(Normalize).ToList()).ToList();
+    private static List<List<string?>> Rows(JsonElement body) => FederationData.Rows(body);
 
-    /// <summary>The same SQL over the records of the clusters named, loaded into one plain DuckDB with the
-    /// cluster's name as <c>_cluster</c>.</summary>
-    private List<List<string?>> Oracle(string sql, bool withRemote = true)
-    {
-        using var conn = new DuckDBConnection("DataSource=:memory:");
-        conn.Open();
-        using (var cmd = conn.CreateCommand())
-        {
-            var local = $"SELECT *, 'local' AS _cluster FROM read_ndjson_auto('{fx.LocalFlat}', sample_size = -1)";
-            var remote = $"SELECT *, 'b' AS _cluster FROM read_ndjson_auto('{fx.RemoteFlat}', sample_size = -1)";
-            cmd.CommandText = $"CREATE VIEW web AS {local}" + (withRemote ? $" UNION ALL BY NAME {remote}" : "");
-            cmd.ExecuteNonQuery();
-        }
-        using var q = conn.CreateCommand();
-        q.CommandText = sql;
-        using var r = q.ExecuteReader();
-        var rows = new List<List<string?>>();
-        while (r.Read())
-            rows.Add(Enumerable.Range(0, r.FieldCount).Select(i => r.IsDBNull(i) ? null : Normalize(r.GetValue(i)))
-                .ToList());
-        return rows;
-    }
-
-    private static string? Normalize(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.Null => null,
-        JsonValueKind.Number => Normalize(e.GetDouble()),
-        JsonValueKind.String => e.GetString(),
-        JsonValueKind.True => "true",
-        JsonValueKind.False => "false",
-        _ => e.GetRawText(),
-    };
-
-    private static string? Normalize(object v) => v switch
-    {
-        double or float or decimal or long or int or short or System.Numerics.BigInteger or ulong =>
-            Math.Round(Convert.ToDouble(v, CultureInfo.InvariantCulture), 6).ToString("R", CultureInfo.InvariantCulture),
-        bool b => b ? "true" : "false",
-        _ => v.ToString(),
-    };
+    /// <summary>The same SQL over the records of both clusters in one plain DuckDB.</summary>
+    private List<List<string?>> Oracle(string sql) =>
+        FederationData.Oracle(sql, ("local", fx.LocalFlat), ("b", fx.RemoteFlat));
 
     [Theory]
     [InlineData("SELECT count(*) FROM web")]

@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using DuckDB.NET.Data;
+
+namespace MoleSignal.Tests.Federation;
+
+/// <summary>Records in the clusters of a federation test, and the oracle that answers the same SQL over all of
+/// them in one plain DuckDB.</summary>
+public static class FederationData
+{
+    /// <summary>genlogs records into the node's "web" stream, and the oracle's flattened copy at
+    /// <paramref name="flat"/>.</summary>
+    public static async Task LoadAsync(MoleSignalNode node, int records, int seed, string flat)
+    {
+        var data = GenLogs.Generate(records, seed);
+        var lines = Encoding.UTF8.GetString(data).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        await NodeQueries.IngestAsync(node.Http, "web", lines, 2_000);
+        var psi = new System.Diagnostics.ProcessStartInfo("python3")
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Path.Combine(Path.GetDirectoryName(GenLogs.Script())!, "peers", "flatten.py"));
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var copy = Task.Run(async () =>
+        {
+            await using var f = File.Create(flat);
+            await p.StandardOutput.BaseStream.CopyToAsync(f);
+        });
+        await p.StandardInput.BaseStream.WriteAsync(data);
+        p.StandardInput.Close();
+        await copy;
+        await p.WaitForExitAsync();
+    }
+
+    /// <summary>The SQL over a view <c>web</c> of every cluster's records, each with its cluster's name as
+    /// <c>_cluster</c>.</summary>
+    public static List<List<string?>> Oracle(string sql, params (string Cluster, string Flat)[] clusters)
+    {
+        using var conn = new DuckDBConnection("DataSource=:memory:");
+        conn.Open();
+        using (var cmd = conn.CreateCommand())
+        {
+            cmd.CommandText = "CREATE VIEW web AS " + string.Join(" UNION ALL BY NAME ", clusters.Select(c =>
+                $"SELECT *, '{c.Cluster}' AS _cluster FROM read_ndjson_auto('{c.Flat}', sample_size = -1)"));
+            cmd.ExecuteNonQuery();
+        }
+        using var q = conn.CreateCommand();
+        q.CommandText = sql;
+        using var r = q.ExecuteReader();
+        var rows = new List<List<string?>>();
+        while (r.Read())
+            rows.Add(Enumerable.Range(0, r.FieldCount).Select(i => r.IsDBNull(i) ? null : Normalize(r.GetValue(i)))
+                .ToList());
+        return rows;
+    }
+
+    /// <summary>An answer's rows, normalised as the oracle's.</summary>
+    public static List<List<string?>> Rows(JsonElement body) => body.GetProperty("rows").EnumerateArray()
+        .Select(r => r.EnumerateArray().Select(Normalize).ToList()).ToList();
+
+    private static string? Normalize(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Null => null,
+        JsonValueKind.Number => Normalize(e.GetDouble()),
+        JsonValueKind.String => e.GetString(),
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        _ => e.GetRawText(),
+    };
+
+    private static string? Normalize(object v) => v switch
+    {
+        double or float or decimal or long or int or short or System.Numerics.BigInteger or ulong =>
+            Math.Round(Convert.ToDouble(v, CultureInfo.InvariantCulture), 6).ToString("R", CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        _ => v.ToString(),
+    };
+}

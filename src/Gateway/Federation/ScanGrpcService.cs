@@ -24,11 +24,13 @@ public sealed class ScanGrpcService(IStreamScanner scanner) : Scan.ScanBase
             request.HasEndTime ? request.EndTime : null, request.Newest);
         try
         {
+            // The message is serialized into the response during the write: the chunk's buffer is free after it.
             await foreach (var chunk in scanner.ScanAsync(scan, context.CancellationToken))
-                await responseStream.WriteAsync(new StreamScanChunk
-                {
-                    ArrowIpc = UnsafeByteOperations.UnsafeWrap(chunk.ArrowIpc), Rows = chunk.Rows,
-                });
+                using (chunk)
+                    await responseStream.WriteAsync(new StreamScanChunk
+                    {
+                        ArrowIpc = UnsafeByteOperations.UnsafeWrap(chunk.ArrowIpc), Rows = chunk.Rows,
+                    });
         }
         catch (QueryException e)
         {

@@ -48,8 +48,21 @@ public interface IRemoteClusters
 public sealed record StreamScan(string Org, string StreamType, string Stream, IReadOnlyList<string> Columns,
     string? Filter, long? StartTime, long? EndTime, long Newest);
 
-/// <summary>A part of a scan's rows: one whole Arrow IPC stream.</summary>
-public sealed record ArrowChunk(byte[] ArrowIpc, long Rows);
+/// <summary>
+/// A part of a scan's rows: one whole Arrow IPC stream, possibly in a pooled buffer that <see cref="Dispose"/> gives
+/// back (so a long scan reuses a few buffers instead of leaving one behind per chunk).
+/// </summary>
+public sealed class ArrowChunk(ReadOnlyMemory<byte> arrowIpc, long rows, Action? release = null) : IDisposable
+{
+    private Action? _release = release;
+
+    public ReadOnlyMemory<byte> ArrowIpc { get; } = arrowIpc;
+
+    public long Rows { get; } = rows;
+
+    /// <summary>The bytes must not be read after this.</summary>
+    public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
+}
 
 /// <summary>Runs a <see cref="StreamScan"/> as a query of its org (the same gate, pruning and limits).</summary>
 public interface IStreamScanner

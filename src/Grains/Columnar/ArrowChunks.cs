@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Threading.Channels;
+using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using DuckDB.NET.Data;
 using MoleSignal.Grains.Abstractions.Query;
@@ -6,12 +8,13 @@ using MoleSignal.Grains.Abstractions.Query;
 namespace MoleSignal.Grains.Columnar;
 
 /// <summary>
-/// A statement's rows as Arrow IPC chunks: each a whole IPC stream of about <see cref="ChunkBytes"/>, large enough
-/// to amortise a message and far below Orleans' and gRPC's message limits.
+/// A statement's rows as Arrow IPC chunks: each a whole IPC stream of <see cref="ChunkBytes"/> to
+/// <see cref="ChunkBytes"/> + <see cref="PartBytes"/>, large enough to amortise a message and below the 4 MiB
+/// gRPC clients accept by default (and far below Orleans' limit).
 /// </summary>
 public static class ArrowChunks
 {
-    public const int ChunkBytes = 4 << 20;
+    public const int ChunkBytes = 2 << 20, PartBytes = 1 << 20;
 
     /// <summary>
     /// Runs <paramref name="cmd"/> and writes its chunks to <paramref name="output"/> as DuckDB reads them; blocks
@@ -32,23 +35,26 @@ public static class ArrowChunks
             {
                 using (batch)
                 {
-                    writer ??= new ArrowStreamWriter(buffer, batch.Schema, leaveOpen: true);
-                    await writer.WriteRecordBatchAsync(batch, ct);
-                    rows += batch.Length;
+                    foreach (var part in Parts(batch))
+                    {
+                        writer ??= new ArrowStreamWriter(buffer, batch.Schema, leaveOpen: true);
+                        await writer.WriteRecordBatchAsync(part, ct);
+                        rows += part.Length;
+                        if (buffer.Length < ChunkBytes) continue;
+                        await writer.WriteEndAsync(ct);
+                        writer.Dispose();
+                        writer = null;
+                        await output.WriteAsync(Pooled(buffer, rows), ct);
+                        buffer.SetLength(0);
+                        rows = 0;
+                    }
                 }
-                if (buffer.Length < ChunkBytes) continue;
-                await writer.WriteEndAsync(ct);
-                writer.Dispose();
-                writer = null;
-                await output.WriteAsync(new ArrowChunk(buffer.ToArray(), rows), ct);
-                buffer.SetLength(0);
-                rows = 0;
             }
             if (writer is not null)
             {
                 await writer.WriteEndAsync(ct);
                 writer.Dispose();
-                await output.WriteAsync(new ArrowChunk(buffer.ToArray(), rows), ct);
+                await output.WriteAsync(Pooled(buffer, rows), ct);
             }
             output.Complete();
         }
@@ -56,5 +62,42 @@ public static class ArrowChunks
         {
             output.Complete(map(e));
         }
+    }
+
+    /// <summary>Chunks in flight are few (a bounded channel, one being sent): a small pool of their size serves.</summary>
+    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(ChunkBytes + 2 * PartBytes, 16);
+
+    private static ArrowChunk Pooled(MemoryStream written, long rows)
+    {
+        var length = (int)written.Length;
+        var buffer = Buffers.Rent(length);
+        written.GetBuffer().AsSpan(0, length).CopyTo(buffer);
+        return new ArrowChunk(buffer.AsMemory(0, length), rows, () => Buffers.Return(buffer));
+    }
+
+    /// <summary>
+    /// A batch cut into slices of about <see cref="PartBytes"/> each: a batch of wide rows (2,048 rows of up to
+    /// max_record_kb each) would otherwise make one chunk larger than a gRPC or Orleans message may be.
+    /// </summary>
+    public static IEnumerable<RecordBatch> Parts(RecordBatch batch)
+    {
+        long bytes = 0;
+        foreach (var column in batch.Arrays) bytes += Size(column.Data);
+        if (bytes <= PartBytes || batch.Length <= 1)
+        {
+            yield return batch;
+            yield break;
+        }
+        var step = (int)Math.Max(1, batch.Length * PartBytes / bytes);
+        for (var offset = 0; offset < batch.Length; offset += step)
+            yield return batch.Slice(offset, Math.Min(step, batch.Length - offset));
+    }
+
+    private static long Size(ArrayData data)
+    {
+        long bytes = 0;
+        foreach (var buffer in data.Buffers) bytes += buffer.Length;
+        foreach (var child in data.Children ?? []) bytes += Size(child);
+        return bytes;
     }
 }

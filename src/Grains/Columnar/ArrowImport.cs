@@ -41,6 +41,9 @@ public static partial class ArrowImport
     public static void Append(DuckDBConnection conn, string table, byte[] arrowIpc, bool create) =>
         Append(conn, table, new ArrowStreamReader(new MemoryStream(arrowIpc, writable: false)), create);
 
+    public static void Append(DuckDBConnection conn, string table, ReadOnlyMemory<byte> arrowIpc, bool create) =>
+        Append(conn, table, new ArrowStreamReader(arrowIpc), create);
+
     /// <summary>Appends the batches of <paramref name="source"/> (then disposed) to <paramref name="table"/>, creating it from their schema.</summary>
     public static void Append(DuckDBConnection conn, string table, IArrowArrayStream source, bool create)
     {

@@ -46,7 +46,7 @@ public sealed class RemoteScanClient(ISecretStore secrets, int maxMessageBytes) 
                 throw Failure(e);
             }
             if (!more) yield break;
-            yield return new ArrowChunk(stream.Current.ArrowIpc.ToByteArray(), stream.Current.Rows);
+            yield return new ArrowChunk(stream.Current.ArrowIpc.Memory, stream.Current.Rows);
         }
     }
 

@@ -101,6 +101,7 @@ internal sealed class QueryCursor : IQueryCursor
     {
         _cmd = _conn.CreateCommand();
         _cmd.CommandText = _sql;
+        _cmd.UseStreamingMode = true;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_cancel.Token, ct);
         var chunks = Channel.CreateBounded<ArrowChunk>(1);
         var produce = Task.Run(() => ArrowChunks.ProduceAsync(_cmd, chunks.Writer,

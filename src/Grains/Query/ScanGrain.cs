@@ -61,9 +61,11 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
             QueryService.Exec(conn, StreamView.Create(request.View, source, StreamView.Range(request.MinTs, request.MaxTs)));
             using var cmd = conn.CreateCommand();
             cmd.CommandText = request.Sql;
+            cmd.UseStreamingMode = true;
             var produce = ArrowChunks.ProduceAsync(cmd, chunks.Writer, e => e, ct);
             await foreach (var chunk in chunks.Reader.ReadAllAsync(ct))
-                await output.WriteAsync(new ScanChunk(chunk.ArrowIpc, chunk.Rows), ct);
+                using (chunk)
+                    await output.WriteAsync(new ScanChunk(chunk.ArrowIpc.ToArray(), chunk.Rows), ct);
             await produce;
             output.Complete();
         }

@@ -302,6 +302,107 @@ public sealed class FederationProcessTests(FederationFixture fx) : IClassFixture
         Assert.Equal(StatusCode.InvalidArgument, await Refusal(headers, unknown));
     }
 
+    /// <summary>Posts <paramref name="records"/> NDJSON records made by <paramref name="record"/> into a stream of
+    /// b, in bodies of <paramref name="perBody"/>.</summary>
+    private async Task IngestAsync(string stream, int records, int perBody, Action<StringBuilder, int> record)
+    {
+        for (var i = 0; i < records; i += perBody)
+        {
+            var body = new StringBuilder();
+            for (var j = i; j < Math.Min(records, i + perBody); j++)
+            {
+                record(body, j);
+                body.Append('\n');
+            }
+            using var resp = await fx.Remote.Http.PostAsync($"/api/v1/ingest/{stream}",
+                new StringContent(body.ToString(), Encoding.UTF8, "application/x-ndjson"));
+            Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+        }
+    }
+
+    /// <summary>Reads a Scan of b's <paramref name="stream"/> with the default client limits (4 MiB messages),
+    /// handing each batch to <paramref name="onBatch"/> and each chunk's size to <paramref name="onChunk"/>.
+    /// </summary>
+    private async Task ScanAsync(string stream, string[] columns, Action<Apache.Arrow.RecordBatch> onBatch,
+        Func<int, Task> onChunk)
+    {
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{fx.RemoteGrpcPort}");
+        var request = new StreamScanRequest { Stream = stream };
+        request.Columns.AddRange(columns);
+        using var call = new Scan.ScanClient(channel).Scan(request,
+            new Grpc.Core.Metadata { { "authorization", "Bearer " + fx.RemoteToken } });
+        await foreach (var chunk in call.ResponseStream.ReadAllAsync())
+        {
+            using var reader = new ArrowStreamReader(chunk.ArrowIpc.Memory);
+            while (await reader.ReadNextRecordBatchAsync() is { } batch)
+                using (batch)
+                    onBatch(batch);
+            await onChunk(chunk.ArrowIpc.Length);
+        }
+    }
+
+    [Fact]
+    public async Task Scan_cuts_batches_of_wide_rows_into_chunks_a_default_grpc_client_accepts()
+    {
+        // 3,000 records of 16 KiB: DuckDB hands out 2,048 rows (32 MiB) at a time, past any message limit.
+        const int records = 3_000, width = 16 << 10;
+        var payload = new string('p', width - 8);
+        await IngestAsync("wide", records, 400, (b, j) => b.Append("{\"_timestamp\":").Append(1767225600000000L + j)
+            .Append(",\"n\":").Append(j).Append(",\"payload\":\"").Append(j.ToString("D8")).Append(payload)
+            .Append("\"}"));
+        long rows = 0, sum = 0, largest = 0;
+        await ScanAsync("wide", ["n", "payload"], batch =>
+        {
+            var n = (Apache.Arrow.Int64Array)batch.Column(0);
+            var p = (Apache.Arrow.StringArray)batch.Column(1);
+            for (var k = 0; k < batch.Length; k++)
+            {
+                sum += n.GetValue(k)!.Value;
+                Assert.Equal(n.GetValue(k)!.Value.ToString("D8") + payload, p.GetString(k));
+            }
+            rows += batch.Length;
+        }, size =>
+        {
+            largest = Math.Max(largest, size);
+            return Task.CompletedTask;
+        });
+        Assert.Equal(records, rows);
+        Assert.Equal((long)records * (records - 1) / 2, sum);
+        Assert.True(largest < 4 << 20, $"a chunk of {largest} bytes");
+    }
+
+    [Fact]
+    public async Task Scan_streams_in_flat_memory_to_a_client_that_reads_slowly()
+    {
+        // 330,000 log-shaped records of ~1 KiB (six text fields): ~330 MiB of Arrow.
+        const int records = 330_000;
+        var text = new string('t', 150);
+        await IngestAsync("tall", records, 8_000, (b, j) =>
+        {
+            b.Append("{\"_timestamp\":").Append(1767225600000000L + j).Append(",\"n\":").Append(j);
+            foreach (var f in "abcdef") b.Append(",\"").Append(f).Append("\":\"").Append(j).Append(text).Append('"');
+            b.Append('}');
+        });
+        // The buffer flushed (a query copies buffered rows into its engine): what grows now is the scan's own.
+        await Poll.UntilAsync(() => NodeMetrics.ValueAsync(fx.Remote.Http, "ingest_buffer_bytes"),
+            b => b < 4 << 20, TimeSpan.FromSeconds(120), "the stream flushed");
+        var process = fx.Remote.Process.Process;
+        process.Refresh();
+        var baseline = process.WorkingSet64;
+        long peak = baseline, rows = 0, bytes = 0;
+        await ScanAsync("tall", ["n", "a", "b", "c", "d", "e", "f"], batch => rows += batch.Length, async size =>
+        {
+            bytes += size;
+            process.Refresh();
+            peak = Math.Max(peak, process.WorkingSet64);
+            await Task.Delay(10); // a slow reader: the server must wait, not buffer
+        });
+        Assert.Equal(records, rows);
+        Assert.True(bytes > 300L << 20, $"{bytes >> 20} MiB streamed");
+        Assert.True(peak - baseline < 96L << 20,
+            $"the remote grew {(peak - baseline) >> 20} MiB while streaming {bytes >> 20} MiB");
+    }
+
     [Fact]
     public async Task Node_info_tells_id_roles_and_probes_to_a_principal()
     {

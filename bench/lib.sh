@@ -25,6 +25,7 @@ workload() {
 
 # median_of_5 NAME URL SQL...: for each SQL (POST /api/v1/query at URL), one cold run then five timed ones; their
 # median in microseconds goes into the associative array NAME, by index. A query that fails stops the script.
+# QUERY_PATH replaces /api/v1/query (e.g. with ?clusters=).
 median_of_5() {
   local -n into=$1
   local url=$2 i r s e json res ts
@@ -34,7 +35,7 @@ median_of_5() {
     ts=()
     json=$(query_body "${sqls[$i]}") # built before the clock starts
     for r in 0 1 2 3 4 5; do
-      s=$(date +%s%N); res=$(curl -s -u "$AUTH" "$url/api/v1/query" -H 'Content-Type: application/json' -d "$json")
+      s=$(date +%s%N); res=$(curl -s -u "$AUTH" "$url${QUERY_PATH:-/api/v1/query}" -H 'Content-Type: application/json' -d "$json")
       e=$(date +%s%N)
       case "$res" in *'"error"'*) echo "Q$((i+1)) failed: $res" >&2; exit 1 ;; esac
       [ $r -gt 0 ] && ts+=($(( (e - s) / 1000 )))

@@ -11,6 +11,7 @@ using MoleSignal.Grains.Ingest;
 if (args.Length >= 4 && args[0] == "convert") return MoleSignal.Bench.ProtocolBodies.Run(args);
 if (args.Length >= 5 && args[0] == "grpc-send") return await MoleSignal.Bench.GrpcSender.RunAsync(args);
 if (args.Length >= 1 && args[0] == "auth") return await MoleSignal.Bench.AuthBench.RunAsync(args);
+if (args.Length >= 4 && args[0] == "scan") return await MoleSignal.Bench.ScanReader.RunAsync(args);
 if (args.Length >= 2 && args[0] is "parse" or "parse-otlp" or "parse-otlp-json")
 {
     // A body's parse + flatten + build alone, best and median of N rounds:

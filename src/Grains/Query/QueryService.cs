@@ -96,7 +96,7 @@ public sealed class QueryService(
             long rows = 0, bytes = 0, fileCount = 0, estimated = 0;
             var textFields = new List<string>();
             var matchedByIndex = false;
-            var distribution = Distribute(conn, shape);
+            var distribution = Distribute(conn, shape, federation is not null);
             foreach (var table in shape.Tables)
             {
                 var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, distribution,
@@ -151,7 +151,9 @@ public sealed class QueryService(
     /// Single-stream queries go distributed with at least two querier silos (the spec's threshold); anything
     /// else, or fewer queriers, runs here with no network hop.
     /// </summary>
-    private Distribution? Distribute(DuckDBConnection conn, SqlShape shape)
+    /// <param name="federated">The view also tags and unions remote rows: shard chunks are copied into tables, never
+    /// scanned in place (a one-pass Arrow view under that wrapper is not a shape proven safe).</param>
+    private Distribution? Distribute(DuckDBConnection conn, SqlShape shape, bool federated)
     {
         if (queriers is null || shape.Tables.Count != 1) return null;
         var count = queriers.Active().Count;
@@ -160,7 +162,7 @@ public sealed class QueryService(
         // The newest n rows overall are among each shard's newest n.
         var latest = shape.LatestN is { } n ? $" ORDER BY _timestamp DESC LIMIT {n}" : "";
         // Newest-n binding reads the view twice (its _timestamp floor, then the statement).
-        var singlePass = shape.LatestN is null && shape.ReadsStreamOnce;
+        var singlePass = shape.LatestN is null && shape.ReadsStreamOnce && !federated;
         // Shards run the statement's filter as the coordinator will (match_all dropped where the index answered it),
         // so they ship exactly the columns the coordinator reads: DuckDB maps the columns of a one-pass Arrow view
         // by position once it pushes a projection into it, so a shipped column the statement never names would
@@ -191,10 +193,10 @@ public sealed class QueryService(
     /// <summary>What a single-stream query lets the binder skip: files without its words or ids, or older than its newest n.</summary>
     private sealed record Pruning(IReadOnlyList<List<string>> MatchAll, IReadOnlyList<(string Column, string Value)> Equalities, long? LatestN);
 
-    /// <param name="rowBudget">Past this many FileMeta rows the query becomes a job: nothing is bound or scanned.</param>
     /// <summary>A federated query and the statement's shape, for the remote clusters' part of each view.</summary>
     private sealed record Federated(FederatedQuery Query, SqlShape Shape);
 
+    /// <param name="rowBudget">Past this many FileMeta rows the query becomes a job: nothing is bound or scanned.</param>
     /// <param name="federated">Also the remote clusters' rows of the stream, and a <c>_cluster</c> column.</param>
     private async Task<Bound?> BindAsync(DuckDBConnection conn, TableRef table, StreamKey key, long minTs, long maxTs,
         Pruning hints, Distribution? distribution, long rowBudget, Held held, Federated? federated,

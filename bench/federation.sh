@@ -39,7 +39,9 @@ start() { # NAME ENV...: a standalone node in $work/fed-NAME
   PIDS[$name]=$!
 }
 trap 'kill ${PIDS[@]} 2>/dev/null || true' EXIT
-ready() { until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${HTTP[$1]}/readyz")" = 200 ]; do sleep 0.05; done; }
+ready() {
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${HTTP[$1]}/readyz")" = 200 ]; do sleep 0.05; done
+}
 start single
 start b
 ready b
@@ -52,13 +54,16 @@ for name in single a b; do
   ls "$work/fed-$name"/chunks/* | xargs -P 8 -I{} bash -c 'post "$0" "$1"' \
     "http://127.0.0.1:${HTTP[$name]}/api/v1/ingest/bench" {}
   want=$([ "$name" = single ] && echo "$records" || echo "$half")
-  until [ "$(sqlite3 "$work/fed-$name/data/meta.db" "SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream='bench'")" = "$want" ]; do sleep 0.5; done
+  flushed="SELECT COALESCE(SUM(rows),0) FROM file_meta WHERE stream='bench'"
+  until [ "$(sqlite3 "$work/fed-$name/data/meta.db" "$flushed")" = "$want" ]; do sleep 0.5; done
 done
 curl -s -u "$AUTH" "http://127.0.0.1:${HTTP[a]}/api/v1/remote_clusters" -H 'Content-Type: application/json' \
-  -d "{\"name\":\"b\",\"advertise_addr\":\"127.0.0.1:${GRPC[b]}\",\"token_secret_ref\":\"env:MS_FEDERATION_B_TOKEN\",\"tls_verify\":false}" >/dev/null
+  -d "{\"name\":\"b\",\"advertise_addr\":\"127.0.0.1:${GRPC[b]}\",
+       \"token_secret_ref\":\"env:MS_FEDERATION_B_TOKEN\",\"tls_verify\":false}" >/dev/null
 
 q() { curl -s -u "$AUTH" "http://127.0.0.1:${HTTP[single]}/api/v1/query" -H 'Content-Type: application/json' -d "$1"; }
-trace=$(q "$(query_body "SELECT trace_id FROM bench ORDER BY _timestamp DESC LIMIT 1")" | python3 -c 'import json,sys;print(json.load(sys.stdin)["rows"][0][0])')
+trace=$(q "$(query_body "SELECT trace_id FROM bench ORDER BY _timestamp DESC LIMIT 1")" \
+  | python3 -c 'import json,sys;print(json.load(sys.stdin)["rows"][0][0])')
 bench_queries "$trace"
 queries=("${QUERIES[@]}")
 echo "$records records: one cluster, and $half + $half in clusters local and b; Q9 trace_id $trace (in b's half)"
@@ -73,4 +78,5 @@ for i in "${!queries[@]}"; do
   logsum=$(echo "$logsum + l($f / $s)" | bc -l)
 done
 echo "geometric mean ratio: $(echo "scale=2; e($logsum / ${#queries[@]})" | bc -l)"
-dotnet bench/MoleSignal.Bench/bin/Release/net10.0/MoleSignal.Bench.dll scan "http://127.0.0.1:${GRPC[b]}" bench "$AUTH" 3
+dotnet bench/MoleSignal.Bench/bin/Release/net10.0/MoleSignal.Bench.dll scan "http://127.0.0.1:${GRPC[b]}" bench \
+  "$AUTH" 3

@@ -15,7 +15,8 @@ public static class ScanReader
     public static async Task<int> RunAsync(string[] args)
     {
         var rounds = args.Length > 4 ? int.Parse(args[4]) : 3;
-        using var channel = GrpcChannel.ForAddress(args[1], new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20 });
+        using var channel = GrpcChannel.ForAddress(args[1],
+            new GrpcChannelOptions { MaxReceiveMessageSize = 64 << 20 });
         var client = new Scan.ScanClient(channel);
         var headers = new Metadata
         {

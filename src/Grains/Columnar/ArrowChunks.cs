@@ -64,7 +64,8 @@ public static class ArrowChunks
         }
     }
 
-    /// <summary>Chunks in flight are few (a bounded channel, one being sent): a small pool of their size serves.</summary>
+    /// <summary>Chunks in flight are few (a bounded channel, one being sent): a small pool of their size
+    /// serves.</summary>
     private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(ChunkBytes + 2 * PartBytes, 16);
 
     private static ArrowChunk Pooled(MemoryStream written, long rows)

@@ -20,7 +20,8 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
 
     public bool IncludeLocal => includeLocal;
 
-    /// <summary>What the answer reports: the clusters whose rows it holds, and those it lacks with the reason.</summary>
+    /// <summary>What the answer reports: the clusters whose rows it holds, and those it lacks with the
+    /// reason.</summary>
     public FederationStats Stats()
     {
         var scanned = remotes.Select(r => r.Name).Where(n => !_degraded.ContainsKey(n)).ToList();
@@ -37,8 +38,8 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
     /// its own (one at a time: one connection). Returns the tagged parts and the rows and bytes received.
     /// </summary>
     /// <param name="budget">Bytes the remote chunks may take in all before the query is refused (413).</param>
-    public async Task<(List<string> Parts, long Rows, long Bytes)> ScanAsync(DuckDBConnection conn, StreamScanRequest request,
-        long budget, CancellationToken ct)
+    public async Task<(List<string> Parts, long Rows, long Bytes)> ScanAsync(DuckDBConnection conn,
+        StreamScanRequest request, long budget, CancellationToken ct)
     {
         var table = Interlocked.Increment(ref _tables);
         var loading = new SemaphoreSlim(1);
@@ -55,7 +56,8 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
                 {
                     if (Interlocked.Add(ref bytes, chunk.ArrowIpc.Length) > budget)
                         throw new QueryException(413, "memory_limit",
-                            $"the remote clusters' rows exceed {budget >> 20} MiB (querier.memory_limit_mb): narrow the query");
+                            $"the remote clusters' rows exceed {budget >> 20} MiB (querier.memory_limit_mb): " +
+                            "narrow the query");
                     Interlocked.Add(ref rows, chunk.Rows);
                     await loading.WaitAsync(ct);
                     try

@@ -17,7 +17,8 @@ public sealed class Federator(IRemoteClusters clusters, ILicense license, Remote
     {
         if (request.Clusters is not { } names) return null;
         if (names.Count == 0)
-            throw new QueryException(400, "invalid_clusters", "clusters names no cluster: use local or a remote's name");
+            throw new QueryException(400, "invalid_clusters",
+                "clusters names no cluster: use local or a remote's name");
         if (ClusterTargets.AnyRemote(names) && !license.Allows(LicenseFeatures.FederatedSearch))
             throw LicenseRequired(license.Current);
         var remotes = new List<RemoteCluster>();

@@ -83,7 +83,8 @@ public sealed class QueryService(
             var minTs = Math.Max(request.StartTime ?? long.MinValue, shape.MinTs ?? long.MinValue);
             var maxTs = Math.Min(request.EndTime is { } e ? e - 1 : long.MaxValue, shape.MaxTs ?? long.MaxValue);
             // The inspector sets CountAll and the pruning terms only for a statement that reads one stream once.
-            if (!arrow && federation is null && shape.CountAll is { } name && minTs == long.MinValue && maxTs == long.MaxValue
+            if (!arrow && federation is null && shape.CountAll is { } name
+                && minTs == long.MinValue && maxTs == long.MaxValue
                 && await CountAllAsync(new StreamKey(request.Org, shape.Tables[0].Type, shape.Tables[0].Name), ct) is var (count, countedFiles, fileBytes))
             {
                 conn.Dispose();

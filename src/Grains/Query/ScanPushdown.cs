@@ -44,9 +44,11 @@ public static class ScanPushdown
         return (columns, filtered.StartsWith(bare, StringComparison.Ordinal) ? filtered[bare.Length..] : null);
     }
 
-    private static JsonNode Parse(DuckDBConnection conn, string sql) => JsonNode.Parse(SqlInspector.Serialize(conn, sql))!;
+    private static JsonNode Parse(DuckDBConnection conn, string sql) =>
+        JsonNode.Parse(SqlInspector.Serialize(conn, sql))!;
 
-    /// <summary>The statement reduced to SELECT * FROM view WHERE ...: the parser prints the filter back as SQL.</summary>
+    /// <summary>The statement reduced to SELECT * FROM view WHERE ...: the parser prints the filter back as
+    /// SQL.</summary>
     private static string Filtered(DuckDBConnection conn, JsonNode root, JsonObject node, string from,
         bool withWhere = true)
     {
@@ -74,8 +76,10 @@ public static class ScanPushdown
 
     private static bool NamesField(JsonObject columnRef, IReadOnlyList<(string Name, string Type)> fields) =>
         columnRef["column_names"] is JsonArray { Count: > 0 } names
-        && fields.Any(f => string.Equals(f.Name, Str(names[^1]), StringComparison.OrdinalIgnoreCase)
-                           || names.Count > 1 && string.Equals(f.Name, Str(names[0]), StringComparison.OrdinalIgnoreCase));
+        && fields.Any(f => Same(f.Name, Str(names[^1])) || names.Count > 1 && Same(f.Name, Str(names[0])));
+
+    private static bool Same(string field, string? name) =>
+        string.Equals(field, name, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Schema fields the statement names; null when it needs them all (a star anywhere, or a name it cannot place).</summary>
     private static List<string>? Projection(JsonObject node, IReadOnlyList<(string Name, string Type)> fields)

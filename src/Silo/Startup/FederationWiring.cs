@@ -11,7 +11,8 @@ namespace MoleSignal.Silo.Startup;
 /// the Scan service's reads).</summary>
 public static class FederationWiring
 {
-    public static FederationSettings Settings(MoleSignalConfig c) => new(TimeSpan.FromSeconds(c.Federation.RemoteTimeoutSecs));
+    public static FederationSettings Settings(MoleSignalConfig c) =>
+        new(TimeSpan.FromSeconds(c.Federation.RemoteTimeoutSecs));
 
     /// <summary>After auth: a remote's token is revealed from the secret store.</summary>
     public static IServiceCollection AddFederation(this IServiceCollection s, MoleSignalConfig config)
@@ -39,8 +40,8 @@ public static class FederationWiring
     {
         var state = sp.GetRequiredService<ILicense>().Current;
         if (config.Secrets.LicenseFile is not null && !state.Valid)
-            log.LogWarning("license {File} does not hold: {Reason}; licensed features are off", config.Secrets.LicenseFile,
-                state.Reason);
+            log.LogWarning("license {File} does not hold: {Reason}; licensed features are off",
+                config.Secrets.LicenseFile, state.Reason);
         else if (state.Valid)
             log.LogInformation("licensed to {Licensee} until {Expires:O}: {Features}", state.Licensee, state.Expires,
                 string.Join(", ", state.Features));

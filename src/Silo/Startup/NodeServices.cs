@@ -27,7 +27,8 @@ public static class NodeServices
         s.AddSingleton(meta);
         s.AddSingleton(health);
         s.AddSingleton(new NodeSelf(config.Node.Id, roles.MetadataValue.Split(','), config.Cluster.AdvertiseAddr,
-            typeof(NodeServices).Assembly.GetName().Version?.ToString() ?? "0.0.0", Clock.NowMicros(TimeProvider.System)));
+            typeof(NodeServices).Assembly.GetName().Version?.ToString() ?? "0.0.0",
+            Clock.NowMicros(TimeProvider.System)));
         s.AddSingleton<INodeHealth>(health);
         s.AddIngest(config);
         s.AddSyslog(config);

@@ -72,7 +72,8 @@ public static class FederationData
     private static string? Normalize(object v) => v switch
     {
         double or float or decimal or long or int or short or System.Numerics.BigInteger or ulong =>
-            Math.Round(Convert.ToDouble(v, CultureInfo.InvariantCulture), 6).ToString("R", CultureInfo.InvariantCulture),
+            Math.Round(Convert.ToDouble(v, CultureInfo.InvariantCulture), 6)
+                .ToString("R", CultureInfo.InvariantCulture),
         bool b => b ? "true" : "false",
         _ => v.ToString(),
     };

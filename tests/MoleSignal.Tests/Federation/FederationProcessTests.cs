@@ -43,7 +43,8 @@ public sealed class FederationFixture : IAsyncLifetime
         RemoteGrpcPort = int.Parse(remoteEnv["MS_GRPC.PORT"]);
         Directory.CreateDirectory(Dir.Combine("b"));
         Remote = MoleSignalNode.Start(remoteEnv, workDir: Dir.Combine("b"));
-        Remote.Http.DefaultRequestHeaders.Authorization = MoleSignalNode.Basic(MoleSignalNode.RootEmail, RemotePassword);
+        Remote.Http.DefaultRequestHeaders.Authorization =
+            MoleSignalNode.Basic(MoleSignalNode.RootEmail, RemotePassword);
         await Remote.WaitHealthyAsync();
         (_, RemoteToken) = await AuthApi.ServiceTokenAsync(Remote.Http, "default", "viewer");
         await AuthApi.CreateOrgAsync(Remote.Http, "other");
@@ -190,7 +191,8 @@ public sealed class FederationProcessTests(FederationFixture fx) : IClassFixture
         var federation = body.GetProperty("federation");
         Assert.Equal(["local", "b"], federation.GetProperty("scanned_clusters").EnumerateArray()
             .Select(c => c.GetString()!));
-        Assert.Equal([cluster], federation.GetProperty("degraded_clusters").EnumerateArray().Select(c => c.GetString()!));
+        Assert.Equal([cluster],
+            federation.GetProperty("degraded_clusters").EnumerateArray().Select(c => c.GetString()!));
         Assert.Contains(reason, federation.GetProperty("degraded_reason").GetProperty(cluster).GetString());
     }
 
@@ -204,6 +206,30 @@ public sealed class FederationProcessTests(FederationFixture fx) : IClassFixture
         Assert.Equal(FederationFixture.LocalRecords + FederationFixture.RemoteRecords, lines.Length - 2);
         var last = JsonDocument.Parse(lines[^1]).RootElement.GetProperty("federation");
         Assert.Equal(["down"], last.GetProperty("degraded_clusters").EnumerateArray().Select(c => c.GetString()!));
+    }
+
+    [Fact]
+    public async Task An_async_job_runs_the_federated_statement()
+    {
+        const string sql = "SELECT _cluster, level, count(*) AS n FROM web GROUP BY ALL ORDER BY ALL";
+        using var req = new HttpRequestMessage(HttpMethod.Post, "/api/v1/query?clusters=local,b")
+        {
+            Content = JsonContent.Create(new { sql }),
+        };
+        req.Headers.Add("Prefer", "respond-async");
+        using var accepted = await fx.Local.Http.SendAsync(req);
+        var job = JsonDocument.Parse(await accepted.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, job.ToString());
+        var url = job.GetProperty("status_url").GetString()!;
+        await Poll.UntilAsync(async () => (await AuthApi.SendAsync(fx.Local.Http, HttpMethod.Get, url))
+            .GetProperty("state").GetString(), s => s == "done", TimeSpan.FromSeconds(60), "the job done");
+        var lines = (await fx.Local.Http.GetStringAsync(url + "/result"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Select(r => new List<string?> { r.GetProperty("_cluster").GetString(), r.GetProperty("level").GetString(),
+                r.GetProperty("n").GetInt64().ToString() })
+            .ToList();
+        Assert.Equal(Oracle(sql), lines);
     }
 
     [Fact]
@@ -228,7 +254,8 @@ public sealed class FederationProcessTests(FederationFixture fx) : IClassFixture
             new { name = "b", advertise_addr = "127.0.0.1:1", token_secret_ref = "env:MS_FEDERATION_B_TOKEN" },
             expect: HttpStatusCode.Conflict);
         var list = await AuthApi.SendAsync(fx.Local.Http, HttpMethod.Get, "/api/v1/remote_clusters");
-        var b0 = list.GetProperty("remote_clusters").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "b");
+        var b0 = list.GetProperty("remote_clusters").EnumerateArray()
+            .Single(c => c.GetProperty("name").GetString() == "b");
         Assert.Equal("env:MS_FEDERATION_B_TOKEN", b0.GetProperty("token_secret_ref").GetString());
         Assert.DoesNotContain(fx.RemoteToken, list.ToString());
 
@@ -294,9 +321,13 @@ public sealed class FederationProcessTests(FederationFixture fx) : IClassFixture
         }
         Assert.Equal(StatusCode.Unauthenticated, await Refusal(null, request));
         Assert.Equal(StatusCode.PermissionDenied, await Refusal(
-            new Grpc.Core.Metadata { { "authorization", "Bearer " + fx.RemoteToken }, { "organization", "other" } }, request));
+            new Grpc.Core.Metadata { { "authorization", "Bearer " + fx.RemoteToken }, { "organization", "other" } },
+            request));
         // The filter passes the same gate as any query: it may not read files or another org's streams.
-        var files = new StreamScanRequest { Stream = "web", Filter = "(SELECT count(*) FROM read_csv('/etc/passwd')) > 0" };
+        var files = new StreamScanRequest
+        {
+            Stream = "web", Filter = "(SELECT count(*) FROM read_csv('/etc/passwd')) > 0",
+        };
         Assert.Equal(StatusCode.InvalidArgument, await Refusal(headers, files));
         var unknown = new StreamScanRequest { Stream = "nope" };
         Assert.Equal(StatusCode.InvalidArgument, await Refusal(headers, unknown));

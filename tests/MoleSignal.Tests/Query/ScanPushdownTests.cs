@@ -43,7 +43,8 @@ public sealed class ScanPushdownTests : IDisposable
     {
         var (_, filter) = Plan("SELECT count(*) FROM web WHERE level = 'it''s' AND status BETWEEN 1 AND 3");
         var sql = StreamScanner.Sql(new StreamScan("default", "logs", "web", ["level"], filter, null, null, 5));
-        Assert.Equal("SELECT \"level\" FROM \"logs\".\"web\"\nWHERE (((\"level\" = 'it''s') AND (status BETWEEN 1 AND 3))\n)" +
+        Assert.Equal("SELECT \"level\" FROM \"logs\".\"web\"\n" +
+                     "WHERE (((\"level\" = 'it''s') AND (status BETWEEN 1 AND 3))\n)" +
                      "\nORDER BY _timestamp DESC LIMIT 5", sql);
         var shape = SqlInspector.Inspect(_conn, sql);
         Assert.Equal([new TableRef("logs", "web")], shape.Tables);

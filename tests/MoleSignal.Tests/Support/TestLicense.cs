@@ -15,7 +15,8 @@ public sealed class TestLicense : IDisposable
     public static byte[] Payload(string[] features, DateTimeOffset notBefore, DateTimeOffset expires) =>
         JsonSerializer.SerializeToUtf8Bytes(new
         {
-            licensee = "MoleSignal tests", features, not_before = notBefore.ToString("O"), expires = expires.ToString("O"),
+            licensee = "MoleSignal tests", features, not_before = notBefore.ToString("O"),
+            expires = expires.ToString("O"),
         });
 
     /// <summary>The license file's JSON for <paramref name="payload"/>, signed by this key (or the signature of

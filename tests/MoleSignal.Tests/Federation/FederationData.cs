@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using DuckDB.NET.Data;
@@ -50,31 +49,12 @@ public static class FederationData
         using var r = q.ExecuteReader();
         var rows = new List<List<string?>>();
         while (r.Read())
-            rows.Add(Enumerable.Range(0, r.FieldCount).Select(i => r.IsDBNull(i) ? null : Normalize(r.GetValue(i)))
-                .ToList());
+            rows.Add(Enumerable.Range(0, r.FieldCount)
+                .Select(i => r.IsDBNull(i) ? null : OracleValues.Normalize(r.GetValue(i))).ToList());
         return rows;
     }
 
     /// <summary>An answer's rows, normalised as the oracle's.</summary>
     public static List<List<string?>> Rows(JsonElement body) => body.GetProperty("rows").EnumerateArray()
-        .Select(r => r.EnumerateArray().Select(Normalize).ToList()).ToList();
-
-    private static string? Normalize(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.Null => null,
-        JsonValueKind.Number => Normalize(e.GetDouble()),
-        JsonValueKind.String => e.GetString(),
-        JsonValueKind.True => "true",
-        JsonValueKind.False => "false",
-        _ => e.GetRawText(),
-    };
-
-    private static string? Normalize(object v) => v switch
-    {
-        double or float or decimal or long or int or short or System.Numerics.BigInteger or ulong =>
-            Math.Round(Convert.ToDouble(v, CultureInfo.InvariantCulture), 6)
-                .ToString("R", CultureInfo.InvariantCulture),
-        bool b => b ? "true" : "false",
-        _ => v.ToString(),
-    };
+        .Select(r => r.EnumerateArray().Select(OracleValues.Normalize).ToList()).ToList();
 }

@@ -65,7 +65,7 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
     {
         var (status, body) = await QueryAsync(new { sql, limit = 0 });
         Assert.True(status == HttpStatusCode.OK, $"{sql}: {status} {body}");
-        return body.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().Select(Normalize).ToList()).ToList();
+        return body.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().Select(OracleValues.Normalize).ToList()).ToList();
     }
 
     private List<List<string?>> Oracle(string sql)
@@ -82,27 +82,9 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
         using var r = q.ExecuteReader();
         var rows = new List<List<string?>>();
         while (r.Read())
-            rows.Add(Enumerable.Range(0, r.FieldCount).Select(i => r.IsDBNull(i) ? null : Normalize(r.GetValue(i))).ToList());
+            rows.Add(Enumerable.Range(0, r.FieldCount).Select(i => r.IsDBNull(i) ? null : OracleValues.Normalize(r.GetValue(i))).ToList());
         return rows;
     }
-
-    private static string? Normalize(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.Null => null,
-        JsonValueKind.Number => Normalize(e.GetDouble()),
-        JsonValueKind.String => e.GetString(),
-        JsonValueKind.True => "true",
-        JsonValueKind.False => "false",
-        _ => e.GetRawText(),
-    };
-
-    private static string? Normalize(object v) => v switch
-    {
-        double or float or decimal or long or int or short or System.Numerics.BigInteger or ulong =>
-            Math.Round(Convert.ToDouble(v, CultureInfo.InvariantCulture), 6).ToString("R", CultureInfo.InvariantCulture),
-        bool b => b ? "true" : "false",
-        _ => v.ToString(),
-    };
 
     [Theory]
     [InlineData("SELECT count(*) FROM bench")]
@@ -153,7 +135,7 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
         var expected = Oracle($"SELECT _timestamp, message FROM bench WHERE regexp_matches(lower(message), '{needle}') AND _timestamp <= {end} ORDER BY 1");
         Assert.NotEmpty(expected);
         var (_, body) = await QueryAsync(new { sql });
-        Assert.Equal(expected, body.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().Select(Normalize).ToList()).ToList());
+        Assert.Equal(expected, body.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().Select(OracleValues.Normalize).ToList()).ToList());
         Assert.Equal(expected.Count, body.GetProperty("scanned_rows").GetInt64());
 
         // A match_all that is not a WHERE term is still evaluated per row.
@@ -204,7 +186,7 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
         var trace = (await RowsAsync("SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1"))[0][0];
         var expected = Oracle($"SELECT _timestamp, service FROM bench WHERE trace_id = '{trace}' ORDER BY 1");
         var (_, body) = await QueryAsync(new { sql = $"SELECT _timestamp, service FROM bench WHERE trace_id = '{trace}' ORDER BY 1" });
-        Assert.Equal(expected, body.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().Select(Normalize).ToList()).ToList());
+        Assert.Equal(expected, body.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().Select(OracleValues.Normalize).ToList()).ToList());
         var files = (await NodeQueries.FilesAsync(fx.Dir.Combine("node"), "bench")).Count;
         Assert.True(body.GetProperty("scanned_files").GetInt64() < files, $"scanned {body.GetProperty("scanned_files")} of {files} files");
         // An id that exists nowhere scans no file at all.
@@ -238,7 +220,7 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
         var (status, body) = await QueryAsync(new { sql = "SELECT count(*) FROM bench", start_time = 1767225610000000L, end_time = "2026-01-01T00:00:40Z" });
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(Oracle("SELECT count(*) FROM bench WHERE _timestamp >= 1767225610000000 AND _timestamp < 1767225640000000"),
-            [[Normalize(body.GetProperty("rows")[0][0])]]);
+            [[OracleValues.Normalize(body.GetProperty("rows")[0][0])]]);
         (_, body) = await QueryAsync(new { sql = "SELECT * FROM bench", limit = 7 });
         Assert.Equal(7, body.GetProperty("rows").GetArrayLength());
         Assert.Contains(body.GetProperty("columns").EnumerateArray(), c => c.GetProperty("name").GetString() == "kubernetes_pod_name");

@@ -43,10 +43,11 @@ public interface IRemoteClusters
 
 /// <summary>
 /// What the remote side of a federated query scans: one stream of <see cref="Org"/>, its <see cref="Columns"/>
-/// (empty: all) where <see cref="Filter"/> holds, in the time range, optionally only the newest n rows.
+/// (empty: all) where <see cref="Filter"/> holds, in the time range, optionally only the newest n rows; or, with
+/// <see cref="Sql"/>, that SELECT over the stream in the time range.
 /// </summary>
 public sealed record StreamScan(string Org, string StreamType, string Stream, IReadOnlyList<string> Columns,
-    string? Filter, long? StartTime, long? EndTime, long Newest);
+    string? Filter, long? StartTime, long? EndTime, long Newest, string? Sql = null);
 
 /// <summary>
 /// A part of a scan's rows: one whole Arrow IPC stream, possibly in a pooled buffer that <see cref="Dispose"/> gives

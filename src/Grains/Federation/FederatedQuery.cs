@@ -20,6 +20,9 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
 
     public bool IncludeLocal => includeLocal;
 
+    /// <summary>The remote clusters still to be scanned (enabled, not failed so far).</summary>
+    public IEnumerable<RemoteCluster> Healthy => remotes.Where(r => !_degraded.ContainsKey(r.Name));
+
     /// <summary>What the answer reports: the clusters whose rows it holds, and those it lacks with the
     /// reason.</summary>
     public FederationStats Stats()
@@ -37,22 +40,25 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
     /// Scans the stream on every remote cluster still healthy, at once; each one's chunks go into a TEMP table of
     /// its own (one at a time: one connection). Returns the tagged parts and the rows and bytes received.
     /// </summary>
+    /// <param name="requests">What each healthy remote is asked (made before: the connection serves the appends).
+    /// </param>
     /// <param name="budget">Bytes the remote chunks may take in all before the query is refused (413).</param>
+    /// <param name="tag">Add the <c>_cluster</c> column (rows; a partial statement names its cluster itself).</param>
     public async Task<(List<string> Parts, long Rows, long Bytes)> ScanAsync(DuckDBConnection conn,
-        StreamScanRequest request, long budget, CancellationToken ct)
+        IReadOnlyDictionary<string, StreamScanRequest> requests, long budget, bool tag, CancellationToken ct)
     {
         var table = Interlocked.Increment(ref _tables);
         var loading = new SemaphoreSlim(1);
         long rows = 0, bytes = 0;
         var parts = new ConcurrentBag<string>();
-        await Task.WhenAll(remotes.Where(r => !_degraded.ContainsKey(r.Name)).Select(async (remote, i) =>
+        await Task.WhenAll(Healthy.Where(r => requests.ContainsKey(r.Name)).ToList().Select(async (remote, i) =>
         {
             var name = $"__ms_fed_{table}_{i}";
             var created = false;
             var clock = Stopwatch.StartNew();
             try
             {
-                await foreach (var chunk in client.ScanAsync(remote, org, request, timeout, ct))
+                await foreach (var chunk in client.ScanAsync(remote, org, requests[remote.Name], timeout, ct))
                 {
                     if (Interlocked.Add(ref bytes, chunk.ArrowIpc.Length) > budget)
                         throw new QueryException(413, "memory_limit",
@@ -71,7 +77,8 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
                     }
                 }
                 FederationMetrics.RemoteScans.WithLabels(remote.Name, "ok").Inc();
-                if (created) parts.Add(Tag($"SELECT * FROM {DuckSql.Identifier(name)}", remote.Name));
+                var part = $"SELECT * FROM {DuckSql.Identifier(name)}";
+                if (created) parts.Add(tag ? Tag(part, remote.Name) : part);
             }
             catch (RemoteScanClient.RemoteScanException e)
             {

@@ -20,6 +20,7 @@ public sealed class StreamScanner(QueryService queries) : IStreamScanner
 
     public static string Sql(StreamScan scan)
     {
+        if (!string.IsNullOrWhiteSpace(scan.Sql)) return scan.Sql;
         if (!SqlInspector.StreamSchemas.Contains(scan.StreamType))
             throw new QueryException(400, "invalid_scan",
                 $"stream_type must be one of {string.Join(", ", SqlInspector.StreamSchemas)}");

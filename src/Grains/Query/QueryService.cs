@@ -47,11 +47,13 @@ public sealed class QueryService(
 
     /// <param name="arrow">The cursor is read as Arrow chunks: the statement is not started, and no shortcut
     /// answers it.</param>
+    /// <param name="nested">A part of a query that holds a slot already (a federated aggregate's local partial):
+    /// it takes none of its own.</param>
     private async Task<IQueryCursor?> OpenCoreAsync(QueryRequest request, long maxRows, bool arrow,
-        CancellationToken ct)
+        CancellationToken ct, bool nested = false)
     {
         var s = settings.Current;
-        var slots = Slots(s.MaxConcurrent);
+        var slots = nested ? new SemaphoreSlim(1, 1) : Slots(s.MaxConcurrent);
         if (!await slots.WaitAsync(0, ct))
         {
             QueryMetrics.Queries.WithLabels("too_many").Inc();
@@ -93,34 +95,45 @@ public sealed class QueryService(
                 return new ConstantCursor([new QueryColumn(name, "BIGINT")], [count], new QueryStats(count, fileBytes, countedFiles, clock.ElapsedMilliseconds),
                     () => { slots.Release(); QueryMetrics.Running.Dec(); });
             }
-            var hints = new Pruning(shape.MatchAll.Select(TextTokens.Of).ToList(), shape.Equalities, shape.LatestN);
-            long rows = 0, bytes = 0, fileCount = 0, estimated = 0;
-            var textFields = new List<string>();
-            var matchedByIndex = false;
-            var distribution = Distribute(conn, shape, federation is not null);
-            foreach (var table in shape.Tables)
+            string? userSql = null;
+            long rows = 0, bytes = 0, fileCount = 0;
+            if (federation is not null && shape.Tables.Count == 1
+                && await BindPartialsAsync(conn, request, shape.Tables[0], federation, shape, minTs, maxTs, ct)
+                    is var (final, scanned))
+                (userSql, rows, bytes, fileCount) = (final, scanned.ScannedRows, scanned.ScannedBytes,
+                    scanned.ScannedFiles);
+            else
             {
-                var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs, maxTs, hints, distribution,
-                    maxRows - estimated, held, federation is null ? null : new Federated(federation, shape), ct);
-                if (bound is null) continue;
-                estimated += bound.Value.Estimated;
-                if (estimated > maxRows) break;
-                rows += bound.Value.Rows;
-                bytes += bound.Value.Bytes;
-                fileCount += bound.Value.Files;
-                if (textFields.Count == 0) textFields.AddRange(bound.Value.TextFields);
-                matchedByIndex = bound.Value.MatchedByIndex;
-            }
+                var hints = new Pruning(shape.MatchAll.Select(TextTokens.Of).ToList(), shape.Equalities, shape.LatestN);
+                long estimated = 0;
+                var textFields = new List<string>();
+                var matchedByIndex = false;
+                var distribution = Distribute(conn, shape, federation is not null);
+                foreach (var table in shape.Tables)
+                {
+                    var bound = await BindAsync(conn, table, new StreamKey(request.Org, table.Type, table.Name), minTs,
+                        maxTs, hints, distribution, maxRows - estimated, held,
+                        federation is null ? null : new Federated(federation, shape), ct);
+                    if (bound is null) continue;
+                    estimated += bound.Value.Estimated;
+                    if (estimated > maxRows) break;
+                    rows += bound.Value.Rows;
+                    bytes += bound.Value.Bytes;
+                    fileCount += bound.Value.Files;
+                    if (textFields.Count == 0) textFields.AddRange(bound.Value.TextFields);
+                    matchedByIndex = bound.Value.MatchedByIndex;
+                }
 
-            if (estimated > maxRows)
-            {
-                Abandon();
-                return null;
-            }
+                if (estimated > maxRows)
+                {
+                    Abandon();
+                    return null;
+                }
 
-            // Every row the view holds is one the index found for the WHERE clause's match_all terms: they hold.
-            var userSql = MatchAllRewrite.Apply(shape.Sql, shape.MatchAllAt, textFields,
-                matchedByIndex ? shape.MatchAllConjunctAt : []);
+                // Every row the view holds is one the index found for the WHERE clause's match_all terms: they hold.
+                userSql = MatchAllRewrite.Apply(shape.Sql, shape.MatchAllAt, textFields,
+                    matchedByIndex ? shape.MatchAllConjunctAt : []);
+            }
             var limit = request.Limit ?? s.DefaultLimit;
             // The newline keeps the wrapper out of a trailing line comment.
             var sql = limit > 0 ? $"SELECT * FROM ({userSql.TrimEnd().TrimEnd(';')}\n) AS __q LIMIT {limit}" : userSql;
@@ -302,14 +315,72 @@ public sealed class QueryService(
         var view = SqlInspector.ViewName(table);
         var (columns, filter) = ScanPushdown.RemotePlan(conn,
             MatchAllRewrite.Apply(shape.Sql, shape.MatchAllAt, TextFields(fields), []), shape.Sql, view, fields);
-        var request = new Rpc.V1.StreamScanRequest
-        {
-            Stream = table.Name, StreamType = table.Type, Filter = filter ?? "", Newest = shape.LatestN ?? 0,
-        };
+        var request = RemoteRequest(table, minTs, maxTs);
+        request.Filter = filter ?? "";
+        request.Newest = shape.LatestN ?? 0;
         if (columns is not null) request.Columns.AddRange(columns);
+        return await federated.Query.ScanAsync(conn, federated.Query.Healthy.ToDictionary(r => r.Name, _ => request),
+            (long)settings.Current.MemoryLimitMb << 20, tag: true, ct);
+    }
+
+    private static Rpc.V1.StreamScanRequest RemoteRequest(TableRef table, long minTs, long maxTs)
+    {
+        var request = new Rpc.V1.StreamScanRequest { Stream = table.Name, StreamType = table.Type };
         if (minTs > long.MinValue) request.StartTime = minTs;
         if (maxTs < long.MaxValue) request.EndTime = maxTs + 1;
-        return await federated.Query.ScanAsync(conn, request, (long)settings.Current.MemoryLimitMb << 20, ct);
+        return request;
+    }
+
+    /// <summary>
+    /// A federated aggregate over one stream split into partials (<see cref="PartialAggregation"/>): this cluster's
+    /// partial runs as a query of its own (its pruning, index and buffer), each remote's as its Scan's statement,
+    /// and the stream's view becomes the union of their rows (one per group and cluster, and an empty cluster's
+    /// row for a statement without GROUP BY), over which the returned final statement runs. Null when the
+    /// statement does not split: it is then bound row by row.
+    /// </summary>
+    private async Task<(string Final, QueryStats Scanned)?> BindPartialsAsync(DuckDBConnection conn,
+        QueryRequest request, TableRef table, FederatedQuery federation, SqlShape shape, long minTs, long maxTs,
+        CancellationToken ct)
+    {
+        var key = new StreamKey(request.Org, table.Type, table.Name);
+        if (await meta.GetAsync(key, ct) is null)
+            throw new QueryException(400, "forbidden",
+                $"table '{SqlInspector.ViewName(table)}' is not a stream of this org");
+        var view = SqlInspector.ViewName(table);
+        // The live schema (fields of unflushed records included), no records: an empty time range.
+        var live = await grains.GetGrain<IStreamGrain>(key.GrainKey).GetBuffered(long.MaxValue, long.MinValue);
+        (string Name, string Type)[] fields = [.. live.Fields, (ClusterTargets.Column, "utf8")];
+        Exec(conn, StreamView.Create(view, StreamView.Source(fields, []), []));
+        if (PartialAggregation.TryPlan(conn, shape.Sql, view) is not { } plan) return null;
+        Exec(conn, $"CREATE TEMP TABLE __ms_part_base AS {plan.Partial(conn, ClusterTargets.Local, withFilter: false)}");
+        List<string> parts = ["SELECT * FROM __ms_part_base"];
+        var remoteRequests = federation.Healthy.ToDictionary(r => r.Name, r =>
+        {
+            var scan = RemoteRequest(table, minTs, maxTs);
+            scan.Sql = plan.Partial(conn, r.Name);
+            return scan;
+        });
+        long rows = 0, bytes = 0, files = 0;
+        if (federation.IncludeLocal)
+        {
+            var local = request with { Sql = plan.Partial(conn, ClusterTargets.Local), Limit = 0, Clusters = null };
+            await using var cursor = (QueryCursor)(await OpenCoreAsync(local, long.MaxValue, arrow: true, ct,
+                nested: true))!;
+            var created = false;
+            await foreach (var chunk in cursor.ReadArrowAsync(ct))
+                using (chunk)
+                {
+                    ArrowImport.Append(conn, "__ms_part_local", chunk.ArrowIpc, create: !created);
+                    created = true;
+                }
+            if (created) parts.Add("SELECT * FROM __ms_part_local");
+            (rows, bytes, files) = (cursor.Stats.ScannedRows, cursor.Stats.ScannedBytes, cursor.Stats.ScannedFiles);
+        }
+        var remote = await federation.ScanAsync(conn, remoteRequests, (long)settings.Current.MemoryLimitMb << 20,
+            tag: false, ct);
+        parts.AddRange(remote.Parts);
+        Exec(conn, $"CREATE OR REPLACE TEMP VIEW {DuckSql.Identifier(view)} AS {string.Join(" UNION ALL BY NAME ", parts)}");
+        return (plan.Final, new QueryStats(rows + remote.Rows, bytes + remote.Bytes, files, 0));
     }
 
     /// <summary>What a query holds until its cursor is gone (after its connection): cached files it reads, Arrow streams its views scan.</summary>

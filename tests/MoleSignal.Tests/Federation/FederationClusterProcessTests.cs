@@ -86,7 +86,7 @@ public sealed class FederationClusterProcessTests(PostgresServer pg) : IClassFix
                 using var resp = await local.Http.PostAsJsonAsync("/api/v1/query?clusters=local,b,c",
                     new { sql, limit = 0 });
                 var body = JsonDocument.Parse(await resp.Content.ReadAsStringAsync()).RootElement;
-                Assert.True(resp.StatusCode == HttpStatusCode.OK, body.ToString());
+                Assert.True(resp.StatusCode == HttpStatusCode.OK, $"{sql}: {body}");
                 Assert.Equal(FederationData.Oracle(sql, ("local", dir.Combine("local.ndjson")),
                     ("b", dir.Combine("b.ndjson")), ("c", dir.Combine("c.ndjson"))), FederationData.Rows(body));
                 Assert.Equal(["local", "b", "c"], body.GetProperty("federation").GetProperty("scanned_clusters")

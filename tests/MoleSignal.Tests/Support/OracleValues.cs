@@ -19,6 +19,7 @@ public static class OracleValues
 
     public static string? Normalize(object v) => v switch
     {
+        System.Numerics.BigInteger b => Normalize((double)b),
         double or float or decimal or long or int or short or System.Numerics.BigInteger or ulong =>
             Math.Round(Convert.ToDouble(v, CultureInfo.InvariantCulture), 6)
                 .ToString("R", CultureInfo.InvariantCulture),

@@ -40,7 +40,9 @@ public sealed class PartialAggregation
         var node = (JsonObject)_partial.DeepClone();
         if (!withFilter) node["where_clause"] = null;
         // A group expression that becomes the cluster's name stays a group: no rows still make no group.
-        Replace(node, o => IsColumn(o, ClusterTargets.Column) ? Aliased(Constant(cluster), Str(o["alias"]) ?? "") : null);
+        Replace(node, o => IsColumn(o, ClusterTargets.Column)
+            ? Aliased(Constant(cluster), Str(o["alias"]) ?? "")
+            : null);
         var root = _root.DeepClone();
         root["statements"]![0]!["node"] = node;
         return Deserialize(conn, root);
@@ -76,7 +78,8 @@ public sealed class PartialAggregation
         var aggregates = new List<JsonNode>();
         Visit(node, o =>
         {
-            if (IsAggregate(o) && !aggregates.Any(a => JsonNode.DeepEquals(a, Canonical(o)))) aggregates.Add(Canonical(o));
+            if (IsAggregate(o) && !aggregates.Any(a => JsonNode.DeepEquals(a, Canonical(o))))
+                aggregates.Add(Canonical(o));
         });
         if (aggregates.Count == 0 && groups.Count == 0) return null;
 
@@ -136,7 +139,8 @@ public sealed class PartialAggregation
             finalSelect.Add(item);
         }
         final["select_list"] = finalSelect;
-        final["group_expressions"] = new JsonArray(Enumerable.Range(0, groups.Count).Select(j => Column(G(j))).ToArray());
+        final["group_expressions"] =
+            new JsonArray(Enumerable.Range(0, groups.Count).Select(j => (JsonNode)Column(G(j))).ToArray());
         if (final["having"] is JsonNode having) final["having"] = Replace(having, Combine);
         foreach (var modifier in (JsonArray)final["modifiers"]!)
             if (modifier?["orders"] is JsonArray orders)
@@ -182,7 +186,8 @@ public sealed class PartialAggregation
         Visit(node, o =>
         {
             if (Str(o["class"]) is "SUBQUERY" or "WINDOW") ok = false;
-            if (Str(o["class"]) != "FUNCTION" || Str(o["function_name"]) is not { } f || !aggregates.Contains(f)) return;
+            if (Str(o["class"]) != "FUNCTION" || Str(o["function_name"]) is not { } f || !aggregates.Contains(f))
+                return;
             if (!Supported.Contains(f) || o["distinct"]?.GetValue<bool>() == true || o["filter"] is not null
                 || o["order_bys"]?["orders"] is JsonArray { Count: > 0 } || ((JsonArray)o["children"]!).Count > 1
                 || ((JsonArray)o["children"]!).Any(c => Contains(c!, x => IsAggregate(x))))

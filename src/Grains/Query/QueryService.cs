@@ -352,7 +352,8 @@ public sealed class QueryService(
         (string Name, string Type)[] fields = [.. live.Fields, (ClusterTargets.Column, "utf8")];
         Exec(conn, StreamView.Create(view, StreamView.Source(fields, []), []));
         if (PartialAggregation.TryPlan(conn, shape.Sql, view) is not { } plan) return null;
-        Exec(conn, $"CREATE TEMP TABLE __ms_part_base AS {plan.Partial(conn, ClusterTargets.Local, withFilter: false)}");
+        Exec(conn,
+            $"CREATE TEMP TABLE __ms_part_base AS {plan.Partial(conn, ClusterTargets.Local, withFilter: false)}");
         List<string> parts = ["SELECT * FROM __ms_part_base"];
         var remoteRequests = federation.Healthy.ToDictionary(r => r.Name, r =>
         {
@@ -379,7 +380,8 @@ public sealed class QueryService(
         var remote = await federation.ScanAsync(conn, remoteRequests, (long)settings.Current.MemoryLimitMb << 20,
             tag: false, ct);
         parts.AddRange(remote.Parts);
-        Exec(conn, $"CREATE OR REPLACE TEMP VIEW {DuckSql.Identifier(view)} AS {string.Join(" UNION ALL BY NAME ", parts)}");
+        Exec(conn, $"CREATE OR REPLACE TEMP VIEW {DuckSql.Identifier(view)} AS " +
+                   string.Join(" UNION ALL BY NAME ", parts));
         return (plan.Final, new QueryStats(rows + remote.Rows, bytes + remote.Bytes, files, 0));
     }
 

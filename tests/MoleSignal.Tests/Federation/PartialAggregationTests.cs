@@ -40,7 +40,8 @@ public sealed class PartialAggregationTests : IDisposable
         var rows = new List<string>();
         while (r.Read())
             rows.Add(string.Join("|", Enumerable.Range(0, r.FieldCount).Select(i =>
-                $"{r.GetName(i)}:{r.GetDataTypeName(i)}=" + (r.IsDBNull(i) ? "null" : OracleValues.Normalize(r.GetValue(i))))));
+                $"{r.GetName(i)}:{r.GetDataTypeName(i)}="
+                + (r.IsDBNull(i) ? "null" : OracleValues.Normalize(r.GetValue(i))))));
         return rows;
     }
 
@@ -55,8 +56,10 @@ public sealed class PartialAggregationTests : IDisposable
     [InlineData("SELECT count(*) FROM web WHERE level = 'ERROR'")]
     [InlineData("SELECT service, count(*) AS c, avg(d) FROM web GROUP BY service ORDER BY c DESC, service")]
     [InlineData("SELECT _timestamp // 60 AS m, count(*) FROM web GROUP BY m ORDER BY m")]
-    [InlineData("SELECT level, count(*) FROM web WHERE _timestamp >= 300 AND _timestamp < 900 GROUP BY level ORDER BY 1")]
-    [InlineData("SELECT _cluster, level, count(*), count(d), sum(d), min(service), max(d) FROM web GROUP BY 1, 2 ORDER BY 1, 2")]
+    [InlineData("SELECT level, count(*) FROM web WHERE _timestamp >= 300 AND _timestamp < 900 " +
+                "GROUP BY level ORDER BY 1")]
+    [InlineData("SELECT _cluster, level, count(*), count(d), sum(d), min(service), max(d) FROM web " +
+                "GROUP BY 1, 2 ORDER BY 1, 2")]
     [InlineData("SELECT count(*) FROM web WHERE _cluster = 'b' AND status > 0")]
     [InlineData("SELECT service, count(*) * 2 AS twice, round(avg(d), 3) AS a FROM web GROUP BY service " +
                 "HAVING count(*) > 100 ORDER BY a DESC LIMIT 3")]

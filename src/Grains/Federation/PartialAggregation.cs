@@ -20,6 +20,14 @@ public sealed class PartialAggregation
 
     private readonly JsonNode _root;
     private readonly JsonObject _partial;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, bool), string> _partials = new();
+
+    /// <summary>Plans by statement and view schema: the plan is a function of both, so a repeated statement (a
+    /// dashboard, a benchmark) skips the parses. Bounded: the memo starts over when full.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Sql, string Schema),
+        PartialAggregation?> Plans = new();
+
+    private const int MaxPlans = 1024;
 
     private PartialAggregation(JsonNode root, JsonObject partial, string final)
     {
@@ -35,7 +43,10 @@ public sealed class PartialAggregation
     /// <summary>The partial statement of <paramref name="cluster"/> (its <c>_cluster</c> a literal).</summary>
     /// <param name="withFilter">false: without the WHERE clause (run over an empty view for the columns'
     /// types).</param>
-    public string Partial(DuckDBConnection conn, string cluster, bool withFilter = true)
+    public string Partial(DuckDBConnection conn, string cluster, bool withFilter = true) =>
+        _partials.GetOrAdd((cluster, withFilter), k => MakePartial(conn, k.Item1, k.Item2));
+
+    private string MakePartial(DuckDBConnection conn, string cluster, bool withFilter)
     {
         var node = (JsonObject)_partial.DeepClone();
         if (!withFilter) node["where_clause"] = null;
@@ -51,7 +62,17 @@ public sealed class PartialAggregation
     /// <summary>The split of <paramref name="sql"/> (view names bound), or null when it does not apply. The
     /// stream's view must exist on <paramref name="conn"/> (typed, rows or not): the final statement keeps the
     /// output names and types the statement has over it.</summary>
-    public static PartialAggregation? TryPlan(DuckDBConnection conn, string sql, string view)
+    /// <param name="schema">The view's columns and types, as the memo's key.</param>
+    public static PartialAggregation? TryPlan(DuckDBConnection conn, string sql, string view, string schema)
+    {
+        if (Plans.TryGetValue((sql, schema), out var known)) return known;
+        var plan = Plan(conn, sql, view);
+        if (Plans.Count >= MaxPlans) Plans.Clear();
+        Plans[(sql, schema)] = plan;
+        return plan;
+    }
+
+    private static PartialAggregation? Plan(DuckDBConnection conn, string sql, string view)
     {
         var root = JsonNode.Parse(SqlInspector.Serialize(conn, sql))!;
         if (root["statements"] is not JsonArray { Count: 1 } statements

@@ -14,7 +14,7 @@ namespace MoleSignal.Grains.Query;
 /// A running statement read row by row (DuckDB streaming mode, so rows are not buffered before the first one);
 /// owns the connection, the scratch directory and the concurrency slot until disposed.
 /// </summary>
-internal sealed class QueryCursor : IQueryCursor
+internal sealed class QueryCursor : IArrowCursor
 {
     private readonly DuckDBConnection _conn;
     private readonly string _sql;

@@ -42,11 +42,10 @@ public sealed class QueryService(
         OpenCoreAsync(request, maxRows, arrow: false, ct);
 
     /// <summary>A cursor whose rows are read as Arrow chunks (<see cref="QueryCursor.ReadArrowAsync"/>).</summary>
-    internal async Task<QueryCursor> OpenArrowAsync(QueryRequest request, CancellationToken ct) =>
-        (QueryCursor)(await OpenCoreAsync(request, long.MaxValue, arrow: true, ct))!;
+    internal async Task<IArrowCursor> OpenArrowAsync(QueryRequest request, CancellationToken ct) =>
+        (IArrowCursor)(await OpenCoreAsync(request, long.MaxValue, arrow: true, ct))!;
 
-    /// <param name="arrow">The cursor is read as Arrow chunks: the statement is not started, and no shortcut
-    /// answers it.</param>
+    /// <param name="arrow">The cursor is read as Arrow chunks: the statement is not started.</param>
     /// <param name="nested">A part of a query that holds a slot already (a federated aggregate's local partial):
     /// it takes none of its own.</param>
     private async Task<IQueryCursor?> OpenCoreAsync(QueryRequest request, long maxRows, bool arrow,
@@ -85,7 +84,7 @@ public sealed class QueryService(
             var minTs = Math.Max(request.StartTime ?? long.MinValue, shape.MinTs ?? long.MinValue);
             var maxTs = Math.Min(request.EndTime is { } e ? e - 1 : long.MaxValue, shape.MaxTs ?? long.MaxValue);
             // The inspector sets CountAll and the pruning terms only for a statement that reads one stream once.
-            if (!arrow && federation is null && shape.CountAll is { } name
+            if (federation is null && shape.CountAll is { } name
                 && minTs == long.MinValue && maxTs == long.MaxValue
                 && await CountAllAsync(new StreamKey(request.Org, shape.Tables[0].Type, shape.Tables[0].Name), ct) is var (count, countedFiles, fileBytes))
             {
@@ -351,7 +350,8 @@ public sealed class QueryService(
         var live = await grains.GetGrain<IStreamGrain>(key.GrainKey).GetBuffered(long.MaxValue, long.MinValue);
         (string Name, string Type)[] fields = [.. live.Fields, (ClusterTargets.Column, "utf8")];
         Exec(conn, StreamView.Create(view, StreamView.Source(fields, []), []));
-        if (PartialAggregation.TryPlan(conn, shape.Sql, view) is not { } plan) return null;
+        var schema = string.Join(",", fields.Select(f => $"{f.Name}:{f.Type}"));
+        if (PartialAggregation.TryPlan(conn, shape.Sql, view, schema) is not { } plan) return null;
         Exec(conn,
             $"CREATE TEMP TABLE __ms_part_base AS {plan.Partial(conn, ClusterTargets.Local, withFilter: false)}");
         List<string> parts = ["SELECT * FROM __ms_part_base"];
@@ -361,28 +361,41 @@ public sealed class QueryService(
             scan.Sql = plan.Partial(conn, r.Name);
             return scan;
         });
-        long rows = 0, bytes = 0, files = 0;
-        if (federation.IncludeLocal)
-        {
-            var local = request with { Sql = plan.Partial(conn, ClusterTargets.Local), Limit = 0, Clusters = null };
-            await using var cursor = (QueryCursor)(await OpenCoreAsync(local, long.MaxValue, arrow: true, ct,
-                nested: true))!;
-            var created = false;
-            await foreach (var chunk in cursor.ReadArrowAsync(ct))
-                using (chunk)
-                {
-                    ArrowImport.Append(conn, "__ms_part_local", chunk.ArrowIpc, create: !created);
-                    created = true;
-                }
-            if (created) parts.Add("SELECT * FROM __ms_part_local");
-            (rows, bytes, files) = (cursor.Stats.ScannedRows, cursor.Stats.ScannedBytes, cursor.Stats.ScannedFiles);
-        }
-        var remote = await federation.ScanAsync(conn, remoteRequests, (long)settings.Current.MemoryLimitMb << 20,
+        // This cluster's partial runs on a connection of its own while the remotes answer; its rows are few (one
+        // per group) and join the view once both are done (this connection serves the remotes' appends).
+        var local = federation.IncludeLocal
+            ? LocalPartialAsync(request with
+            {
+                Sql = plan.Partial(conn, ClusterTargets.Local), Limit = 0, Clusters = null,
+            }, ct)
+            : Task.FromResult<(List<ArrowChunk> Chunks, QueryStats Stats)>(([], new QueryStats(0, 0, 0, 0)));
+        var remotes = federation.ScanAsync(conn, remoteRequests, (long)settings.Current.MemoryLimitMb << 20,
             tag: false, ct);
+        await Task.WhenAll(local, remotes);
+        var (chunks, stats) = await local;
+        for (var i = 0; i < chunks.Count; i++)
+            using (chunks[i])
+                ArrowImport.Append(conn, "__ms_part_local", chunks[i].ArrowIpc, create: i == 0);
+        if (chunks.Count > 0) parts.Add("SELECT * FROM __ms_part_local");
+        var remote = await remotes;
         parts.AddRange(remote.Parts);
         Exec(conn, $"CREATE OR REPLACE TEMP VIEW {DuckSql.Identifier(view)} AS " +
                    string.Join(" UNION ALL BY NAME ", parts));
-        return (plan.Final, new QueryStats(rows + remote.Rows, bytes + remote.Bytes, files, 0));
+        return (plan.Final, stats with
+        {
+            ScannedRows = stats.ScannedRows + remote.Rows, ScannedBytes = stats.ScannedBytes + remote.Bytes,
+        });
+    }
+
+    /// <summary>This cluster's partial statement as a query of its own (it holds no slot: its caller does).</summary>
+    private async Task<(List<ArrowChunk> Chunks, QueryStats Stats)> LocalPartialAsync(QueryRequest partial,
+        CancellationToken ct)
+    {
+        var chunks = new List<ArrowChunk>();
+        await using var cursor = (IArrowCursor)(await OpenCoreAsync(partial, long.MaxValue, arrow: true, ct,
+            nested: true))!;
+        await foreach (var chunk in cursor.ReadArrowAsync(ct)) chunks.Add(chunk);
+        return (chunks, cursor.Stats);
     }
 
     /// <summary>What a query holds until its cursor is gone (after its connection): cached files it reads, Arrow streams its views scan.</summary>

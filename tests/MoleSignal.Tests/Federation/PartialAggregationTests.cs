@@ -48,7 +48,7 @@ public sealed class PartialAggregationTests : IDisposable
     private PartialAggregation? Plan(string sql)
     {
         Exec("CREATE OR REPLACE VIEW web AS SELECT *, 'local' AS _cluster FROM rows_local WHERE false");
-        return PartialAggregation.TryPlan(_conn, sql, "web");
+        return PartialAggregation.TryPlan(_conn, sql, "web", "test");
     }
 
     [Theory]

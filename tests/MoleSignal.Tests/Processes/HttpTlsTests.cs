@@ -17,35 +17,16 @@ namespace MoleSignal.Tests.Processes;
 public sealed class HttpTlsTests : IDisposable
 {
     private readonly TempDir _dir = new("ms-tls");
-    private readonly X509Certificate2 _ca;
+    private readonly TestCa _authority = new();
+    private X509Certificate2 Ca => _authority.Certificate;
 
-    public HttpTlsTests()
+    public void Dispose()
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var req = new CertificateRequest("CN=MoleSignal Test CA", key, HashAlgorithmName.SHA256);
-        req.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        req.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        _ca = req.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
+        _authority.Dispose();
+        _dir.Dispose();
     }
 
-    public void Dispose() => _dir.Dispose();
-
-    /// <summary>A leaf for <paramref name="dns"/> signed by the CA, written as PEM chain and key; returns its serial.</summary>
-    private string Issue(string dns, string certPath, string keyPath)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var req = new CertificateRequest($"CN={dns}", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName(dns);
-        req.CertificateExtensions.Add(san.Build());
-        req.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        var serial = RandomNumberGenerator.GetBytes(12);
-        serial[0] &= 0x7f;
-        using var leaf = req.Create(_ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), serial);
-        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
-        File.WriteAllText(certPath, leaf.ExportCertificatePem() + "\n" + _ca.ExportCertificatePem());
-        return leaf.SerialNumber;
-    }
+    private string Issue(string dns, string certPath, string keyPath) => _authority.Issue(dns, certPath, keyPath);
 
     /// <summary>A handler that trusts only the test CA and connects every host name to 127.0.0.1.</summary>
     private SocketsHttpHandler Handler(Action<X509Certificate2>? seen = null) => new()
@@ -62,7 +43,7 @@ public sealed class HttpTlsTests : IDisposable
             CertificateChainPolicy = new X509ChainPolicy
             {
                 TrustMode = X509ChainTrustMode.CustomRootTrust,
-                CustomTrustStore = { _ca },
+                CustomTrustStore = { Ca },
                 RevocationMode = X509RevocationMode.NoCheck,
             },
             RemoteCertificateValidationCallback = (_, cert, _, errors) =>

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using static MoleSignal.Grains.Query.DuckAst;
 using DuckDB.NET.Data;
 using MoleSignal.Grains.Abstractions.Query;
 using MoleSignal.Grains.Query;
@@ -56,7 +57,7 @@ public sealed class PartialAggregation
             : null);
         var root = _root.DeepClone();
         root["statements"]![0]!["node"] = node;
-        return Deserialize(conn, root);
+        return Print(conn, root);
     }
 
     /// <summary>The split of <paramref name="sql"/> (view names bound), or null when it does not apply. The
@@ -74,7 +75,7 @@ public sealed class PartialAggregation
 
     private static PartialAggregation? Plan(DuckDBConnection conn, string sql, string view)
     {
-        var root = JsonNode.Parse(SqlInspector.Serialize(conn, sql))!;
+        var root = Parse(conn, sql);
         if (root["statements"] is not JsonArray { Count: 1 } statements
             || statements[0]!["node"] is not JsonObject node || !Eligible(conn, node, view))
             return null;
@@ -131,7 +132,7 @@ public sealed class PartialAggregation
         unfiltered["where_clause"] = null;
         var unfilteredRoot = root.DeepClone();
         unfilteredRoot["statements"]![0]!["node"] = unfiltered;
-        var described = Describe(conn, Deserialize(conn, unfilteredRoot));
+        var described = Describe(conn, Print(conn, unfilteredRoot));
         var final = (JsonObject)node.DeepClone();
         final["where_clause"] = null;
         JsonNode? Combine(JsonObject o)
@@ -175,7 +176,7 @@ public sealed class PartialAggregation
         if (stray) return null;
         var finalRoot = root.DeepClone();
         finalRoot["statements"]![0]!["node"] = final;
-        return new PartialAggregation(root, partial, Deserialize(conn, finalRoot));
+        return new PartialAggregation(root, partial, Print(conn, finalRoot));
     }
 
     private static string G(int j) => $"__pg{j}";
@@ -243,12 +244,6 @@ public sealed class PartialAggregation
         return columns;
     }
 
-    private static string Deserialize(DuckDBConnection conn, JsonNode root)
-    {
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = $"SELECT json_deserialize_sql({DuckSql.Literal(root.ToJsonString())})";
-        return (string)cmd.ExecuteScalar()!;
-    }
 
     /// <summary>An expression as compared: without where it stood or what it was called.</summary>
     private static JsonNode Canonical(JsonNode n)
@@ -326,28 +321,5 @@ public sealed class PartialAggregation
                     arr[i] = r;
         }
         return node;
-    }
-
-    private static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-
-    private static bool Contains(JsonNode node, Func<JsonObject, bool> test)
-    {
-        var found = false;
-        Visit(node, o => found |= test(o));
-        return found;
-    }
-
-    private static void Visit(JsonNode? n, Action<JsonObject> onObject)
-    {
-        switch (n)
-        {
-            case JsonArray a:
-                foreach (var item in a) Visit(item, onObject);
-                break;
-            case JsonObject o:
-                onObject(o);
-                foreach (var p in o.ToList()) Visit(p.Value, onObject);
-                break;
-        }
     }
 }

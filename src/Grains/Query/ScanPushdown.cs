@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using static MoleSignal.Grains.Query.DuckAst;
 using DuckDB.NET.Data;
 
 namespace MoleSignal.Grains.Query;
@@ -44,9 +45,6 @@ public static class ScanPushdown
         return (columns, filtered.StartsWith(bare, StringComparison.Ordinal) ? filtered[bare.Length..] : null);
     }
 
-    private static JsonNode Parse(DuckDBConnection conn, string sql) =>
-        JsonNode.Parse(SqlInspector.Serialize(conn, sql))!;
-
     /// <summary>The statement reduced to SELECT * FROM view WHERE ...: the parser prints the filter back as
     /// SQL.</summary>
     private static string Filtered(DuckDBConnection conn, JsonNode root, JsonObject node, string from,
@@ -56,9 +54,7 @@ public static class ScanPushdown
         var star = Parse(conn, $"SELECT * FROM {from}")["statements"]![0]!["node"]!.DeepClone().AsObject();
         if (withWhere) star["where_clause"] = node["where_clause"]!.DeepClone();
         root["statements"]![0]!["node"] = star;
-        using var cmd = conn.CreateCommand();
-        cmd.CommandText = $"SELECT json_deserialize_sql({DuckSql.Literal(root.ToJsonString())})";
-        return (string)cmd.ExecuteScalar()!;
+        return Print(conn, root);
     }
 
     /// <summary>
@@ -95,29 +91,5 @@ public static class ScanPushdown
         });
         if (wanted.Count == 0) wanted.Add("_timestamp"); // count(*) and the like: rows, any one column
         return wanted.ToList();
-    }
-
-    /// <summary>A string property; null when absent or not a string (a property name can mean an object elsewhere in the tree).</summary>
-    private static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-
-    private static bool Contains(JsonNode node, Func<JsonObject, bool> test)
-    {
-        var found = false;
-        Visit(node, o => found |= test(o));
-        return found;
-    }
-
-    private static void Visit(JsonNode? n, Action<JsonObject> onObject)
-    {
-        switch (n)
-        {
-            case JsonArray a:
-                foreach (var item in a) Visit(item, onObject);
-                break;
-            case JsonObject o:
-                onObject(o);
-                foreach (var p in o) Visit(p.Value, onObject);
-                break;
-        }
     }
 }

@@ -65,7 +65,7 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
     {
         var (status, body) = await QueryAsync(new { sql, limit = 0 });
         Assert.True(status == HttpStatusCode.OK, $"{sql}: {status} {body}");
-        return body.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().Select(OracleValues.Normalize).ToList()).ToList();
+        return Rows(body);
     }
 
     private List<List<string?>> Oracle(string sql)
@@ -82,9 +82,13 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
         using var r = q.ExecuteReader();
         var rows = new List<List<string?>>();
         while (r.Read())
-            rows.Add(Enumerable.Range(0, r.FieldCount).Select(i => r.IsDBNull(i) ? null : OracleValues.Normalize(r.GetValue(i))).ToList());
+            rows.Add(Enumerable.Range(0, r.FieldCount)
+                .Select(i => r.IsDBNull(i) ? null : OracleValues.Normalize(r.GetValue(i))).ToList());
         return rows;
     }
+
+    private static List<List<string?>> Rows(JsonElement body) => body.GetProperty("rows").EnumerateArray()
+        .Select(r => r.EnumerateArray().Select(OracleValues.Normalize).ToList()).ToList();
 
     [Theory]
     [InlineData("SELECT count(*) FROM bench")]
@@ -135,7 +139,7 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
         var expected = Oracle($"SELECT _timestamp, message FROM bench WHERE regexp_matches(lower(message), '{needle}') AND _timestamp <= {end} ORDER BY 1");
         Assert.NotEmpty(expected);
         var (_, body) = await QueryAsync(new { sql });
-        Assert.Equal(expected, body.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().Select(OracleValues.Normalize).ToList()).ToList());
+        Assert.Equal(expected, Rows(body));
         Assert.Equal(expected.Count, body.GetProperty("scanned_rows").GetInt64());
 
         // A match_all that is not a WHERE term is still evaluated per row.
@@ -186,7 +190,7 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
         var trace = (await RowsAsync("SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1"))[0][0];
         var expected = Oracle($"SELECT _timestamp, service FROM bench WHERE trace_id = '{trace}' ORDER BY 1");
         var (_, body) = await QueryAsync(new { sql = $"SELECT _timestamp, service FROM bench WHERE trace_id = '{trace}' ORDER BY 1" });
-        Assert.Equal(expected, body.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().Select(OracleValues.Normalize).ToList()).ToList());
+        Assert.Equal(expected, Rows(body));
         var files = (await NodeQueries.FilesAsync(fx.Dir.Combine("node"), "bench")).Count;
         Assert.True(body.GetProperty("scanned_files").GetInt64() < files, $"scanned {body.GetProperty("scanned_files")} of {files} files");
         // An id that exists nowhere scans no file at all.

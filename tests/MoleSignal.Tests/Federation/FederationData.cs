@@ -34,27 +34,10 @@ public static class FederationData
 
     /// <summary>The SQL over a view <c>web</c> of every cluster's records, each with its cluster's name as
     /// <c>_cluster</c>.</summary>
-    public static List<List<string?>> Oracle(string sql, params (string Cluster, string Flat)[] clusters)
-    {
-        using var conn = new DuckDBConnection("DataSource=:memory:");
-        conn.Open();
-        using (var cmd = conn.CreateCommand())
-        {
-            cmd.CommandText = "CREATE VIEW web AS " + string.Join(" UNION ALL BY NAME ", clusters.Select(c =>
-                $"SELECT *, '{c.Cluster}' AS _cluster FROM read_ndjson_auto('{c.Flat}', sample_size = -1)"));
-            cmd.ExecuteNonQuery();
-        }
-        using var q = conn.CreateCommand();
-        q.CommandText = sql;
-        using var r = q.ExecuteReader();
-        var rows = new List<List<string?>>();
-        while (r.Read())
-            rows.Add(Enumerable.Range(0, r.FieldCount)
-                .Select(i => r.IsDBNull(i) ? null : OracleValues.Normalize(r.GetValue(i))).ToList());
-        return rows;
-    }
+    public static List<List<string?>> Oracle(string sql, params (string Cluster, string Flat)[] clusters) =>
+        OracleValues.Oracle("CREATE VIEW web AS " + string.Join(" UNION ALL BY NAME ", clusters.Select(c =>
+            $"SELECT *, '{c.Cluster}' AS _cluster FROM read_ndjson_auto('{c.Flat}', sample_size = -1)")), sql);
 
     /// <summary>An answer's rows, normalised as the oracle's.</summary>
-    public static List<List<string?>> Rows(JsonElement body) => body.GetProperty("rows").EnumerateArray()
-        .Select(r => r.EnumerateArray().Select(OracleValues.Normalize).ToList()).ToList();
+    public static List<List<string?>> Rows(JsonElement body) => OracleValues.Rows(body);
 }

@@ -68,27 +68,10 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
         return Rows(body);
     }
 
-    private List<List<string?>> Oracle(string sql)
-    {
-        using var conn = new DuckDBConnection("DataSource=:memory:");
-        conn.Open();
-        using (var cmd = conn.CreateCommand())
-        {
-            cmd.CommandText = $"CREATE VIEW bench AS SELECT * FROM read_ndjson_auto('{fx.FlatNdjson}', sample_size = -1)";
-            cmd.ExecuteNonQuery();
-        }
-        using var q = conn.CreateCommand();
-        q.CommandText = sql;
-        using var r = q.ExecuteReader();
-        var rows = new List<List<string?>>();
-        while (r.Read())
-            rows.Add(Enumerable.Range(0, r.FieldCount)
-                .Select(i => r.IsDBNull(i) ? null : OracleValues.Normalize(r.GetValue(i))).ToList());
-        return rows;
-    }
+    private List<List<string?>> Oracle(string sql) => OracleValues.Oracle(
+        $"CREATE VIEW bench AS SELECT * FROM read_ndjson_auto('{fx.FlatNdjson}', sample_size = -1)", sql);
 
-    private static List<List<string?>> Rows(JsonElement body) => body.GetProperty("rows").EnumerateArray()
-        .Select(r => r.EnumerateArray().Select(OracleValues.Normalize).ToList()).ToList();
+    private static List<List<string?>> Rows(JsonElement body) => OracleValues.Rows(body);
 
     [Theory]
     [InlineData("SELECT count(*) FROM bench")]

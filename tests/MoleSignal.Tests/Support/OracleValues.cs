@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using DuckDB.NET.Data;
 
 namespace MoleSignal.Tests.Support;
 
@@ -26,4 +27,29 @@ public static class OracleValues
         bool b => b ? "true" : "false",
         _ => v.ToString(),
     };
+
+    /// <summary>The oracle: <paramref name="sql"/> in a plain in-memory DuckDB where <paramref name="view"/> (a
+    /// CREATE VIEW statement) defines the table, its rows normalised.</summary>
+    public static List<List<string?>> Oracle(string view, string sql)
+    {
+        using var conn = new DuckDBConnection("DataSource=:memory:");
+        conn.Open();
+        using (var cmd = conn.CreateCommand())
+        {
+            cmd.CommandText = view;
+            cmd.ExecuteNonQuery();
+        }
+        using var q = conn.CreateCommand();
+        q.CommandText = sql;
+        using var r = q.ExecuteReader();
+        var rows = new List<List<string?>>();
+        while (r.Read())
+            rows.Add(Enumerable.Range(0, r.FieldCount)
+                .Select(i => r.IsDBNull(i) ? null : Normalize(r.GetValue(i))).ToList());
+        return rows;
+    }
+
+    /// <summary>An answer's rows, normalised as the oracle's.</summary>
+    public static List<List<string?>> Rows(JsonElement body) => body.GetProperty("rows").EnumerateArray()
+        .Select(r => r.EnumerateArray().Select(Normalize).ToList()).ToList();
 }

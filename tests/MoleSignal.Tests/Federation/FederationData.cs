@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using DuckDB.NET.Data;
 
 namespace MoleSignal.Tests.Federation;
 

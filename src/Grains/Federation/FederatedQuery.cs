@@ -27,7 +27,7 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
     /// reason.</summary>
     public FederationStats Stats()
     {
-        var scanned = remotes.Select(r => r.Name).Where(n => !_degraded.ContainsKey(n)).ToList();
+        var scanned = Healthy.Select(r => r.Name).ToList();
         if (includeLocal) scanned.Insert(0, ClusterTargets.Local);
         return new FederationStats(scanned, new SortedDictionary<string, string>(_degraded));
     }

@@ -32,9 +32,11 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
         {
             var local = await files.PinAsync(request.Files, pinned, stop.Token);
             // DuckDB reads ahead at most two chunks of what the caller has not taken yet.
-            var chunks = Channel.CreateBounded<ScanChunk>(2);
+            var chunks = Channel.CreateBounded<ArrowChunk>(2);
             produce = Task.Run(() => Produce(request, local, chunks.Writer, stop.Token), CancellationToken.None);
-            await foreach (var chunk in chunks.Reader.ReadAllAsync(stop.Token)) yield return chunk;
+            await foreach (var chunk in chunks.Reader.ReadAllAsync(stop.Token))
+                using (chunk)
+                    yield return new ScanChunk(chunk.ArrowIpc.ToArray(), chunk.Rows);
         }
         finally
         {
@@ -46,11 +48,11 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
         }
     }
 
-    /// <summary>Runs on the thread pool: DuckDB blocks while it scans.</summary>
+    /// <summary>Runs on the thread pool: DuckDB blocks while it scans. Ends <paramref name="output"/>, with the
+    /// failure if any.</summary>
     private async Task Produce(ScanRequest request, List<(string Path, long[]? Rows)> local,
-        ChannelWriter<ScanChunk> output, CancellationToken ct)
+        ChannelWriter<ArrowChunk> output, CancellationToken ct)
     {
-        var chunks = Channel.CreateBounded<ArrowChunk>(1);
         try
         {
             using var conn = engines.Connect(request.Org);
@@ -62,16 +64,11 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
             using var cmd = conn.CreateCommand();
             cmd.CommandText = request.Sql;
             cmd.UseStreamingMode = true;
-            var produce = ArrowChunks.ProduceAsync(cmd, chunks.Writer, e => e, ct);
-            await foreach (var chunk in chunks.Reader.ReadAllAsync(ct))
-                using (chunk)
-                    await output.WriteAsync(new ScanChunk(chunk.ArrowIpc.ToArray(), chunk.Rows), ct);
-            await produce;
-            output.Complete();
+            await ArrowChunks.ProduceAsync(cmd, output, e => e, ct);
         }
         catch (Exception e)
         {
-            output.Complete(e);
+            output.TryComplete(e);
         }
     }
 }

@@ -9,6 +9,7 @@ namespace MoleSignal.Bench;
 /// Reads a stream through a node's molesignal.v1 Scan service, as a federated query's coordinator does, and prints
 /// the Arrow bytes and rows per second received (best of N rounds; the Arrow is not decoded).
 ///   MoleSignal.Bench scan http://127.0.0.1:GRPC_PORT STREAM USER:SECRET [rounds=3] [columns,comma-separated]
+///     [filter]
 /// </summary>
 public static class ScanReader
 {
@@ -29,15 +30,20 @@ public static class ScanReader
             bytes = rows = 0;
             var clock = Stopwatch.StartNew();
             var request = new StreamScanRequest { Stream = args[2] };
-            if (args.Length > 5) request.Columns.AddRange(args[5].Split(','));
+            if (args.Length > 5 && args[5] != "*") request.Columns.AddRange(args[5].Split(','));
+            if (args.Length > 6) request.Filter = args[6];
+            long batches = 0;
             using var call = client.Scan(request, headers);
             await foreach (var chunk in call.ResponseStream.ReadAllAsync())
             {
                 bytes += chunk.ArrowIpc.Length;
                 rows += chunk.Rows;
+                batches++;
             }
             best = Math.Max(best, bytes / 1048576.0 / clock.Elapsed.TotalSeconds);
-            Console.Error.WriteLine($"round {r}: {bytes >> 20} MiB, {rows} rows in {clock.Elapsed.TotalSeconds:F2} s");
+            Console.Error.WriteLine($"round {r}: {bytes >> 20} MiB, {rows} rows in " +
+                                    $"{clock.Elapsed.TotalSeconds:F3} s, " +
+                                    $"{batches} chunks");
         }
         Console.WriteLine($"scan {rows} rows, {bytes / 1048576.0:F0} MiB of Arrow: best {best:F0} MiB/s " +
                           $"({best * rows / (bytes / 1048576.0) / 1e3:F0} k rows/s)");

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using DuckDB.NET.Data;
 using MoleSignal.Grains.Abstractions.Query;
 using MoleSignal.Grains.Columnar;
+using MoleSignal.Grains.Query;
 using MoleSignal.Rpc.V1;
 
 namespace MoleSignal.Grains.Federation;
@@ -36,83 +37,137 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
     public static string Tag(string part, string cluster) =>
         $"SELECT *, {DuckSql.Literal(cluster)} AS {DuckSql.Identifier(ClusterTargets.Column)} FROM ({part})";
 
+    /// <summary>What one remote cluster sent, in order.</summary>
+    public sealed record Received(RemoteCluster Cluster, List<ArrowChunk> Chunks);
+
     /// <summary>
-    /// Scans the stream on every remote cluster still healthy, at once; each one's chunks go into a TEMP table of
-    /// its own (one at a time: one connection). Returns the tagged parts and the rows and bytes received.
+    /// Scans the stream on every remote cluster still healthy, at once, and holds what each one sends until
+    /// <see cref="Load"/>: the caller binds this cluster's part meanwhile (the connection is its own until then).
+    /// A remote that fails is reported degraded and what it sent dropped.
     /// </summary>
-    /// <param name="requests">What each healthy remote is asked (made before: the connection serves the appends).
-    /// </param>
+    /// <param name="requests">What each healthy remote is asked.</param>
     /// <param name="budget">Bytes the remote chunks may take in all before the query is refused (413).</param>
-    /// <param name="tag">Add the <c>_cluster</c> column (rows; a partial statement names its cluster itself).</param>
-    public async Task<(List<string> Parts, long Rows, long Bytes)> ScanAsync(DuckDBConnection conn,
-        IReadOnlyDictionary<string, StreamScanRequest> requests, long budget, bool tag, CancellationToken ct)
+    public async Task<List<Received>> ReceiveAsync(IReadOnlyDictionary<string, StreamScanRequest> requests,
+        long budget, CancellationToken ct)
     {
-        var table = Interlocked.Increment(ref _tables);
-        var loading = new SemaphoreSlim(1);
-        long rows = 0, bytes = 0;
-        var parts = new ConcurrentBag<string>();
-        await Task.WhenAll(Healthy.Where(r => requests.ContainsKey(r.Name)).ToList().Select(async (remote, i) =>
-        {
-            var name = $"__ms_fed_{table}_{i}";
-            var created = false;
-            var clock = Stopwatch.StartNew();
-            try
+        long bytes = 0;
+        var received = await Task.WhenAll(Healthy.Where(r => requests.ContainsKey(r.Name)).ToList().Select(
+            async remote =>
             {
-                await foreach (var chunk in client.ScanAsync(remote, org, requests[remote.Name], timeout, ct))
+                var chunks = new List<ArrowChunk>();
+                var clock = Stopwatch.StartNew();
+                try
                 {
-                    if (Interlocked.Add(ref bytes, chunk.ArrowIpc.Length) > budget)
-                        throw new QueryException(413, "memory_limit",
-                            $"the remote clusters' rows exceed {budget >> 20} MiB (querier.memory_limit_mb): " +
-                            "narrow the query");
-                    Interlocked.Add(ref rows, chunk.Rows);
-                    await loading.WaitAsync(ct);
-                    try
+                    await foreach (var chunk in client.ScanAsync(remote, org, requests[remote.Name], timeout, ct))
                     {
-                        ArrowImport.Append(conn, name, chunk.ArrowIpc, create: !created);
-                        created = true;
+                        if (Interlocked.Add(ref bytes, chunk.ArrowIpc.Length) > budget)
+                            throw new QueryException(413, "memory_limit",
+                                $"the remote clusters' rows exceed {budget >> 20} MiB (querier.memory_limit_mb): " +
+                                "narrow the query");
+                        chunks.Add(chunk);
                     }
-                    finally
-                    {
-                        loading.Release();
-                    }
+                    FederationMetrics.RemoteScans.WithLabels(remote.Name, "ok").Inc();
+                    return new Received(remote, chunks);
                 }
-                FederationMetrics.RemoteScans.WithLabels(remote.Name, "ok").Inc();
-                var part = $"SELECT * FROM {DuckSql.Identifier(name)}";
-                if (created) parts.Add(tag ? Tag(part, remote.Name) : part);
-            }
-            catch (RemoteScanClient.RemoteScanException e)
-            {
-                FederationMetrics.RemoteScans.WithLabels(remote.Name, e.Result).Inc();
-                _degraded[remote.Name] = e.Message;
-                await Drop(conn, loading, name, created);
-            }
-            catch (Exception e) when (e is not QueryException && !ct.IsCancellationRequested)
-            {
-                FederationMetrics.RemoteScans.WithLabels(remote.Name, "error").Inc();
-                _degraded[remote.Name] = $"its rows could not be read: {e.Message}";
-                await Drop(conn, loading, name, created);
-            }
-            finally
-            {
-                FederationMetrics.RemoteScanDuration.Observe(clock.Elapsed.TotalSeconds);
-            }
-        }));
-        return (parts.ToList(), rows, bytes);
+                catch (RemoteScanClient.RemoteScanException e)
+                {
+                    FederationMetrics.RemoteScans.WithLabels(remote.Name, e.Result).Inc();
+                    _degraded[remote.Name] = e.Message;
+                }
+                catch (Exception e) when (e is not QueryException && !ct.IsCancellationRequested)
+                {
+                    FederationMetrics.RemoteScans.WithLabels(remote.Name, "error").Inc();
+                    _degraded[remote.Name] = $"its rows could not be read: {e.Message}";
+                }
+                finally
+                {
+                    FederationMetrics.RemoteScanDuration.Observe(clock.Elapsed.TotalSeconds);
+                }
+                return null;
+            }));
+        return received.OfType<Received>().ToList();
     }
 
-    private static async Task Drop(DuckDBConnection conn, SemaphoreSlim loading, string table, bool created)
+    /// <summary>The stream's record count on every healthy remote, summed: each answers <c>SELECT count(*)</c>
+    /// from its own metadata and sends one BIGINT. A remote that fails is reported degraded and not counted.
+    /// </summary>
+    public async Task<(long Count, long Bytes)> CountAsync(StreamScanRequest request, CancellationToken ct)
     {
-        if (!created) return;
-        await loading.WaitAsync(CancellationToken.None);
-        try
+        long count = 0, bytes = 0;
+        foreach (var (_, chunks) in await ReceiveAsync(Healthy.ToDictionary(r => r.Name, _ => request),
+                     long.MaxValue, ct))
+            foreach (var chunk in chunks)
+            {
+                bytes += chunk.ArrowIpc.Length;
+                using var reader = new Apache.Arrow.Ipc.ArrowStreamReader(chunk.ArrowIpc);
+                while (reader.ReadNextRecordBatch() is { } batch)
+                    using (batch)
+                        if (batch.Length > 0 && batch.Column(0) is Apache.Arrow.Int64Array counts)
+                            count += counts.GetValue(0) ?? 0;
+            }
+        return (count, bytes);
+    }
+
+    /// <summary>The stream scanned on every healthy remote (one request for all) while the caller binds this
+    /// cluster's part; disposed before it was awaited, the scans are cancelled.</summary>
+    /// <param name="filtered">Whether the request applies the statement's WHERE clause (its rows hold for it).
+    /// </param>
+    public RemoteScan Start(StreamScanRequest request, long budget, bool filtered, CancellationToken ct)
+    {
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        return new RemoteScan(ReceiveAsync(Healthy.ToDictionary(r => r.Name, _ => request), budget, cancel.Token),
+            filtered, cancel);
+    }
+
+    /// <summary>Remote scans under way (<see cref="Start"/>).</summary>
+    public sealed class RemoteScan(Task<List<Received>> received, bool filtered, CancellationTokenSource cancel)
+        : IAsyncDisposable
+    {
+        public Task<List<Received>> Received => received;
+
+        /// <summary>Every remote applies the statement's WHERE clause: its rows hold for it.</summary>
+        public bool Filtered => filtered;
+
+        public async ValueTask DisposeAsync()
         {
-            using var cmd = conn.CreateCommand();
-            cmd.CommandText = $"DROP TABLE IF EXISTS {DuckSql.Identifier(table)}";
-            cmd.ExecuteNonQuery();
+            if (!received.IsCompleted)
+            {
+                await cancel.CancelAsync();
+                try
+                {
+                    await received;
+                }
+                catch (Exception e) when (e is OperationCanceledException or QueryException)
+                {
+                }
+            }
+            cancel.Dispose();
         }
-        finally
+    }
+
+    /// <summary>Each remote's chunks in a TEMP table of its own; returns the parts of the view that read them
+    /// (with the <c>_cluster</c> column when <paramref name="tag"/>: rows; a partial statement names its cluster
+    /// itself) and the rows and bytes received.</summary>
+    public (List<string> Parts, long Rows, long Bytes) Load(DuckDBConnection conn, List<Received> received,
+        bool tag)
+    {
+        var table = Interlocked.Increment(ref _tables);
+        long rows = 0, bytes = 0;
+        var parts = new List<string>();
+        for (var i = 0; i < received.Count; i++)
         {
-            loading.Release();
+            var (remote, chunks) = received[i];
+            if (chunks.Count == 0) continue;
+            var name = $"__ms_fed_{table}_{i}";
+            for (var c = 0; c < chunks.Count; c++)
+            {
+                ArrowImport.Append(conn, name, chunks[c].ArrowIpc, create: c == 0);
+                rows += chunks[c].Rows;
+                bytes += chunks[c].ArrowIpc.Length;
+            }
+            var part = $"SELECT * FROM {DuckSql.Identifier(name)}";
+            parts.Add(tag ? Tag(part, remote.Name) : part);
         }
+        return (parts, rows, bytes);
     }
 }

@@ -37,6 +37,10 @@ public sealed class PartialAggregation
         Final = final;
     }
 
+    /// <summary>The partial statement's columns with no rows (typed as every cluster's partial gives them): the
+    /// union of the clusters' rows starts from it, so an answer without rows keeps its types.</summary>
+    public string Empty { get; private set; } = "";
+
     /// <summary>The statement the coordinator runs over the union of the partial rows, bound as the stream's
     /// view: the user's columns, names, types, HAVING, ORDER BY and LIMIT.</summary>
     public string Final { get; }
@@ -60,6 +64,11 @@ public sealed class PartialAggregation
         return Print(conn, root);
     }
 
+    /// <summary>Whether the split of this statement over this schema is known (a plan, or null when it does not
+    /// apply): <see cref="TryPlan"/> then needs no view.</summary>
+    public static bool Known(string sql, string schema, out PartialAggregation? plan) =>
+        Plans.TryGetValue((sql, schema), out plan);
+
     /// <summary>The split of <paramref name="sql"/> (view names bound), or null when it does not apply. The
     /// stream's view must exist on <paramref name="conn"/> (typed, rows or not): the final statement keeps the
     /// output names and types the statement has over it.</summary>
@@ -68,6 +77,10 @@ public sealed class PartialAggregation
     {
         if (Plans.TryGetValue((sql, schema), out var known)) return known;
         var plan = Plan(conn, sql, view);
+        if (plan is not null)
+            plan.Empty = "SELECT " + string.Join(", ",
+                Describe(conn, plan.Partial(conn, ClusterTargets.Local, withFilter: false)).Select(c =>
+                    $"CAST(NULL AS {c.Type}) AS {DuckSql.Identifier(c.Name)}")) + " WHERE false";
         if (Plans.Count >= MaxPlans) Plans.Clear();
         Plans[(sql, schema)] = plan;
         return plan;

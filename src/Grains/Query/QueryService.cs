@@ -94,6 +94,17 @@ public sealed class QueryService(
                 return new ConstantCursor([new QueryColumn(name, "BIGINT")], [count], new QueryStats(count, fileBytes, countedFiles, clock.ElapsedMilliseconds),
                     () => { slots.Release(); QueryMetrics.Running.Dec(); });
             }
+            if (federation is not null && shape.CountAll is { } counted && minTs == long.MinValue
+                && maxTs == long.MaxValue && await CountFederatedAsync(request, shape.Tables[0], federation, ct)
+                    is var (total, stats))
+            {
+                conn.Dispose();
+                conn = null;
+                QueryMetrics.Queries.WithLabels("ok").Inc();
+                return new ConstantCursor([new QueryColumn(counted, "BIGINT")], [total],
+                    stats with { TookMs = clock.ElapsedMilliseconds },
+                    () => { slots.Release(); QueryMetrics.Running.Dec(); });
+            }
             string? userSql = null;
             long rows = 0, bytes = 0, fileCount = 0;
             if (federation is not null && shape.Tables.Count == 1
@@ -203,6 +214,21 @@ public sealed class QueryService(
     private async Task<(long Rows, long Files, long Bytes)?> CountAllAsync(StreamKey key, CancellationToken ct) =>
         await catalog.GetAsync(key, ct) is { } info ? (info.Records, info.Files, info.CompressedBytes) : null;
 
+    /// <summary><c>SELECT count(*) FROM stream</c> over clusters: this one's count from its catalog, each remote's
+    /// from its own; null when the stream is unknown here.</summary>
+    private async Task<(long Count, QueryStats Stats)?> CountFederatedAsync(QueryRequest request, TableRef table,
+        FederatedQuery federation, CancellationToken ct)
+    {
+        var key = new StreamKey(request.Org, table.Type, table.Name);
+        if (await CountAllAsync(key, ct) is not var (count, files, fileBytes)) return null;
+        if (!federation.IncludeLocal) (count, files, fileBytes) = (0, 0, 0);
+        var scan = RemoteRequest(table, long.MinValue, long.MaxValue);
+        scan.Sql = $"SELECT count(*) FROM {DuckSql.Identifier(table.Type)}.{DuckSql.Identifier(table.Name)}";
+        var (remote, bytes) = await federation.CountAsync(scan, ct);
+        var total = count + remote;
+        return (total, new QueryStats(total, fileBytes + bytes, files, 0, federation.Stats()));
+    }
+
     /// <summary>What a single-stream query lets the binder skip: files without its words or ids, or older than its newest n.</summary>
     private sealed record Pruning(IReadOnlyList<List<string>> MatchAll, IReadOnlyList<(string Column, string Value)> Equalities, long? LatestN);
 
@@ -226,6 +252,9 @@ public sealed class QueryService(
         // boundary drops the file's copy.
         // One call gives the buffered batches, their first seq and the live schema (loaded from the stored one).
         var (buffered, fromSeq, fields) = await grain.GetBuffered(minTs, maxTs);
+        // The remote clusters scan while this one binds its part; cancelled if it gives up first.
+        await using var remote = federated is null ? null
+            : StartRemotes(conn, federated, table, fields, minTs, maxTs, ct);
         IReadOnlyList<FileMeta> candidates = (await fileIndex.FilesAsync(key, minTs, maxTs, ct))
             .Where(f => f.WalSeqEnd < fromSeq).ToList();
         if (federated is { Query.IncludeLocal: false })
@@ -239,8 +268,9 @@ public sealed class QueryService(
         if (estimated > rowBudget) return new Bound(0, 0, 0, estimated, [], false);
         var scan = new List<ScanFile>();
         var textFields = TextFields(fields);
-        // A federated view holds remote rows the local index never saw: the statement tests every row.
-        var matchedByIndex = hints.MatchAll.Count > 0 && buffered.Length == 0 && federated is null;
+        // Remote rows hold for the match_all terms when each remote applied the WHERE clause (with its own index).
+        var matchedByIndex = hints.MatchAll.Count > 0 && buffered.Length == 0
+                             && (remote?.Filtered ?? true);
         foreach (var f in candidates)
         {
             // With row numbers, the index found the matching rows: only those rows (and their row groups) are read.
@@ -276,10 +306,10 @@ public sealed class QueryService(
         if (federated is not null)
         {
             parts = parts.Select(p => FederatedQuery.Tag(p, ClusterTargets.Local)).ToList();
-            var remote = await ScanRemotesAsync(conn, federated, table, fields, minTs, maxTs, ct);
-            parts.AddRange(remote.Parts);
-            rows += remote.Rows;
-            bytes += remote.Bytes;
+            var loaded = federated.Query.Load(conn, await remote!.Received, tag: true);
+            parts.AddRange(loaded.Parts);
+            rows += loaded.Rows;
+            bytes += loaded.Bytes;
             fields = [.. fields, (ClusterTargets.Column, "utf8")];
         }
 
@@ -306,7 +336,7 @@ public sealed class QueryService(
     /// the text fields it tests are sent) where its WHERE clause holds (as written, so each remote prunes by its own
     /// index), in the time range, the newest n when the statement wants only those.
     /// </summary>
-    private async Task<(List<string> Parts, long Rows, long Bytes)> ScanRemotesAsync(DuckDBConnection conn,
+    private FederatedQuery.RemoteScan StartRemotes(DuckDBConnection conn,
         Federated federated, TableRef table, (string Name, string Type)[] fields, long minTs, long maxTs,
         CancellationToken ct)
     {
@@ -318,8 +348,7 @@ public sealed class QueryService(
         request.Filter = filter ?? "";
         request.Newest = shape.LatestN ?? 0;
         if (columns is not null) request.Columns.AddRange(columns);
-        return await federated.Query.ScanAsync(conn, federated.Query.Healthy.ToDictionary(r => r.Name, _ => request),
-            (long)settings.Current.MemoryLimitMb << 20, tag: true, ct);
+        return federated.Query.Start(request, (long)settings.Current.MemoryLimitMb << 20, filter is not null, ct);
     }
 
     private static Rpc.V1.StreamScanRequest RemoteRequest(TableRef table, long minTs, long maxTs)
@@ -349,12 +378,15 @@ public sealed class QueryService(
         // The live schema (fields of unflushed records included), no records: an empty time range.
         var live = await grains.GetGrain<IStreamGrain>(key.GrainKey).GetBuffered(long.MaxValue, long.MinValue);
         (string Name, string Type)[] fields = [.. live.Fields, (ClusterTargets.Column, "utf8")];
-        Exec(conn, StreamView.Create(view, StreamView.Source(fields, []), []));
         var schema = string.Join(",", fields.Select(f => $"{f.Name}:{f.Type}"));
-        if (PartialAggregation.TryPlan(conn, shape.Sql, view, schema) is not { } plan) return null;
-        Exec(conn,
-            $"CREATE TEMP TABLE __ms_part_base AS {plan.Partial(conn, ClusterTargets.Local, withFilter: false)}");
-        List<string> parts = ["SELECT * FROM __ms_part_base"];
+        // A known statement (a dashboard's, a benchmark's) needs no typed view to be planned.
+        if (!PartialAggregation.Known(shape.Sql, schema, out var plan))
+        {
+            Exec(conn, StreamView.Create(view, StreamView.Source(fields, []), []));
+            plan = PartialAggregation.TryPlan(conn, shape.Sql, view, schema);
+        }
+        if (plan is null) return null;
+        List<string> parts = [plan.Empty];
         var remoteRequests = federation.Healthy.ToDictionary(r => r.Name, r =>
         {
             var scan = RemoteRequest(table, minTs, maxTs);
@@ -369,15 +401,14 @@ public sealed class QueryService(
                 Sql = plan.Partial(conn, ClusterTargets.Local), Limit = 0, Clusters = null,
             }, ct)
             : Task.FromResult<(List<ArrowChunk> Chunks, QueryStats Stats)>(([], new QueryStats(0, 0, 0, 0)));
-        var remotes = federation.ScanAsync(conn, remoteRequests, (long)settings.Current.MemoryLimitMb << 20,
-            tag: false, ct);
+        var remotes = federation.ReceiveAsync(remoteRequests, (long)settings.Current.MemoryLimitMb << 20, ct);
         await Task.WhenAll(local, remotes);
         var (chunks, stats) = await local;
         for (var i = 0; i < chunks.Count; i++)
             using (chunks[i])
                 ArrowImport.Append(conn, "__ms_part_local", chunks[i].ArrowIpc, create: i == 0);
         if (chunks.Count > 0) parts.Add("SELECT * FROM __ms_part_local");
-        var remote = await remotes;
+        var remote = federation.Load(conn, await remotes, tag: false);
         parts.AddRange(remote.Parts);
         Exec(conn, $"CREATE OR REPLACE TEMP VIEW {DuckSql.Identifier(view)} AS " +
                    string.Join(" UNION ALL BY NAME ", parts));

@@ -34,6 +34,22 @@ public static class ScanPushdown
     public static (List<string>? Columns, string? Filter) RemotePlan(DuckDBConnection conn, string projectionSql,
         string filterSql, string view, IReadOnlyList<(string Name, string Type)> fields)
     {
+        // A function of its inputs alone, and five parses: a repeated statement reuses it.
+        var key = (projectionSql, filterSql, view, string.Join(",", fields.Select(f => f.Name + ":" + f.Type)));
+        if (RemotePlans.TryGetValue(key, out var known)) return known;
+        var plan = PlanRemote(conn, projectionSql, filterSql, view, fields);
+        if (RemotePlans.Count >= MaxPlans) RemotePlans.Clear();
+        return RemotePlans[key] = plan;
+    }
+
+    private const int MaxPlans = 1024;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string, string, string),
+        (List<string>?, string?)> RemotePlans = new();
+
+    private static (List<string>? Columns, string? Filter) PlanRemote(DuckDBConnection conn, string projectionSql,
+        string filterSql, string view, IReadOnlyList<(string Name, string Type)> fields)
+    {
         var columns = Projection(Parse(conn, projectionSql)["statements"]![0]!["node"]!.AsObject(), fields);
         var root = Parse(conn, filterSql);
         var node = root["statements"]![0]!["node"]!.AsObject();

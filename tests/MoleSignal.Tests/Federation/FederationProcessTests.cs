@@ -152,6 +152,44 @@ public sealed class FederationProcessTests(FederationFixture fx) : IClassFixture
     }
 
     [Fact]
+    public async Task Match_all_rows_are_each_clusters_own_matches_tagged()
+    {
+        // Each cluster applies the WHERE clause with its own index; the coordinator keeps their rows as sent.
+        const string where = "WHERE match_all('timeout') AND level <> 'DEBUG'";
+        const string select = "SELECT _timestamp, message FROM web " + where;
+        var local = await NodeQueries.SqlAsync(fx.Local.Http, select + " ORDER BY 1, 2");
+        var remote = await NodeQueries.SqlAsync(fx.Remote.Http, select + " ORDER BY 1, 2");
+        var (status, body) = await QueryAsync($"SELECT _cluster, _timestamp, message FROM web {where} " +
+                                              "ORDER BY 1, 2, 3", "local,b");
+        Assert.True(status == HttpStatusCode.OK, body.ToString());
+        var rows = body.GetProperty("rows").EnumerateArray().Select(r => r.EnumerateArray().ToList()).ToList();
+        Assert.Equal(remote, Json(rows.Where(r => r[0].GetString() == "b")));
+        Assert.Equal(local, Json(rows.Where(r => r[0].GetString() == "local")));
+        Assert.NotEqual("[]", remote);
+
+        static string Json(IEnumerable<List<JsonElement>> rows) =>
+            "[" + string.Join(",", rows.Select(r => "[" + string.Join(",", r.Skip(1).Select(v => v.GetRawText())) +
+                                                   "]")) + "]";
+    }
+
+    [Theory]
+    [InlineData("local,b", FederationFixture.LocalRecords + FederationFixture.RemoteRecords)]
+    [InlineData("local,down,b", FederationFixture.LocalRecords + FederationFixture.RemoteRecords)]
+    [InlineData("b", FederationFixture.RemoteRecords)]
+    [InlineData("down,local", FederationFixture.LocalRecords)]
+    public async Task A_count_of_every_record_adds_each_clusters_own_count(string clusters, int expected)
+    {
+        var (status, body) = await QueryAsync("SELECT count(*) AS n FROM web", clusters);
+        Assert.True(status == HttpStatusCode.OK, body.ToString());
+        Assert.Equal([[expected.ToString()]], Rows(body));
+        var federation = body.GetProperty("federation");
+        Assert.Equal(clusters.Split(',').Where(c => c != "down").OrderBy(c => c != "local"),
+            federation.GetProperty("scanned_clusters").EnumerateArray().Select(c => c.GetString()!));
+        Assert.Equal(clusters.Contains("down") ? ["down"] : Array.Empty<string>(),
+            federation.GetProperty("degraded_clusters").EnumerateArray().Select(c => c.GetString()!));
+    }
+
+    [Fact]
     public async Task A_trace_id_of_the_remote_is_found_through_its_bloom_filters()
     {
         var id = Oracle("SELECT trace_id FROM web WHERE _cluster = 'b' AND trace_id IS NOT NULL ORDER BY _timestamp " +

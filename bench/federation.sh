@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Federated query benchmark (issue 16): Q1-Q10 of bench/queries.md over two clusters holding half of the records
-# each (?clusters=local,b), against the same records in one cluster, medians of 5 warm runs in the same run; then
+# each (?clusters=local,b), against the same records in one cluster, medians of 5 warm runs in the same run (the
+# nodes idle first; single and federated runs interleaved); then
 # the Scan service's throughput (Arrow over loopback) reading one half.
 #   bench/federation.sh [records=2000000]
 set -euo pipefail
@@ -68,8 +69,9 @@ bench_queries "$trace"
 queries=("${QUERIES[@]}")
 echo "$records records: one cluster, and $half + $half in clusters local and b; Q9 trace_id $trace (in b's half)"
 declare -A single fed
-median_of_5 single "http://127.0.0.1:${HTTP[single]}" "${queries[@]}"
-QUERY_PATH="/api/v1/query?clusters=local,b" median_of_5 fed "http://127.0.0.1:${HTTP[a]}" "${queries[@]}"
+settle "${PIDS[@]}"
+paired_median_of_5 single "http://127.0.0.1:${HTTP[single]}" /api/v1/query \
+  fed "http://127.0.0.1:${HTTP[a]}" "/api/v1/query?clusters=local,b" "${queries[@]}"
 printf '%-4s %12s %14s %8s\n' query single_ms federated_ms ratio
 logsum=0
 for i in "${!queries[@]}"; do

@@ -44,6 +44,42 @@ median_of_5() {
   done
 }
 
+# paired_median_of_5 A URL_A PATH_A B URL_B PATH_B SQL...: median_of_5 of two endpoints with their runs
+# interleaved (a cold run each, then A, B, A, B, ...), so that noise of the machine falls on both alike.
+paired_median_of_5() {
+  local -n into_a=$1 into_b=$4
+  local url_a=$2$3 url_b=$5$6 i r s e json res side url
+  shift 6
+  local sqls=("$@") ta tb
+  for i in "${!sqls[@]}"; do
+    ta=(); tb=()
+    json=$(query_body "${sqls[$i]}")
+    for r in 0 1 2 3 4 5; do
+      for side in a b; do
+        [ $side = a ] && url=$url_a || url=$url_b
+        s=$(date +%s%N); res=$(curl -s -u "$AUTH" "$url" -H 'Content-Type: application/json' -d "$json")
+        e=$(date +%s%N)
+        case "$res" in *'"error"'*) echo "Q$((i+1)) failed: $res" >&2; exit 1 ;; esac
+        [ $r -gt 0 ] && { [ $side = a ] && ta+=($(( (e - s) / 1000 ))) || tb+=($(( (e - s) / 1000 ))); }
+      done
+    done
+    into_a[$i]=$(printf '%s\n' "${ta[@]}" | sort -n | sed -n 3p)
+    into_b[$i]=$(printf '%s\n' "${tb[@]}" | sort -n | sed -n 3p)
+  done
+}
+
+# settle PID...: waits (up to 2 minutes) until those processes use under 5% of a core together over a second:
+# flushes, index builds and merges after an ingest are over before anything is timed.
+settle() {
+  local deadline=$((SECONDS + 120)) before after
+  cpu() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
+  while [ $SECONDS -lt $deadline ]; do
+    before=$(cpu "$@"); sleep 1; after=$(cpu "$@")
+    [ $((after - before)) -lt 5 ] && return 0
+  done
+  echo "settle: still busy after 2 minutes" >&2
+}
+
 # A free loopback port.
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 

@@ -19,9 +19,7 @@ public sealed class ScanGrpcService(IStreamScanner scanner) : Scan.ScanBase
         ServerCallContext context)
     {
         var (org, _) = GrpcAuthInterceptor.Require(context, Permission.Read);
-        var scan = new StreamScan(org, request.StreamType is "" ? "logs" : request.StreamType, request.Stream,
-            request.Columns, request.Filter, request.HasStartTime ? request.StartTime : null,
-            request.HasEndTime ? request.EndTime : null, request.Newest, request.Sql);
+        var scan = StreamScan.Of(org, request);
         try
         {
             // The message is serialized into the response during the write: the chunk's buffer is free after it.

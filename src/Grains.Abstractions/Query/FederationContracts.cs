@@ -47,7 +47,14 @@ public interface IRemoteClusters
 /// <see cref="Sql"/>, that SELECT over the stream in the time range.
 /// </summary>
 public sealed record StreamScan(string Org, string StreamType, string Stream, IReadOnlyList<string> Columns,
-    string? Filter, long? StartTime, long? EndTime, long Newest, string? Sql = null);
+    string? Filter, long? StartTime, long? EndTime, long Newest, string? Sql = null)
+{
+    /// <summary>The scan a request asks of <paramref name="org"/> (no stream type: logs).</summary>
+    public static StreamScan Of(string org, Rpc.V1.StreamScanRequest request) =>
+        new(org, request.StreamType is "" ? "logs" : request.StreamType, request.Stream, request.Columns,
+            request.Filter, request.HasStartTime ? request.StartTime : null,
+            request.HasEndTime ? request.EndTime : null, request.Newest, request.Sql);
+}
 
 /// <summary>
 /// A part of a scan's rows: one whole Arrow IPC stream, possibly in a pooled buffer that <see cref="Dispose"/> gives

@@ -37,8 +37,8 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
     public static string Tag(string part, string cluster) =>
         $"SELECT *, {DuckSql.Literal(cluster)} AS {DuckSql.Identifier(ClusterTargets.Column)} FROM ({part})";
 
-    /// <summary>What one remote cluster sent, in order.</summary>
-    public sealed record Received(RemoteCluster Cluster, List<ArrowChunk> Chunks);
+    /// <summary>What one cluster sent, in order.</summary>
+    public sealed record Received(string Cluster, List<ArrowChunk> Chunks);
 
     /// <summary>
     /// Scans the stream on every remote cluster still healthy, at once, and holds what each one sends until
@@ -67,7 +67,7 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
                         chunks.Add(chunk);
                     }
                     FederationMetrics.RemoteScans.WithLabels(remote.Name, "ok").Inc();
-                    return new Received(remote, chunks);
+                    return new Received(remote.Name, chunks);
                 }
                 catch (RemoteScanClient.RemoteScanException e)
                 {
@@ -145,9 +145,9 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
         }
     }
 
-    /// <summary>Each remote's chunks in a TEMP table of its own; returns the parts of the view that read them
-    /// (with the <c>_cluster</c> column when <paramref name="tag"/>: rows; a partial statement names its cluster
-    /// itself) and the rows and bytes received.</summary>
+    /// <summary>Each cluster's chunks in a TEMP table of its own (then given back); returns the parts of the view
+    /// that read them (with the <c>_cluster</c> column when <paramref name="tag"/>: rows; a partial statement names
+    /// its cluster itself) and the rows and bytes received.</summary>
     public (List<string> Parts, long Rows, long Bytes) Load(DuckDBConnection conn, List<Received> received,
         bool tag)
     {
@@ -156,17 +156,18 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
         var parts = new List<string>();
         for (var i = 0; i < received.Count; i++)
         {
-            var (remote, chunks) = received[i];
+            var (cluster, chunks) = received[i];
             if (chunks.Count == 0) continue;
             var name = $"__ms_fed_{table}_{i}";
             for (var c = 0; c < chunks.Count; c++)
-            {
-                ArrowImport.Append(conn, name, chunks[c].ArrowIpc, create: c == 0);
-                rows += chunks[c].Rows;
-                bytes += chunks[c].ArrowIpc.Length;
-            }
+                using (chunks[c])
+                {
+                    ArrowImport.Append(conn, name, chunks[c].ArrowIpc, create: c == 0);
+                    rows += chunks[c].Rows;
+                    bytes += chunks[c].ArrowIpc.Length;
+                }
             var part = $"SELECT * FROM {DuckSql.Identifier(name)}";
-            parts.Add(tag ? Tag(part, remote.Name) : part);
+            parts.Add(tag ? Tag(part, cluster) : part);
         }
         return (parts, rows, bytes);
     }

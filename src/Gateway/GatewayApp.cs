@@ -14,6 +14,7 @@ using MoleSignal.Gateway.Query;
 using MoleSignal.Gateway.Secrets;
 using MoleSignal.Gateway.Streams;
 using MoleSignal.Gateway.Tls;
+using MoleSignal.Gateway.Ui;
 using Prometheus;
 
 namespace MoleSignal.Gateway;
@@ -68,6 +69,7 @@ public static class GatewayApp
         api.MapRemoteClusters();
         api.MapLicense();
         if (options.MetricsEnabled) http.MapMetrics("/metrics");
+        http.MapUi();
         app.MapGrpcHealthChecksService().RequireHost($"*:{options.GrpcPort}");
         app.MapGrpcService<Ingest.Otlp.OtlpLogsGrpcService>().RequireHost($"*:{options.GrpcPort}");
         app.MapGrpcService<Ingest.Otlp.OtlpTraceService>().RequireHost($"*:{options.GrpcPort}");

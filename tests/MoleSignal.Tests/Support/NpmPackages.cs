@@ -17,6 +17,17 @@ public static class NpmPackages
             : Path.Combine(dir, "tests", name);
     }
 
+    /// <summary>ui/ of this checkout (the web UI; its node_modules installed by the build), found above the test
+    /// assembly.</summary>
+    public static string UiDir()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "ui", "package.json"))) dir = Path.GetDirectoryName(dir);
+        return dir is null
+            ? throw new InvalidOperationException($"ui/ not found above {AppContext.BaseDirectory}")
+            : Path.Combine(dir, "ui");
+    }
+
     /// <summary>
     /// Runs <c>npm ci</c> unless the install is whole: npm writes node_modules/.package-lock.json last, so its absence
     /// means an install never finished (or never ran), and an older one means the lockfile changed since.

@@ -1,0 +1,53 @@
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { getSession, logout, onSession, switchOrg } from "./api";
+import { Login } from "./pages/Login";
+import { Explorer } from "./pages/Explorer";
+import { Streams } from "./pages/Streams";
+import "./style.css";
+
+// Pages by hash (#/explore?..., #/streams): the binary serves one index.html for every /ui path.
+function useHash() {
+  const [hash, setHash] = useState(location.hash || "#/explore");
+  useEffect(() => {
+    const f = () => setHash(location.hash || "#/explore");
+    addEventListener("hashchange", f);
+    return () => removeEventListener("hashchange", f);
+  }, []);
+  return hash;
+}
+
+function App() {
+  const [, redraw] = useState(0);
+  useEffect(() => { onSession(() => redraw((n) => n + 1)); }, []);
+  const hash = useHash();
+  const session = getSession();
+  if (!session) return <Login />;
+  const [page, search = ""] = hash.slice(1).split("?");
+  return (
+    <>
+      <header>
+        <nav aria-label="Main">
+          <strong>MoleSignal</strong>
+          <a href="#/explore" aria-current={page === "/explore" ? "page" : undefined}>Explore</a>
+          <a href="#/streams" aria-current={page === "/streams" ? "page" : undefined}>Streams</a>
+        </nav>
+        <label>Org{" "}
+          <select value={session.org} onChange={(e) => { switchOrg((e.target as HTMLSelectElement).value); }}>
+            {(session.orgs.length ? session.orgs : [{ org: session.org, role: "admin" }]).map((o) =>
+              <option key={o.org} value={o.org}>{o.org}</option>)}
+          </select>
+        </label>
+        <span class="who">{session.email}</span>
+        <button onClick={logout}>Sign out</button>
+      </header>
+      <main key={session.org}>
+        <h1 class="sr-only">{page === "/streams" ? "Streams" : "Explore"}</h1>
+        {page === "/streams" ? <Streams />
+          : <Explorer search={search} navigate={(s) => { location.hash = `#/explore?${s}`; }} />}
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById("app")!);

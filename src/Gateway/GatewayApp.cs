@@ -61,6 +61,7 @@ public static class GatewayApp
         api.MapSecrets();
         api.MapIngest();
         api.MapStreams();
+        api.MapTail();
         api.MapQuery();
         api.MapCluster();
         api.MapDrain();

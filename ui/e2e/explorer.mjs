@@ -86,6 +86,20 @@ await check("row_expands_to_json", async () => {
   return { fields: Object.keys(record).length };
 });
 
+await check("live_tail_shows_a_new_record", async () => {
+  await page.getByRole("link", { name: "Live tail" }).click();
+  await page.getByRole("status").filter({ hasText: "Live" }).waitFor();
+  const message = `tail check ${Date.now()}`;
+  const r = await fetch(`${url}/api/v1/ingest/app`, {
+    method: "POST", body: JSON.stringify([{ level: "WARN", message }]),
+    headers: { "Content-Type": "application/json",
+      Authorization: "Basic " + Buffer.from(`${email}:${password}`).toString("base64") },
+  });
+  if (!r.ok) throw new Error(`ingest: ${r.status} ${await r.text()}`);
+  await page.getByRole("list", { name: "Live records" }).getByText(message).waitFor();
+  return { message };
+});
+
 await check("accessibility", async () => {
   await page.addScriptTag({ path: axePath });
   const result = await page.evaluate(async () =>

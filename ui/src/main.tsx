@@ -4,6 +4,7 @@ import { getSession, logout, onSession, switchOrg } from "./api";
 import { Login } from "./pages/Login";
 import { Explorer } from "./pages/Explorer";
 import { Streams } from "./pages/Streams";
+import { Tail } from "./pages/Tail";
 import "./style.css";
 
 // Pages by hash (#/explore?..., #/streams): the binary serves one index.html for every /ui path.
@@ -30,6 +31,7 @@ function App() {
         <nav aria-label="Main">
           <strong>MoleSignal</strong>
           <a href="#/explore" aria-current={page === "/explore" ? "page" : undefined}>Explore</a>
+          <a href="#/tail" aria-current={page === "/tail" ? "page" : undefined}>Live tail</a>
           <a href="#/streams" aria-current={page === "/streams" ? "page" : undefined}>Streams</a>
         </nav>
         <label>Org{" "}
@@ -42,8 +44,9 @@ function App() {
         <button onClick={logout}>Sign out</button>
       </header>
       <main key={session.org}>
-        <h1 class="sr-only">{page === "/streams" ? "Streams" : "Explore"}</h1>
+        <h1 class="sr-only">{page === "/streams" ? "Streams" : page === "/tail" ? "Live tail" : "Explore"}</h1>
         {page === "/streams" ? <Streams />
+          : page === "/tail" ? <Tail search={search} navigate={(s) => { location.hash = `#/tail?${s}`; }} />
           : <Explorer search={search} navigate={(s) => { location.hash = `#/explore?${s}`; }} />}
       </main>
     </>

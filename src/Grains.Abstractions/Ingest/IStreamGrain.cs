@@ -9,6 +9,14 @@ public interface IStreamGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<AppendResult> Append(IngestBatch batch);
 
+    /// <summary>Pushes every batch acknowledged from now on to <paramref name="observer"/> (again: renews it);
+    /// false when the stream already feeds <see cref="Tail.TailLimits.SubscribersPerStream"/> others.</summary>
+    [AlwaysInterleave]
+    Task<bool> Tail(Tail.ITailObserver observer);
+
+    [AlwaysInterleave]
+    Task Untail(Tail.ITailObserver observer);
+
     /// <summary>Flushes everything buffered now and waits for it (replay, shutdown, tests).</summary>
     Task Flush();
 

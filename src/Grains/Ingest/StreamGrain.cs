@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using MoleSignal.Grains.Abstractions.Ingest;
+using MoleSignal.Grains.Abstractions.Tail;
+using MoleSignal.Grains.Tail;
 using MoleSignal.Grains.Metadata;
 using MoleSignal.Grains.Wal;
 
@@ -42,6 +44,7 @@ public sealed class StreamGrain(
 
     private readonly List<Entry> _buffer = [];
     private readonly StreamSchema _schema = new();
+    private TailFeed? _tail;
     private StreamKey _key = null!;
     private StreamWal _wal = null!;
     private long _nextSeq;
@@ -127,6 +130,14 @@ public sealed class StreamGrain(
         }
     }
 
+    public Task<bool> Tail(ITailObserver observer) => Task.FromResult((_tail ??= new TailFeed(log)).Add(observer));
+
+    public Task Untail(ITailObserver observer)
+    {
+        _tail?.Remove(observer);
+        return Task.CompletedTask;
+    }
+
     public async Task<AppendResult> Append(IngestBatch batch)
     {
         // A draining node takes nothing new: the sender retries, by then at the stream's next owner.
@@ -185,6 +196,7 @@ public sealed class StreamGrain(
             return new AppendResult(AppendStatus.Failed, 0, e.Message);
         }
         entry.Committed = true;
+        _tail?.Publish(batch);
         if (key is not null && batch.Receipt is { } done)
             keys!.Acknowledge(key, done, Clock.NowMicros(TimeProvider.System));
         IngestMetrics.Records.WithLabels("accepted").Inc(batch.Count);

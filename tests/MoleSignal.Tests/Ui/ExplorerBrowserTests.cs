@@ -6,7 +6,8 @@ namespace MoleSignal.Tests.Ui;
 /// <summary>
 /// The web UI in Debian's chromium, driven by Playwright (ui/e2e/explorer.mjs) against a real node with records of
 /// the last hour: sign in, run the stream's query (histogram and rows), add a filter from a field's top values,
-/// zoom by dragging the histogram, open a row's JSON, and an axe-core scan with no serious violation. Screenshots
+/// zoom by dragging the histogram, open a row's JSON, see a record ingested after the live tail opened, and an
+/// axe-core scan with no serious violation. Screenshots
 /// of every step go to TestResults/ui/.
 /// </summary>
 [Collection(ProcessCollection.Name)]
@@ -15,7 +16,7 @@ public sealed class ExplorerBrowserTests
     private static readonly string[] Levels = ["INFO", "INFO", "WARN", "ERROR", "DEBUG"];
 
     [Fact]
-    public async Task The_explorer_signs_in_queries_filters_zooms_and_opens_a_row()
+    public async Task The_explorer_signs_in_queries_filters_zooms_opens_a_row_and_tails()
     {
         using var node = MoleSignalNode.Start();
         await node.WaitHealthyAsync();
@@ -37,7 +38,7 @@ public sealed class ExplorerBrowserTests
         foreach (var name in new[]
                  {
                      "login", "query_shows_histogram_and_rows", "field_value_adds_a_filter", "histogram_drag_zooms",
-                     "row_expands_to_json", "accessibility",
+                     "row_expands_to_json", "live_tail_shows_a_new_record", "accessibility",
                  })
         {
             Assert.True(checks.TryGetValue(name, out var check), $"{name} did not run: {run.Output}");

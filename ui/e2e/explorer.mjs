@@ -1,12 +1,13 @@
 // Browser checks of the explorer, driven by the .NET test (tests/MoleSignal.Tests/Ui) against a node it started:
-//   node e2e/explorer.mjs URL EMAIL PASSWORD SCREENSHOT_DIR
+//   node e2e/explorer.mjs URL EMAIL PASSWORD SCREENSHOT_DIR [VIEWER_EMAIL VIEWER_PASSWORD]
 // Prints one JSON line per check ({check, ok, detail}); exits 1 when one fails. Debian's chromium (CHROMIUM to
 // point elsewhere), never a downloaded browser.
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 
-const [url, email, password, shots] = process.argv.slice(2);
+const [url, email, password, shots, viewerEmail, viewerPassword] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -108,6 +109,32 @@ await check("accessibility", async () => {
   const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   if (serious.length) throw new Error(JSON.stringify(serious.map((v) => ({ id: v.id, nodes: v.nodes.length }))));
   return { violations: result.violations.map((v) => `${v.id} (${v.impact})`) };
+});
+
+await check("token_created_in_the_ui_works_with_curl", async () => {
+  await page.getByRole("link", { name: "Admin" }).click();
+  await page.getByLabel("Name").fill("ui-made");
+  await page.getByLabel("Role").selectOption("viewer");
+  await page.getByRole("button", { name: "Create service token" }).click();
+  const token = (await page.getByTestId("new-token").textContent()).trim();
+  const out = execFileSync("curl", ["-s", "-w", "\n%{http_code}", "-H", `Authorization: Bearer ${token}`,
+    "-H", "Content-Type: application/json", "-d", JSON.stringify({ sql: "SELECT count(*) AS n FROM app" }),
+    `${url}/api/v1/query`], { encoding: "utf8" });
+  const [body, code] = out.split("\n");
+  if (code !== "200") throw new Error(`curl with the new token: ${code} ${body}`);
+  await page.getByRole("cell", { name: "ui-made", exact: true }).waitFor();
+  return { answer: JSON.parse(body).rows };
+});
+
+if (viewerEmail) await check("viewer_sees_no_admin_page", async () => {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Email").fill(viewerEmail);
+  await page.getByLabel("Password").fill(viewerPassword);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Main" }).waitFor();
+  if (await page.getByRole("link", { name: "Admin" }).count()) throw new Error("a viewer has an Admin link");
+  await page.evaluate(() => { location.hash = "#/admin"; }); // asked for by its URL
+  await page.getByRole("alert").filter({ hasText: "needs the admin role" }).waitFor();
 });
 
 await browser.close();

@@ -2,7 +2,9 @@
 
 export interface ApiError { status: number; error: string; message: string }
 
-export interface Session { token: string; expiresAt: number; email: string; org: string; orgs: OrgRole[] }
+export interface Session {
+  token: string; expiresAt: number; email: string; isRoot: boolean; org: string; orgs: OrgRole[];
+}
 export interface OrgRole { org: string; role: "admin" | "editor" | "viewer" | "ingester" }
 
 let session: Session | null = null;
@@ -24,11 +26,13 @@ export async function login(email: string, password: string): Promise<void> {
   const { token, expires_at } = await r.json();
   const me = await (await fetch("/api/v1/auth/me", { headers: { Authorization: `Bearer ${token}` } })).json();
   const orgs: OrgRole[] = me.orgs ?? [];
-  setSession({ token, expiresAt: expires_at / 1000, email, org: orgs[0]?.org ?? "default", orgs });
+  setSession({ token, expiresAt: expires_at / 1000, email, isRoot: !!me.is_root, org: orgs[0]?.org ?? "default",
+    orgs });
 }
 
 /** The role of the session in its current org (root counts as admin). */
 export function role(): OrgRole["role"] | undefined {
+  if (session?.isRoot) return "admin";
   return session?.orgs.find((o) => o.org === session!.org)?.role;
 }
 

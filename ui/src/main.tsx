@@ -1,6 +1,8 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { getSession, logout, onSession, switchOrg } from "./api";
+import { getSession, logout, onSession, role, switchOrg } from "./api";
+import { Admin } from "./pages/Admin";
+import { Jobs } from "./pages/Jobs";
 import { Login } from "./pages/Login";
 import { Explorer } from "./pages/Explorer";
 import { Streams } from "./pages/Streams";
@@ -18,6 +20,10 @@ function useHash() {
   return hash;
 }
 
+const TITLES: Record<string, string> = {
+  "/explore": "Explore", "/tail": "Live tail", "/streams": "Streams", "/jobs": "Search jobs", "/admin": "Admin",
+};
+
 function App() {
   const [, redraw] = useState(0);
   useEffect(() => { onSession(() => redraw((n) => n + 1)); }, []);
@@ -33,6 +39,9 @@ function App() {
           <a href="#/explore" aria-current={page === "/explore" ? "page" : undefined}>Explore</a>
           <a href="#/tail" aria-current={page === "/tail" ? "page" : undefined}>Live tail</a>
           <a href="#/streams" aria-current={page === "/streams" ? "page" : undefined}>Streams</a>
+          <a href="#/jobs" aria-current={page === "/jobs" ? "page" : undefined}>Search jobs</a>
+          {role() === "admin" &&
+            <a href="#/admin" aria-current={page === "/admin" ? "page" : undefined}>Admin</a>}
         </nav>
         <label>Org{" "}
           <select value={session.org} onChange={(e) => { switchOrg((e.target as HTMLSelectElement).value); }}>
@@ -44,8 +53,10 @@ function App() {
         <button onClick={logout}>Sign out</button>
       </header>
       <main key={session.org}>
-        <h1 class="sr-only">{page === "/streams" ? "Streams" : page === "/tail" ? "Live tail" : "Explore"}</h1>
+        <h1 class="sr-only">{TITLES[page] ?? "Explore"}</h1>
         {page === "/streams" ? <Streams />
+          : page === "/jobs" ? <Jobs />
+          : page === "/admin" ? <Admin />
           : page === "/tail" ? <Tail search={search} navigate={(s) => { location.hash = `#/tail?${s}`; }} />
           : <Explorer search={search} navigate={(s) => { location.hash = `#/explore?${s}`; }} />}
       </main>

@@ -26,8 +26,9 @@ public sealed class UiAssets
     {
         var types = new FileExtensionContentTypeProvider();
         var ui = new UiAssets();
-        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith("ui/", StringComparison.Ordinal)))
+        foreach (var name in assembly.GetManifestResourceNames())
         {
+            if (!name.StartsWith("ui/", StringComparison.Ordinal)) continue;
             using var stream = assembly.GetManifestResourceStream(name)!;
             using var body = new MemoryStream();
             stream.CopyTo(body);

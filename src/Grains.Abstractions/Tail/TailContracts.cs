@@ -10,7 +10,8 @@ public sealed class TailRecords
     [Id(1)] public required int Count { get; init; }
 }
 
-/// <summary>A live tail's end: the stream's ingester pushes each acknowledged batch to it, never waiting on it.</summary>
+/// <summary>A live tail's end: the stream's ingester pushes each acknowledged batch to it, never waiting on it.
+/// </summary>
 public interface ITailObserver : IGrainObserver
 {
     [OneWay]

@@ -8,7 +8,8 @@ import {
   histogramSql, intervalFor, parseView, rangeOf, RELATIVE, statement, topValuesSql, viewSearch, type ExplorerView,
 } from "../explorer/view";
 
-const ROWS = 100_000;
+// The first answer is the newest 1,000 rows (drawn at once); more on demand, up to 100,000.
+const FIRST_ROWS = 1_000, MAX_ROWS = 100_000;
 
 /** Log explorer: stream, words, filters and range (in the URL), histogram, fields and rows. */
 export function Explorer({ search, navigate }: { search: string; navigate: (search: string) => void }) {
@@ -20,6 +21,7 @@ export function Explorer({ search, navigate }: { search: string; navigate: (sear
   const [top, setTop] = useState<TopValues | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [running, setRunning] = useState(false);
+  const [limit, setLimit] = useState(FIRST_ROWS);
   const abort = useRef<AbortController>();
 
   useEffect(() => { listStreams().then(setAll, setError); }, []);
@@ -30,8 +32,9 @@ export function Explorer({ search, navigate }: { search: string; navigate: (sear
   }, [all]);
   useEffect(() => setDraft(statement(view)), [search]);
 
-  async function run() {
+  async function run(rowLimit = FIRST_ROWS) {
     if (!view.stream && !view.sql) return;
+    setLimit(rowLimit);
     abort.current?.abort();
     const controller = (abort.current = new AbortController());
     const range = rangeOf(view.range);
@@ -41,7 +44,7 @@ export function Explorer({ search, navigate }: { search: string; navigate: (sear
     try {
       const hasLevel = !!stream?.fields.some((f) => f.name === "level");
       const [rows, hist] = await Promise.all([
-        query(statement(view), range, ROWS, controller.signal),
+        query(statement(view), range, rowLimit, controller.signal),
         query(histogramSql(view, intervalFor(range), hasLevel), range, 0, controller.signal),
       ]);
       setResult(rows);
@@ -64,13 +67,19 @@ export function Explorer({ search, navigate }: { search: string; navigate: (sear
     }
   }
 
+  // The editor's statement becomes the view's own SQL unless it is the one the stream, words and filters make.
+  function submit() {
+    set({ sql: draft === statement({ ...view, sql: "" }) ? "" : draft });
+    run();
+  }
+
   const schema = useMemo(() => Object.fromEntries((all ?? []).map((s) => [s.name, s.fields.map((f) => f.name)])),
     [all]);
   if (all && all.length === 0) return <EmptyState />;
 
   return (
     <div class="explorer">
-      <form class="toolbar" onSubmit={(e) => { e.preventDefault(); set({ sql: draft === statement({ ...view, sql: "" }) ? "" : draft }); run(); }}>
+      <form class="toolbar" onSubmit={(e) => { e.preventDefault(); submit(); }}>
         <label>Stream{" "}
           <select value={view.stream} onChange={(e) =>
             set({ stream: (e.target as HTMLSelectElement).value, filters: [], sql: "" })}>
@@ -95,8 +104,7 @@ export function Explorer({ search, navigate }: { search: string; navigate: (sear
         {running && <button type="button" onClick={() => { abort.current?.abort(); setRunning(false); }}>
           Cancel</button>}
       </form>
-      <SqlEditor value={draft} schema={schema} onChange={setDraft}
-        onRun={() => set({ sql: draft === statement({ ...view, sql: "" }) ? "" : draft })} />
+      <SqlEditor value={draft} schema={schema} onChange={setDraft} onRun={submit} />
       {view.filters.length > 0 && (
         <div class="chips" aria-label="Filters">
           {view.filters.map((f, i) => (
@@ -118,7 +126,14 @@ export function Explorer({ search, navigate }: { search: string; navigate: (sear
         <FieldSidebar fields={stream?.fields ?? []} top={top} onOpen={openField}
           onPick={(field, value, exclude) =>
             set({ filters: [...view.filters, { field, value, exclude }], sql: "" })} />
-        {result && <ResultsTable columns={result.columns} rows={result.rows} tz={view.tz} />}
+        {result && (
+          <div class="results-pane">
+            <ResultsTable columns={result.columns} rows={result.rows} tz={view.tz} />
+            {result.rows.length === limit && limit < MAX_ROWS && (
+              <button onClick={() => run(MAX_ROWS)} disabled={running}>
+                Show up to {MAX_ROWS.toLocaleString()} rows</button>)}
+          </div>
+        )}
       </div>
     </div>
   );

@@ -31,8 +31,10 @@ export function Tail({ search, navigate }: { search: string; navigate: (search: 
     (async () => {
       const session = getSession()!;
       try {
-        const r = await fetch(`/api/v1/streams/${encodeURIComponent(stream)}/tail?filter=${encodeURIComponent(filter)}`,
-          { headers: { Authorization: `Bearer ${session.token}`, "X-Org-Id": session.org }, signal: controller.signal });
+        const path = `/api/v1/streams/${encodeURIComponent(stream)}/tail?filter=${encodeURIComponent(filter)}`;
+        const r = await fetch(path, {
+          headers: { Authorization: `Bearer ${session.token}`, "X-Org-Id": session.org }, signal: controller.signal,
+        });
         if (!r.ok || !r.body) {
           setState(`Tail refused: ${(await r.json().catch(() => ({}))).message ?? r.status}`);
           return;

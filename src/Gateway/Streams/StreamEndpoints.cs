@@ -97,7 +97,9 @@ public static class StreamEndpoints
 
     /// <summary>The stream the path and <c>?type=</c> name in the caller's org; null when either is not a valid
     /// name.</summary>
-    private static StreamKey? Key(HttpRequest request, string stream)
+    /// <summary>The stream the path and <c>?type=</c> name in the caller's org; null when either is not a valid
+    /// name (<see cref="InvalidStreamMessage"/>).</summary>
+    internal static StreamKey? Key(HttpRequest request, string stream)
     {
         var name = NameRules.Normalize(stream);
         var type = request.Query.TryGetValue("type", out var t) && t.Count > 0 ? t[0]!.ToLowerInvariant() : "logs";
@@ -106,8 +108,10 @@ public static class StreamEndpoints
             : new StreamKey(OrgHeader.Current(request), type, name);
     }
 
-    private static IResult InvalidStream() => ApiError.Result(400, "invalid_stream",
-        "stream name must match ^[a-z0-9][a-z0-9_-]{0,127}$ and type be logs, metrics or traces");
+    internal const string InvalidStreamMessage =
+        "stream name must match ^[a-z0-9][a-z0-9_-]{0,127}$ and type be logs, metrics or traces";
+
+    private static IResult InvalidStream() => ApiError.Result(400, "invalid_stream", InvalidStreamMessage);
 
     private static IResult NotFound(StreamKey key) =>
         ApiError.Result(404, "stream_not_found", $"no {key.Type} stream '{key.Stream}' in org '{key.Org}'");

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using MoleSignal.Gateway.Auth;
 using MoleSignal.Gateway.Errors;
-using MoleSignal.Gateway.Ingest;
 using MoleSignal.Grains.Abstractions.Auth;
 using MoleSignal.Grains.Abstractions.Ingest;
 using MoleSignal.Grains.Abstractions.Tail;
@@ -31,16 +30,12 @@ public static class TailEndpoint
 
     private static async Task Tail(string stream, HttpContext ctx, IGrainFactory grains)
     {
-        var name = NameRules.Normalize(stream);
-        var type = ctx.Request.Query["type"].FirstOrDefault()?.ToLowerInvariant() ?? StreamKey.Logs;
-        if (name is null || !StreamKey.Types.Contains(type))
+        if (StreamEndpoints.Key(ctx.Request, stream) is not { } key)
         {
-            await ErrorHandling.WriteAsync(ctx, 400, "invalid_stream",
-                "stream name must match ^[a-z0-9][a-z0-9_-]{0,127}$ and type be logs, metrics or traces");
+            await ErrorHandling.WriteAsync(ctx, 400, "invalid_stream", StreamEndpoints.InvalidStreamMessage);
             return;
         }
         var words = Words(ctx.Request.Query["filter"].FirstOrDefault());
-        var key = new StreamKey(OrgHeader.Current(ctx.Request), type, name);
         var grain = grains.GetGrain<IStreamGrain>(key.GrainKey);
         var tail = new Subscriber();
         var reference = grains.CreateObjectReference<ITailObserver>(tail);
@@ -49,7 +44,7 @@ public static class TailEndpoint
             if (!await grain.Tail(reference))
             {
                 await ErrorHandling.WriteAsync(ctx, 429, "too_many_tails",
-                    $"stream '{name}' already feeds {TailLimits.SubscribersPerStream} live tails; close one");
+                    $"stream '{key.Stream}' already feeds {TailLimits.SubscribersPerStream} live tails; close one");
                 return;
             }
             ctx.Response.ContentType = "application/x-ndjson";

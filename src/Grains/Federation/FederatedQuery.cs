@@ -3,7 +3,6 @@ using System.Diagnostics;
 using DuckDB.NET.Data;
 using MoleSignal.Grains.Abstractions.Query;
 using MoleSignal.Grains.Columnar;
-using MoleSignal.Grains.Query;
 using MoleSignal.Rpc.V1;
 
 namespace MoleSignal.Grains.Federation;

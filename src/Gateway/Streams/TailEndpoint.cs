@@ -68,8 +68,15 @@ public static class TailEndpoint
     {
         var ct = ctx.RequestAborted;
         var body = ctx.Response.Body;
+        var renewed = TimeProvider.System.GetTimestamp();
         while (!ct.IsCancellationRequested)
         {
+            // Renewed well before the stream's feed lets it expire, however busy the stream is.
+            if (TimeProvider.System.GetElapsedTime(renewed) >= TailLimits.Renew)
+            {
+                await grain.Tail(reference);
+                renewed = TimeProvider.System.GetTimestamp();
+            }
             using var quiet = CancellationTokenSource.CreateLinkedTokenSource(ct);
             quiet.CancelAfter(TailLimits.Renew);
             TailRecords records;
@@ -79,7 +86,6 @@ public static class TailEndpoint
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                await grain.Tail(reference); // renewed before the stream's feed lets it expire
                 await body.WriteAsync("\n"u8.ToArray(), ct);
                 await body.FlushAsync(ct);
                 continue;

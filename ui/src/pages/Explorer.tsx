@@ -43,15 +43,18 @@ export function Explorer({ search, navigate }: { search: string; navigate: (sear
     setTop(null);
     try {
       const hasLevel = !!stream?.fields.some((f) => f.name === "level");
-      const [rows, hist] = await Promise.all([
+      // The histogram is a second query beside the rows; a statement it cannot count (no _timestamp, say)
+      // leaves the rows without one.
+      const [rows, hist] = await Promise.allSettled([
         // LIMIT in the statement itself: the engine then reads only the newest files' rows (a limit set beside
         // the statement would sort the whole range first).
         query(view.sql.trim() ? statement(view) : `${statement(view)} LIMIT ${rowLimit}`, range, rowLimit,
           controller.signal),
         query(histogramSql(view, intervalFor(range), hasLevel), range, 0, controller.signal),
       ]);
-      setResult(rows);
-      setBuckets(toBuckets(hist, hasLevel));
+      if (rows.status === "rejected") throw rows.reason;
+      setResult(rows.value);
+      setBuckets(hist.status === "fulfilled" ? toBuckets(hist.value, hasLevel) : null);
     } catch (e) {
       if ((e as Error).name !== "AbortError") setError(e as ApiError);
     } finally {

@@ -84,25 +84,14 @@ public sealed class QueryService(
             var minTs = Math.Max(request.StartTime ?? long.MinValue, shape.MinTs ?? long.MinValue);
             var maxTs = Math.Min(request.EndTime is { } e ? e - 1 : long.MaxValue, shape.MaxTs ?? long.MaxValue);
             // The inspector sets CountAll and the pruning terms only for a statement that reads one stream once.
-            if (federation is null && shape.CountAll is { } name
-                && minTs == long.MinValue && maxTs == long.MaxValue
-                && await CountAllAsync(new StreamKey(request.Org, shape.Tables[0].Type, shape.Tables[0].Name), ct) is var (count, countedFiles, fileBytes))
+            if (shape.CountAll is { } name && minTs == long.MinValue && maxTs == long.MaxValue
+                && await CountAllAsync(request, shape.Tables[0], federation, ct) is var (count, counted))
             {
                 conn.Dispose();
                 conn = null;
                 QueryMetrics.Queries.WithLabels("ok").Inc();
-                return new ConstantCursor([new QueryColumn(name, "BIGINT")], [count], new QueryStats(count, fileBytes, countedFiles, clock.ElapsedMilliseconds),
-                    () => { slots.Release(); QueryMetrics.Running.Dec(); });
-            }
-            if (federation is not null && shape.CountAll is { } counted && minTs == long.MinValue
-                && maxTs == long.MaxValue && await CountFederatedAsync(request, shape.Tables[0], federation, ct)
-                    is var (total, stats))
-            {
-                conn.Dispose();
-                conn = null;
-                QueryMetrics.Queries.WithLabels("ok").Inc();
-                return new ConstantCursor([new QueryColumn(counted, "BIGINT")], [total],
-                    stats with { TookMs = clock.ElapsedMilliseconds },
+                return new ConstantCursor([new QueryColumn(name, "BIGINT")], [count],
+                    counted with { TookMs = clock.ElapsedMilliseconds },
                     () => { slots.Release(); QueryMetrics.Running.Dec(); });
             }
             string? userSql = null;
@@ -210,18 +199,17 @@ public sealed class QueryService(
     /// <param name="MatchedByIndex">The statement has match_all terms and the view holds only rows the index found for them.</param>
     private readonly record struct Bound(long Rows, long Bytes, long Files, long Estimated, IReadOnlyList<string> TextFields, bool MatchedByIndex);
 
-    /// <summary><c>SELECT count(*) FROM stream</c>: the catalog's record count (files + buffer, no scan); null when the stream is unknown.</summary>
-    private async Task<(long Rows, long Files, long Bytes)?> CountAllAsync(StreamKey key, CancellationToken ct) =>
-        await catalog.GetAsync(key, ct) is { } info ? (info.Records, info.Files, info.CompressedBytes) : null;
-
-    /// <summary><c>SELECT count(*) FROM stream</c> over clusters: this one's count from its catalog, each remote's
-    /// from its own; null when the stream is unknown here.</summary>
-    private async Task<(long Count, QueryStats Stats)?> CountFederatedAsync(QueryRequest request, TableRef table,
-        FederatedQuery federation, CancellationToken ct)
+    /// <summary><c>SELECT count(*) FROM stream</c> from the catalog's record count (files + buffer, no scan), plus,
+    /// over clusters, each remote's count from its own; null when the stream is unknown here.</summary>
+    private async Task<(long Count, QueryStats Stats)?> CountAllAsync(QueryRequest request, TableRef table,
+        FederatedQuery? federation, CancellationToken ct)
     {
         var key = new StreamKey(request.Org, table.Type, table.Name);
-        if (await CountAllAsync(key, ct) is not var (count, files, fileBytes)) return null;
-        if (!federation.IncludeLocal) (count, files, fileBytes) = (0, 0, 0);
+        if (await catalog.GetAsync(key, ct) is not { } info) return null;
+        if (federation is null)
+            return (info.Records, new QueryStats(info.Records, info.CompressedBytes, info.Files, 0));
+        var (count, files, fileBytes) = federation.IncludeLocal ? (info.Records, info.Files, info.CompressedBytes)
+            : (0L, 0L, 0L);
         var scan = RemoteRequest(table, long.MinValue, long.MaxValue);
         scan.Sql = $"SELECT count(*) FROM {DuckSql.Identifier(table.Type)}.{DuckSql.Identifier(table.Name)}";
         var (remote, bytes) = await federation.CountAsync(scan, ct);
@@ -404,10 +392,7 @@ public sealed class QueryService(
         var remotes = federation.ReceiveAsync(remoteRequests, (long)settings.Current.MemoryLimitMb << 20, ct);
         await Task.WhenAll(local, remotes);
         var (chunks, stats) = await local;
-        for (var i = 0; i < chunks.Count; i++)
-            using (chunks[i])
-                ArrowImport.Append(conn, "__ms_part_local", chunks[i].ArrowIpc, create: i == 0);
-        if (chunks.Count > 0) parts.Add("SELECT * FROM __ms_part_local");
+        parts.AddRange(federation.Load(conn, [new(ClusterTargets.Local, chunks)], tag: false).Parts);
         var remote = federation.Load(conn, await remotes, tag: false);
         parts.AddRange(remote.Parts);
         Exec(conn, $"CREATE OR REPLACE TEMP VIEW {DuckSql.Identifier(view)} AS " +

@@ -4,7 +4,8 @@ using MoleSignal.Grains.Abstractions.Auth;
 
 namespace MoleSignal.Gateway.Auth;
 
-/// <summary><c>/api/v1/auth</c>: login (email + password → JWT), the caller's own view, password change.</summary>
+/// <summary><c>/api/v1/auth</c>: login (email + password → JWT), refresh (a valid JWT → a new one), the caller's own
+/// view, password change.</summary>
 public static class AuthEndpoints
 {
     private sealed record LoginBody(string? Email, string? Password);
@@ -14,6 +15,7 @@ public static class AuthEndpoints
     public static IEndpointRouteBuilder MapAuth(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/v1/auth/login", Login).AllowsAnonymous();
+        app.MapPost("/api/v1/auth/refresh", Refresh).RequiresPrincipal();
         app.MapGet("/api/v1/auth/me", Me).RequiresPrincipal();
         app.MapPost("/api/v1/auth/password", ChangePassword).RequiresPrincipal();
         return app;
@@ -25,9 +27,15 @@ public static class AuthEndpoints
         var token = await accounts.LoginAsync(AdminBody.Required(body.Email, "email"),
             AdminBody.Required(body.Password, "password"),
             RequestAuth.Client(ctx), ct);
-        return Results.Json(new { token = token.Token, expires_at = token.ExpiresAt.ToUnixTimeMilliseconds() * 1000 },
-            GatewayJson.Options);
+        return Issued(token);
     }
+
+    private static async Task<IResult> Refresh(HttpContext ctx, IAccountService accounts, CancellationToken ct) =>
+        Issued(await accounts.RefreshAsync(RequestAuth.Principal(ctx), ct));
+
+    private static IResult Issued(LoginToken token) =>
+        Results.Json(new { token = token.Token, expires_at = token.ExpiresAt.ToUnixTimeMilliseconds() * 1000 },
+            GatewayJson.Options);
 
     private static async Task<IResult> Me(HttpContext ctx, IAccountService accounts, CancellationToken ct)
     {

@@ -18,10 +18,14 @@ public static class StreamEndpoints
     /// <summary>A retention longer than this is a typo, not a policy (0 keeps everything).</summary>
     public const int MaxRetentionDays = 36_500;
 
+    /// <summary>The most schema versions one history answer holds.</summary>
+    public const int MaxHistoryVersions = 100;
+
     public static IEndpointRouteBuilder MapStreams(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/v1/streams", List).Requires(Permission.Read);
         app.MapGet("/api/v1/streams/{stream}/schema", Schema).Requires(Permission.Read);
+        app.MapGet("/api/v1/streams/{stream}/schema/history", SchemaHistory).Requires(Permission.Read);
         app.MapGet("/api/v1/streams/{stream}/settings", GetSettings).Requires(Permission.Read);
         app.MapPut("/api/v1/streams/{stream}/settings", SetSettings).Requires(Permission.Admin);
         app.MapDelete("/api/v1/streams/{stream}", Delete).Requires(Permission.Admin);
@@ -44,6 +48,24 @@ public static class StreamEndpoints
         return Results.Json(
             new { name = info.Name, type = info.Type, schema_version = info.SchemaVersion, fields = info.Fields },
             GatewayJson.Options);
+    }
+
+    /// <summary>The stored schema versions, newest first: <c>?limit=</c> of them (default and most
+    /// <see cref="MaxHistoryVersions"/>).</summary>
+    private static async Task<IResult> SchemaHistory(string stream, HttpRequest request, IStreamCatalog catalog,
+        int? limit, CancellationToken ct)
+    {
+        if (Key(request, stream) is not { } key) return InvalidStream();
+        if (limit is < 1 or > MaxHistoryVersions)
+            return ApiError.Result(400, "invalid_limit", $"limit is 1 to {MaxHistoryVersions}");
+        var versions = await catalog.SchemaHistoryAsync(key, limit ?? MaxHistoryVersions, ct);
+        if (versions is null) return NotFound(key);
+        return Results.Json(new
+        {
+            name = key.Stream, type = key.Type,
+            versions = versions.Select(v => new { version = v.Version, created_at = v.CreatedAtMicros,
+                fields = v.Fields }),
+        }, GatewayJson.Options);
     }
 
     private static async Task<IResult> GetSettings(string stream, HttpRequest request, IStreamCatalog catalog,
@@ -95,8 +117,6 @@ public static class StreamEndpoints
             GatewayJson.Options);
     }
 
-    /// <summary>The stream the path and <c>?type=</c> name in the caller's org; null when either is not a valid
-    /// name.</summary>
     /// <summary>The stream the path and <c>?type=</c> name in the caller's org; null when either is not a valid
     /// name (<see cref="InvalidStreamMessage"/>).</summary>
     internal static StreamKey? Key(HttpRequest request, string stream)

@@ -46,6 +46,10 @@ public interface IAccountService
 
     Task<Me> MeAsync(Principal principal, CancellationToken ct);
 
+    /// <summary>A new JWT for the user of a still-valid one (a session that stays open refreshes before expiry);
+    /// Forbidden for any other credential.</summary>
+    Task<LoginToken> RefreshAsync(Principal principal, CancellationToken ct);
+
     /// <summary>Sets a new password and bumps the user's token version: JWTs issued before stop working.</summary>
     Task ChangePasswordAsync(Principal principal, string current, string next, string clientAddress,
         CancellationToken ct);

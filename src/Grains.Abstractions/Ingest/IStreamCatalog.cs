@@ -12,6 +12,11 @@ public interface IStreamCatalog
     /// <summary>Null when the stream does not exist.</summary>
     Task<StreamSettingsInfo?> GetSettingsAsync(StreamKey key, CancellationToken ct = default);
 
+    /// <summary>The stream's stored schema versions, newest first, at most <paramref name="limit"/>; null when the
+    /// stream does not exist. A version is written when a flush widens the schema.</summary>
+    Task<IReadOnlyList<SchemaVersionInfo>?> SchemaHistoryAsync(StreamKey key, int limit,
+        CancellationToken ct = default);
+
     /// <summary>Sets the stream's own retention (null: back to the default); null when the stream does not
     /// exist.</summary>
     Task<StreamSettingsInfo?> SetRetentionAsync(StreamKey key, int? retentionDays, CancellationToken ct = default);
@@ -41,6 +46,9 @@ public sealed record StreamInfo(
     /// <summary>The first UTC day the retention keeps (older days go on the next sweep); null when all are
     /// kept.</summary>
     DateOnly? OldestKeptDay);
+
+/// <summary>One stored schema of a stream: its number, when it was written (µs) and its fields.</summary>
+public sealed record SchemaVersionInfo(int Version, long CreatedAtMicros, IReadOnlyList<StreamField> Fields);
 
 public sealed record StreamSettingsInfo(
     string Name,

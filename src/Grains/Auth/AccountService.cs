@@ -30,6 +30,17 @@ public sealed class AccountService(
         return new LoginToken(token, expires);
     }
 
+    public async Task<LoginToken> RefreshAsync(Principal p, CancellationToken ct)
+    {
+        // Only a session token renews itself: a password or API token already works without expiring this way.
+        if (p.Kind != CredentialKind.Jwt || p.UserId is null)
+            throw new AuthException(AuthErrorKind.Forbidden, "only a session token from /api/v1/auth/login refreshes");
+        var user = await store.UserByIdAsync(p.UserId, ct)
+            ?? throw new AuthException(AuthErrorKind.Unauthorized, "the user no longer exists");
+        var (token, expires) = jwt.Issue(user, settings.Current.JwtTtl);
+        return new LoginToken(token, expires);
+    }
+
     public async Task<Me> MeAsync(Principal p, CancellationToken ct)
     {
         var orgs = p.Roles.OrderBy(kv => kv.Key,

@@ -35,6 +35,15 @@ public sealed class StreamCatalog(StreamMetaStore meta, FileIndex files, StreamS
         return new StreamSettingsInfo(key.Stream, key.Type, own, days, retention.OldestKeptDate(days));
     }
 
+    public async Task<IReadOnlyList<SchemaVersionInfo>?> SchemaHistoryAsync(StreamKey key, int limit,
+        CancellationToken ct = default)
+    {
+        if (await meta.GetAsync(key, ct) is null) return null;
+        var versions = await meta.SchemaHistoryAsync(key, limit, ct);
+        return versions.Select(v => new SchemaVersionInfo(v.Version, v.CreatedAtMicros,
+            v.Schema.Select(f => new StreamField(f.Name, f.Type)).ToList())).ToList();
+    }
+
     public async Task<StreamSettingsInfo?> SetRetentionAsync(StreamKey key, int? retentionDays,
         CancellationToken ct = default)
     {

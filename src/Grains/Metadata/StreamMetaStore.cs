@@ -255,6 +255,22 @@ public sealed class StreamMetaStore(MetaStore store)
             ON CONFLICT (org, stream_type, stream, version) DO NOTHING
             """, ct, ("o", key.Org), ("t", key.Type), ("s", key.Stream), ("v", version), ("j", json), ("n", now));
 
+    /// <summary>The stream's schema versions, newest first.</summary>
+    public async Task<IReadOnlyList<(int Version, long CreatedAtMicros, IReadOnlyList<SchemaField> Schema)>>
+        SchemaHistoryAsync(StreamKey key, int limit, CancellationToken ct = default)
+    {
+        var list = new List<(int, long, IReadOnlyList<SchemaField>)>();
+        await using var conn = await store.OpenAsync(ct);
+        await using var cmd = MetaStore.Command(conn, $"""
+            SELECT version, created_at_micros, schema_json FROM stream_schema_history WHERE {OfStream}
+            ORDER BY version DESC LIMIT @l
+            """, [.. Of(key), ("l", limit)]);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+            list.Add((Convert.ToInt32(r.GetValue(0)), Convert.ToInt64(r.GetValue(1)), ParseSchema(r.GetString(2))));
+        return list;
+    }
+
     public async Task<IReadOnlyList<StreamRecord>> ListAsync(string org, CancellationToken ct = default)
     {
         var list = new List<StreamRecord>();

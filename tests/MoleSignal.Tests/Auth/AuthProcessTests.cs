@@ -188,6 +188,39 @@ public sealed class AuthProcessTests(PostgresServer pg) : IClassFixture<Postgres
     }
 
     [Fact]
+    public async Task A_session_token_refreshes_into_a_working_one_and_no_other_credential_refreshes()
+    {
+        using var node = MoleSignalNode.Start(await EnvAsync("sqlite"));
+        await node.WaitHealthyAsync();
+        using var anon = AuthApi.Anonymous(node);
+        await AuthApi.AddMemberAsync(node.Http, "default", "keep@corp.io", "viewer", "keep-password");
+        var login = await AuthApi.SendAsync(anon, HttpMethod.Post, "/api/v1/auth/login",
+            new { email = "keep@corp.io", password = "keep-password" });
+        var jwt = login.GetProperty("token").GetString()!;
+
+        var renewed = await AuthApi.SendAsync(anon, HttpMethod.Post, "/api/v1/auth/refresh", auth: AuthApi.Bearer(jwt));
+        var token = renewed.GetProperty("token").GetString()!;
+        Assert.True(renewed.GetProperty("expires_at").GetInt64() >= login.GetProperty("expires_at").GetInt64());
+        Assert.Equal(HttpStatusCode.OK,
+            await AuthApi.StatusAsync(anon, HttpMethod.Get, "/api/v1/streams", AuthApi.Bearer(token)));
+
+        var (_, service) = await AuthApi.ServiceTokenAsync(node.Http, "default", "viewer");
+        Assert.Equal(HttpStatusCode.Unauthorized,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/auth/refresh", null));
+        Assert.Equal(HttpStatusCode.Forbidden, await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/auth/refresh",
+            MoleSignalNode.Basic("keep@corp.io", "keep-password")));
+        Assert.Equal(HttpStatusCode.Forbidden,
+            await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/auth/refresh", AuthApi.Bearer(service)));
+
+        // A password change ends the session: neither token works or refreshes.
+        await AuthApi.SendAsync(anon, HttpMethod.Post, "/api/v1/auth/password",
+            new { current_password = "keep-password", new_password = "kept-password" }, AuthApi.Bearer(token));
+        foreach (var old in new[] { jwt, token })
+            Assert.Equal(HttpStatusCode.Unauthorized,
+                await AuthApi.StatusAsync(anon, HttpMethod.Post, "/api/v1/auth/refresh", AuthApi.Bearer(old)));
+    }
+
+    [Fact]
     public async Task Failed_logins_are_throttled_audited_and_no_secret_reaches_the_log_config_or_audit()
     {
         var env = await EnvAsync("sqlite");

@@ -2,6 +2,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { getSession, logout, onSession, role, switchOrg } from "./api";
 import { Admin } from "./pages/Admin";
+import { Alerts } from "./pages/Alerts";
 import { Jobs } from "./pages/Jobs";
 import { Login } from "./pages/Login";
 import { Explorer } from "./pages/Explorer";
@@ -21,7 +22,8 @@ function useHash() {
 }
 
 const TITLES: Record<string, string> = {
-  "/explore": "Explore", "/tail": "Live tail", "/streams": "Streams", "/jobs": "Search jobs", "/admin": "Admin",
+  "/explore": "Explore", "/tail": "Live tail", "/streams": "Streams", "/jobs": "Search jobs", "/alerts": "Alerts",
+  "/admin": "Admin",
 };
 
 function App() {
@@ -40,6 +42,7 @@ function App() {
           <a href="#/tail" aria-current={page === "/tail" ? "page" : undefined}>Live tail</a>
           <a href="#/streams" aria-current={page === "/streams" ? "page" : undefined}>Streams</a>
           <a href="#/jobs" aria-current={page === "/jobs" ? "page" : undefined}>Search jobs</a>
+          <a href="#/alerts" aria-current={page === "/alerts" ? "page" : undefined}>Alerts</a>
           {role() === "admin" &&
             <a href="#/admin" aria-current={page === "/admin" ? "page" : undefined}>Admin</a>}
         </nav>
@@ -56,6 +59,7 @@ function App() {
         <h1 class="sr-only">{TITLES[page] ?? "Explore"}</h1>
         {page === "/streams" ? <Streams />
           : page === "/jobs" ? <Jobs />
+          : page === "/alerts" ? <Alerts />
           : page === "/admin" ? <Admin />
           : page === "/tail" ? <Tail search={search} navigate={(s) => { location.hash = `#/tail?${s}`; }} />
           : <Explorer search={search} navigate={(s) => { location.hash = `#/explore?${s}`; }} />}

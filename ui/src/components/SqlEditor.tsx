@@ -15,7 +15,7 @@ interface Props {
 /** CodeMirror 6 with SQL highlighting, completion of stream and field names, and Ctrl/Cmd+Enter to run. */
 export function SqlEditor({ value, schema, onChange, onRun }: Props) {
   const host = useRef<HTMLDivElement>(null);
-  const view = useRef<EditorView>();
+  const view = useRef<EditorView | undefined>(undefined);
   const handlers = useRef({ onChange, onRun });
   handlers.current = { onChange, onRun };
 

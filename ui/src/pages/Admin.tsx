@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, getSession, role, type ApiError } from "../api";
+import { api, getSession, isoTime, role, type ApiError } from "../api";
 
 interface Member { email: string; role: string; is_root: boolean }
 interface Token { id: string; name: string; owner: string | null; org: string | null; role: string; created_at: number;
@@ -7,7 +7,6 @@ interface Token { id: string; name: string; owner: string | null; org: string | 
 interface Quota { limit: number; usage: number; source: string }
 interface AuditEntry { at: number; actor: string; action: string; target: string; client: string; result: string }
 
-const time = (us: number | null) => us ? new Date(us / 1000).toISOString().replace(".000", "") : "";
 
 /** Org administration: members and roles, API tokens (a new one's secret shown once), quotas and usage, audit. */
 export function Admin() {
@@ -56,8 +55,8 @@ function Tokens() {
       <h2 id="tokens-title">API tokens</h2>
       <form class="toolbar" onSubmit={create}>
         <label>Name <input name="name" required maxLength={64} /></label>
-        <label>Role <select name="role">
-          {["viewer", "editor", "ingester", "admin"].map((r) => <option key={r}>{r}</option>)}
+        <label>Token role <select name="role">
+          {ROLES.map((r) => <option key={r}>{r}</option>)}
         </select></label>
         <button type="submit">Create service token</button>
       </form>
@@ -74,7 +73,7 @@ function Tokens() {
           <th scope="col">Created</th><th scope="col">Expires</th><th scope="col">Revoke</th></tr></thead>
         <tbody>{(list?.tokens ?? []).map((t) => (
           <tr key={t.id}><td>{t.name}</td><td>{t.org ?? "(personal)"}</td><td>{t.role}</td>
-            <td>{time(t.created_at)}</td><td>{time(t.expires_at)}</td>
+            <td>{isoTime(t.created_at)}</td><td>{isoTime(t.expires_at)}</td>
             <td><button aria-label={`Revoke ${t.name}`}
               onClick={() => api(`/api/v1/tokens/${t.id}`, { method: "DELETE" }).then(load, setFailure)}>
               Revoke</button></td></tr>
@@ -84,17 +83,45 @@ function Tokens() {
   );
 }
 
+const ROLES = ["viewer", "editor", "ingester", "admin"];
+
+/** Members and their roles: add one (a new user needs a password), change a role, remove. */
 function Members() {
   const org = getSession()!.org;
-  const [list, error] = useLoad<{ members: Member[] }>(`/api/v1/orgs/${encodeURIComponent(org)}/members`);
+  const base = `/api/v1/orgs/${encodeURIComponent(org)}/members`;
+  const [list, error, load] = useLoad<{ members: Member[] }>(base);
+  const [failure, setFailure] = useState<ApiError | null>(null);
+  const act = (p: Promise<unknown>) => p.then(() => { setFailure(null); load(); }, setFailure);
+  const member = (email: string) => `${base}/${encodeURIComponent(email)}`;
+  function add(e: Event) {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    const value = (n: string) => (form.elements.namedItem(n) as HTMLInputElement).value;
+    act(api(base, { method: "POST", body: JSON.stringify({
+      email: value("email"), role: value("member-role"), password: value("password") || undefined }) })
+      .then(() => form.reset()));
+  }
   return (
     <section aria-labelledby="members-title">
       <h2 id="members-title">Members</h2>
-      {error && <p class="error" role="alert">{error.message}</p>}
+      <form class="toolbar" onSubmit={add} aria-label="Add a member">
+        <label>Email <input name="email" type="email" required maxLength={254} /></label>
+        <label>Member role <select name="member-role">{ROLES.map((r) => <option key={r}>{r}</option>)}</select></label>
+        <label>Password (new users) <input name="password" type="password" autoComplete="new-password" /></label>
+        <button type="submit">Add member</button>
+      </form>
+      {(error ?? failure) && <p class="error" role="alert">{(error ?? failure)!.message}</p>}
       <table class="streams">
-        <thead><tr><th scope="col">Email</th><th scope="col">Role</th></tr></thead>
+        <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Remove</th></tr></thead>
         <tbody>{(list?.members ?? []).map((m) => (
-          <tr key={m.email}><td>{m.email}</td><td>{m.is_root ? "root" : m.role}</td></tr>
+          <tr key={m.email}><td>{m.email}</td>
+            <td>{m.is_root ? "root" : (
+              <select aria-label={`Role of ${m.email}`} value={m.role} onChange={(e) => act(api(member(m.email),
+                { method: "PUT", body: JSON.stringify({ role: (e.target as HTMLSelectElement).value }) }))}>
+                {ROLES.map((r) => <option key={r}>{r}</option>)}
+              </select>)}</td>
+            <td>{!m.is_root && <button aria-label={`Remove ${m.email}`}
+              onClick={() => act(api(member(m.email), { method: "DELETE" }))}>Remove</button>}</td></tr>
         ))}</tbody>
       </table>
     </section>
@@ -129,7 +156,7 @@ function Audit() {
         <thead><tr><th scope="col">When</th><th scope="col">Actor</th><th scope="col">Action</th>
           <th scope="col">Target</th><th scope="col">Result</th></tr></thead>
         <tbody>{(list?.entries ?? []).map((a, i) => (
-          <tr key={i}><td>{time(a.at)}</td><td>{a.actor}</td><td>{a.action}</td><td>{a.target}</td>
+          <tr key={i}><td>{isoTime(a.at)}</td><td>{a.actor}</td><td>{a.action}</td><td>{a.target}</td>
             <td>{a.result}</td></tr>
         ))}</tbody>
       </table>

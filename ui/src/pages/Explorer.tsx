@@ -1,11 +1,15 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { query, streams as listStreams, type ApiError, type QueryResult, type Stream } from "../api";
+import {
+  isJob, query, streams as listStreams, type ApiError, type JobAccepted, type QueryResult, type Stream,
+} from "../api";
 import { SqlEditor } from "../components/SqlEditor";
 import { Histogram, type Buckets } from "../components/Histogram";
 import { ResultsTable } from "../components/ResultsTable";
 import { FieldSidebar, type TopValues } from "../components/FieldSidebar";
+import { QueryProgress } from "../components/QueryProgress";
+import { RangePicker } from "../components/RangePicker";
 import {
-  histogramSql, intervalFor, parseView, rangeOf, RELATIVE, statement, topValuesSql, viewSearch, type ExplorerView,
+  histogramSql, intervalFor, parseView, rangeOf, statement, topValuesSql, viewSearch, type ExplorerView,
 } from "../explorer/view";
 
 // The first answer is the newest 1,000 rows (drawn at once); more on demand, up to 100,000.
@@ -21,8 +25,9 @@ export function Explorer({ search, navigate }: { search: string; navigate: (sear
   const [top, setTop] = useState<TopValues | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [running, setRunning] = useState(false);
+  const [job, setJob] = useState<JobAccepted | null>(null);
   const [limit, setLimit] = useState(FIRST_ROWS);
-  const abort = useRef<AbortController>();
+  const abort = useRef<AbortController | undefined>(undefined);
 
   useEffect(() => { listStreams().then(setAll, setError); }, []);
   const stream = all?.find((s) => s.name === view.stream) ?? null;
@@ -40,6 +45,7 @@ export function Explorer({ search, navigate }: { search: string; navigate: (sear
     const range = rangeOf(view.range);
     setRunning(true);
     setError(null);
+    setJob(null);
     setTop(null);
     try {
       const hasLevel = !!stream?.fields.some((f) => f.name === "level");
@@ -56,9 +62,22 @@ export function Explorer({ search, navigate }: { search: string; navigate: (sear
       setResult(rows.value);
       setBuckets(hist.status === "fulfilled" ? toBuckets(hist.value, hasLevel) : null);
     } catch (e) {
-      if ((e as Error).name !== "AbortError") setError(e as ApiError);
+      if (isJob(e)) setJob(e.job);
+      else if ((e as Error).name !== "AbortError") setError(e as ApiError);
     } finally {
       if (abort.current === controller) setRunning(false);
+    }
+  }
+
+  /** The running statement handed to the node as a search job (every matching row, read later as NDJSON). */
+  async function runAsJob() {
+    abort.current?.abort();
+    setRunning(false);
+    try {
+      await query(statement(view), rangeOf(view.range), 0, undefined, true);
+    } catch (e) {
+      if (isJob(e)) setJob(e.job);
+      else setError(e as ApiError);
     }
   }
   useEffect(() => { run(); }, [search, stream?.name]);
@@ -94,13 +113,8 @@ export function Explorer({ search, navigate }: { search: string; navigate: (sear
         </label>
         <input type="search" class="words" placeholder="Words to find (match_all)" aria-label="Words to find"
           value={view.words} onChange={(e) => set({ words: (e.target as HTMLInputElement).value, sql: "" })} />
-        <label>Range{" "}
-          <select value={RELATIVE[view.range] ? view.range : "custom"}
-            onChange={(e) => set({ range: (e.target as HTMLSelectElement).value })}>
-            {Object.keys(RELATIVE).map((r) => <option key={r} value={r}>Last {r}</option>)}
-            {!RELATIVE[view.range] && <option value="custom">Custom</option>}
-          </select>
-        </label>
+        <RangePicker key={view.range + view.tz} range={view.range} tz={view.tz}
+          onChange={(range) => set({ range })} />
         <label>Time zone{" "}
           <select value={view.tz} onChange={(e) => set({ tz: (e.target as HTMLSelectElement).value as "utc" })}>
             <option value="local">Local</option><option value="utc">UTC</option>
@@ -122,8 +136,10 @@ export function Explorer({ search, navigate }: { search: string; navigate: (sear
         </div>
       )}
       {error && <div class="error" role="alert"><strong>{error.error}</strong>: {error.message}</div>}
-      <div class="status" aria-live="polite">
-        {running ? "Running…" : result &&
+      {job && <div class="notice" role="status">The query runs as search job <code>{job.job_id}</code>: its rows
+        are on the <a href="#/jobs">Search jobs</a> page when it is done.</div>}
+      <div class="status" aria-live={running ? "off" : "polite"}>
+        {running ? <QueryProgress onRunAsJob={runAsJob} /> : result &&
           `${result.rows.length} rows · took ${result.took_ms} ms · scanned ${result.scanned_rows} rows in ` +
           `${result.scanned_files} files`}
       </div>

@@ -1,12 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, getSession, type ApiError } from "../api";
+import { api, getSession, isoTime, type ApiError } from "../api";
 
 interface Job {
   job_id: string; state: string; sql: string; rows: number | null; error: string | null; created_at: number;
   finished_at: number | null; result_url: string | null;
 }
 
-const time = (us: number | null) => us ? new Date(us / 1000).toISOString().replace(".000", "") : "";
 
 /** Search jobs: state, rows, download of a done job's NDJSON, cancel of a pending or running one. */
 export function Jobs() {
@@ -40,7 +39,7 @@ export function Jobs() {
       <tbody>
         {jobs.map((j) => (
           <tr key={j.job_id}>
-            <td>{time(j.created_at)}</td><td>{j.state}{j.error ? `: ${j.error}` : ""}</td>
+            <td>{isoTime(j.created_at)}</td><td>{j.state}{j.error ? `: ${j.error}` : ""}</td>
             <td><code>{j.sql}</code></td><td>{j.rows ?? ""}</td>
             <td>
               {j.state === "done" && <button onClick={() => download(j)}>Download</button>}

@@ -1,3 +1,4 @@
+using MoleSignal.Gateway.Errors;
 using Grpc.Core;
 using Google.Protobuf;
 using MoleSignal.Gateway.Auth;
@@ -32,7 +33,7 @@ public sealed class ScanGrpcService(IStreamScanner scanner) : Scan.ScanBase
         }
         catch (QueryException e)
         {
-            throw QueryGrpc.Exception(e);
+            throw QueryErrorStatus.RpcException(e);
         }
     }
 }

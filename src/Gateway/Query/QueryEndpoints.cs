@@ -186,8 +186,8 @@ public static class QueryEndpoints
     /// <summary>The query's error; a refusal for load (429 too_many_queries) says when to come back.</summary>
     private static IResult Failed(HttpResponse response, QueryException e)
     {
-        if (e.Status is 429 or 503) response.Headers.RetryAfter = "1";
-        return ApiError.Result(e.Status, e.Code, e.Message);
+        if (e.Kind == QueryErrorKind.Busy) response.Headers.RetryAfter = "1";
+        return ApiError.Result(QueryErrorStatus.Http(e.Kind), e.Code, e.Message);
     }
 
     private sealed record Body(string? Sql, JsonElement? StartTime, JsonElement? EndTime, long? Limit);

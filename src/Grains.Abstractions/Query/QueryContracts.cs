@@ -37,13 +37,33 @@ public interface IQueryService
     Task<IQueryCursor?> OpenUnlessLargerAsync(QueryRequest request, long maxRows, CancellationToken ct);
 }
 
+/// <summary>What kind of failure a query met; the edge (HTTP, gRPC) maps each kind to one status.</summary>
+public enum QueryErrorKind : byte
+{
+    /// <summary>The request or its SQL is wrong: not one SELECT, unknown cluster, a bad scan.</summary>
+    Invalid,
+    /// <summary>The SQL reaches past what the org may read: a file, a setting, another org's table.</summary>
+    Forbidden,
+    /// <summary>The query needs a licensed feature (federation) this node's license lacks.</summary>
+    Unlicensed,
+    /// <summary>The query ran past <c>[querier].timeout_secs</c>.</summary>
+    Timeout,
+    /// <summary>The rows it holds exceed <c>[querier].memory_limit_mb</c>.</summary>
+    TooLarge,
+    /// <summary>Every query slot is taken: retry shortly.</summary>
+    Busy,
+    /// <summary>The caller went away or cancelled it.</summary>
+    Cancelled,
+    Internal,
+}
+
 /// <summary>
-/// A query failure with the HTTP status and error code it maps to; the message never holds server paths.
-/// Serializable: a shard's refusal reaches the coordinator whole.
+/// A query failure: its kind, the API's error code and a message that never holds server paths. Serializable: a
+/// shard's refusal reaches the coordinator whole.
 /// </summary>
 [GenerateSerializer]
-public sealed class QueryException(int status, string code, string message) : Exception(message)
+public sealed class QueryException(QueryErrorKind kind, string code, string message) : Exception(message)
 {
-    [Id(0)] public int Status { get; } = status;
+    [Id(0)] public QueryErrorKind Kind { get; } = kind;
     [Id(1)] public string Code { get; } = code;
 }

@@ -60,7 +60,7 @@ public sealed class FederatedQuery(string org, bool includeLocal, IReadOnlyList<
                     await foreach (var chunk in client.ScanAsync(remote, org, requests[remote.Name], timeout, ct))
                     {
                         if (Interlocked.Add(ref bytes, chunk.ArrowIpc.Length) > budget)
-                            throw new QueryException(413, "memory_limit",
+                            throw new QueryException(QueryErrorKind.TooLarge, "memory_limit",
                                 $"the remote clusters' rows exceed {budget >> 20} MiB (querier.memory_limit_mb): " +
                                 "narrow the query");
                         chunks.Add(chunk);

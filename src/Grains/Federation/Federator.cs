@@ -17,7 +17,7 @@ public sealed class Federator(IRemoteClusters clusters, ILicense license, Remote
     {
         if (request.Clusters is not { } names) return null;
         if (names.Count == 0)
-            throw new QueryException(400, "invalid_clusters",
+            throw new QueryException(QueryErrorKind.Invalid, "invalid_clusters",
                 "clusters names no cluster: use local or a remote's name");
         if (ClusterTargets.AnyRemote(names) && !license.Allows(LicenseFeatures.FederatedSearch))
             throw LicenseRequired(license.Current);
@@ -26,7 +26,7 @@ public sealed class Federator(IRemoteClusters clusters, ILicense license, Remote
         foreach (var name in names.Distinct().Where(n => n != ClusterTargets.Local))
         {
             var cluster = await clusters.GetAsync(name, ct)
-                ?? throw new QueryException(400, "unknown_cluster", $"'{name}' is not a remote cluster " +
+                ?? throw new QueryException(QueryErrorKind.Invalid, "unknown_cluster", $"'{name}' is not a remote cluster " +
                                                                     "(GET /api/v1/remote_clusters lists them)");
             if (cluster.Enabled)
             {
@@ -41,5 +41,5 @@ public sealed class Federator(IRemoteClusters clusters, ILicense license, Remote
     }
 
     public static QueryException LicenseRequired(LicenseState state) =>
-        new(403, LicenseFeatures.RequiredCode, LicenseFeatures.FederationRefusal(state));
+        new(QueryErrorKind.Unlicensed, LicenseFeatures.RequiredCode, LicenseFeatures.FederationRefusal(state));
 }

@@ -22,7 +22,7 @@ public sealed class StreamScanner(QueryService queries) : IStreamScanner
     {
         if (!string.IsNullOrWhiteSpace(scan.Sql)) return scan.Sql;
         if (!SqlInspector.StreamSchemas.Contains(scan.StreamType))
-            throw new QueryException(400, "invalid_scan",
+            throw new QueryException(QueryErrorKind.Invalid, "invalid_scan",
                 $"stream_type must be one of {string.Join(", ", SqlInspector.StreamSchemas)}");
         var columns = scan.Columns.Count == 0 ? "*" : string.Join(", ", scan.Columns.Select(DuckSql.Identifier));
         var table = $"{DuckSql.Identifier(scan.StreamType)}.{DuckSql.Identifier(scan.Stream)}";

@@ -31,7 +31,7 @@ public static class MatchAllRewrite
             var span = bytes.AsSpan();
             if (offset < copied || !SqlLexer.IsWord(span, offset, "match_all", out var name)
                 || SqlLexer.SkipTrivia(span, name) is var paren && (paren >= span.Length || span[paren] != '('))
-                throw new QueryException(400, "invalid_sql",
+                throw new QueryException(QueryErrorKind.Invalid, "invalid_sql",
                     "match_all must be called by its plain name: match_all('words')");
             output.AddRange(bytes.AsSpan(copied, offset - copied));
             var arg = SqlLexer.SkipTrivia(span, paren + 1);

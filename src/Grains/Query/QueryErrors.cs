@@ -47,9 +47,9 @@ public static class QueryErrors
 
     public static QueryException Map(Exception e, IEnumerable<string> hidePaths, bool timedOut, ILogger? log = null)
     {
-        if (timedOut) return new QueryException(408, "timeout", "the query ran past querier.timeout_secs and was cancelled");
+        if (timedOut) return new QueryException(QueryErrorKind.Timeout, "timeout", "the query ran past querier.timeout_secs and was cancelled");
         if (e is QueryException q) return q;
-        if (e is OperationCanceledException) return new QueryException(499, "cancelled", "the query was cancelled");
+        if (e is OperationCanceledException) return new QueryException(QueryErrorKind.Cancelled, "cancelled", "the query was cancelled");
         var message = e.Message;
         foreach (var p in hidePaths) message = message.Replace(p.TrimEnd('/'), "<data>");
         message = message.Split('\n')[0];
@@ -58,19 +58,19 @@ public static class QueryErrors
             switch (Classify(d, message))
             {
                 case DuckDBErrorType.OutOfMemory:
-                    return new QueryException(413, "memory_limit", message + " (querier.memory_limit_mb)");
+                    return new QueryException(QueryErrorKind.TooLarge, "memory_limit", message + " (querier.memory_limit_mb)");
                 case DuckDBErrorType.Interrupt:
-                    return new QueryException(499, "cancelled", "the query was cancelled");
+                    return new QueryException(QueryErrorKind.Cancelled, "cancelled", "the query was cancelled");
                 case DuckDBErrorType.Permission:
-                    return new QueryException(400, "forbidden", message);
+                    return new QueryException(QueryErrorKind.Forbidden, "forbidden", message);
                 case var t when UserErrors.Contains(t) && !AboutStoredData(message):
-                    return new QueryException(400, "invalid_sql", message);
+                    return new QueryException(QueryErrorKind.Invalid, "invalid_sql", message);
             }
             if (message.Contains("configuration has been locked", StringComparison.Ordinal))
-                return new QueryException(400, "forbidden", message);
+                return new QueryException(QueryErrorKind.Forbidden, "forbidden", message);
         }
         log?.LogError(e, "query failed inside the engine: {Message}", message);
-        return new QueryException(500, "internal",
+        return new QueryException(QueryErrorKind.Internal, "internal",
             "the query failed inside the engine (see the server log): " + message);
     }
 

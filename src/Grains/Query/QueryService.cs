@@ -56,7 +56,7 @@ public sealed class QueryService(
         if (!await slots.WaitAsync(0, ct))
         {
             QueryMetrics.Queries.WithLabels("too_many").Inc();
-            throw new QueryException(429, "too_many_queries", $"{s.MaxConcurrent} queries are running (querier.max_concurrent); retry shortly");
+            throw new QueryException(QueryErrorKind.Busy, "too_many_queries", $"{s.MaxConcurrent} queries are running (querier.max_concurrent); retry shortly");
         }
         QueryMetrics.Running.Inc();
         var clock = Stopwatch.StartNew();
@@ -78,7 +78,7 @@ public sealed class QueryService(
         {
             var federation = federator is null ? null : await federator.PlanAsync(request, ct);
             if (federation is null && ClusterTargets.AnyRemote(request.Clusters))
-                throw new QueryException(400, "invalid_clusters", "this node does not federate queries");
+                throw new QueryException(QueryErrorKind.Invalid, "invalid_clusters", "this node does not federate queries");
             conn = engines.Connect(request.Org);
             var shape = SqlInspector.Inspect(conn, request.Sql);
             var minTs = Math.Max(request.StartTime ?? long.MinValue, shape.MinTs ?? long.MinValue);
@@ -231,7 +231,7 @@ public sealed class QueryService(
     {
         // A name that is no stream of the org never reaches the engine, which would resolve it in its own catalog.
         if (await meta.GetAsync(key, ct) is null)
-            throw new QueryException(400, "forbidden",
+            throw new QueryException(QueryErrorKind.Forbidden, "forbidden",
                 $"table '{SqlInspector.ViewName(table)}' is not a stream of this org");
         var grain = grains.GetGrain<IStreamGrain>(key.GrainKey);
 
@@ -360,7 +360,7 @@ public sealed class QueryService(
     {
         var key = new StreamKey(request.Org, table.Type, table.Name);
         if (await meta.GetAsync(key, ct) is null)
-            throw new QueryException(400, "forbidden",
+            throw new QueryException(QueryErrorKind.Forbidden, "forbidden",
                 $"table '{SqlInspector.ViewName(table)}' is not a stream of this org");
         var view = SqlInspector.ViewName(table);
         // The live schema (fields of unflushed records included), no records: an empty time range.
@@ -459,7 +459,7 @@ public sealed class QueryService(
                 await foreach (var chunk in scanner.Scan(request, ct).WithBatchSize(1).WithCancellation(ct))
                 {
                     if (Interlocked.Add(ref shipped, chunk.ArrowIpc.Length) > budget)
-                        throw new QueryException(413, "memory_limit",
+                        throw new QueryException(QueryErrorKind.TooLarge, "memory_limit",
                             $"the shards' rows exceed {budget >> 20} MiB (querier.memory_limit_mb): narrow the query");
                     await loading.WaitAsync(ct);
                     try

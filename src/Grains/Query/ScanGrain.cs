@@ -21,7 +21,7 @@ public sealed class ScanGrain(ObjectFiles files, OrgEngines engines, LiveSetting
         // Files are read on the org's engine, which may read only that org's directory; checked before any is fetched.
         foreach (var f in request.Files)
             if (!ObjectKey.IsOrgData(request.Org, f.ObjectKey))
-                throw new QueryException(400, "forbidden", "a shard may only read its own org's data files");
+                throw new QueryException(QueryErrorKind.Forbidden, "forbidden", "a shard may only read its own org's data files");
         // Stopped by the caller, by the query timeout, or by the caller walking away (the finally below).
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         stop.CancelAfter(settings.Current.Timeout);

@@ -89,7 +89,7 @@ public static class SqlInspector
         }
         foreach (var t in tables)
             if (!views.Contains(ViewName(t), StringComparer.OrdinalIgnoreCase))
-                throw new QueryException(400, "forbidden", $"table '{ViewName(t)}' is not a stream of this org");
+                throw new QueryException(QueryErrorKind.Forbidden, "forbidden", $"table '{ViewName(t)}' is not a stream of this org");
     }
 
     /// <summary>
@@ -166,13 +166,13 @@ public static class SqlInspector
         {
             var message = root.TryGetProperty("error_message", out var m) ? m.GetString() : "not a valid statement";
             // Statements other than SELECT fail here too ("Only SELECT statements can be serialized").
-            throw new QueryException(400, "invalid_sql", message?.Contains("SELECT statements", StringComparison.Ordinal) == true
+            throw new QueryException(QueryErrorKind.Invalid, "invalid_sql", message?.Contains("SELECT statements", StringComparison.Ordinal) == true
                 ? "only a single SELECT statement is allowed (no SET, PRAGMA, COPY, ATTACH, INSTALL, LOAD, DDL or DML)"
                 : message!);
         }
         var statements = root.GetProperty("statements");
         if (statements.GetArrayLength() != 1)
-            throw new QueryException(400, "invalid_sql", "exactly one SELECT statement is allowed");
+            throw new QueryException(QueryErrorKind.Invalid, "invalid_sql", "exactly one SELECT statement is allowed");
         var walked = new Walked();
         Walk(statements[0], walked, null);
         var shape = new SqlShape(walked.Tables.Distinct().ToList(), [], [], null, null)
@@ -369,13 +369,13 @@ public static class SqlInspector
                 case "TABLE_FUNCTION":
                     var fn = e.GetProperty("function").GetProperty("function_name").GetString()!;
                     if (!AllowedTableFunctions.Contains(fn))
-                        throw new QueryException(400, "forbidden", $"table function '{fn}' is not allowed: tables are the org's streams");
+                        throw new QueryException(QueryErrorKind.Forbidden, "forbidden", $"table function '{fn}' is not allowed: tables are the org's streams");
                     break;
                 case "SHOW_REF":
                     // DESCRIBE / SUMMARIZE of a query are fine (the query is walked); SHOW TABLES and friends
                     // name the catalog.
                     if (e.TryGetProperty("table_name", out var shown) && !string.IsNullOrEmpty(shown.GetString()))
-                        throw new QueryException(400, "forbidden",
+                        throw new QueryException(QueryErrorKind.Forbidden, "forbidden",
                             "SHOW reads the engine's catalog: tables are the org's streams");
                     break;
             }
@@ -387,7 +387,7 @@ public static class SqlInspector
             var name = f.GetString()!;
             if (DeniedFunctions.Contains(name) || name.StartsWith("duckdb_", StringComparison.OrdinalIgnoreCase)
                 || name.StartsWith("pragma_", StringComparison.OrdinalIgnoreCase))
-                throw new QueryException(400, "forbidden", $"function '{name}' is not allowed");
+                throw new QueryException(QueryErrorKind.Forbidden, "forbidden", $"function '{name}' is not allowed");
             if (name == "match_all" && e.TryGetProperty("query_location", out var at) && at.TryGetInt32(out var offset))
                 walked.MatchAllAt.Add(offset);
         }
@@ -402,13 +402,13 @@ public static class SqlInspector
         var name = e.GetProperty("table_name").GetString()!;
         if (string.IsNullOrEmpty(catalog) && schema == "" && Scope.Has(scope, name)) return;
         if (!string.IsNullOrEmpty(catalog))
-            throw new QueryException(400, "forbidden",
+            throw new QueryException(QueryErrorKind.Forbidden, "forbidden",
                 $"'{catalog}.{schema}.{name}': tables are the org's streams; catalogs cannot be named");
         var lowered = schema.ToLowerInvariant();
         if (StreamSchemas.Contains(lowered)) walked.Qualified = true;
         if (lowered is "" or "main") lowered = "logs";
         if (!StreamSchemas.Contains(lowered))
-            throw new QueryException(400, "forbidden",
+            throw new QueryException(QueryErrorKind.Forbidden, "forbidden",
                 $"'{schema}.{name}': tables are the org's streams (schemas logs, metrics and traces)");
         walked.Tables.Add(new TableRef(lowered, name.ToLowerInvariant()));
     }

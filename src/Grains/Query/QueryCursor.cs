@@ -151,7 +151,6 @@ internal sealed class QueryCursor : IArrowCursor
         _timeout.Dispose();
         QueryService.TryDelete(_scratch.FullName);
         _release();
-        QueryMetrics.Running.Dec();
         return ValueTask.CompletedTask;
     }
 }

@@ -90,6 +90,9 @@ public sealed class QueryService : IQueryService
                     "this node does not federate queries");
             conn = _engines.Connect(request.Org);
             var shape = SqlInspector.Inspect(conn, request.Sql);
+            var limit = request.Limit ?? s.DefaultLimit;
+            // The limit beside a newest-first statement takes its newest rows: only the newest files hold them.
+            if (shape.NewestFirst && limit > 0) shape = shape with { LatestN = limit };
             var minTs = Math.Max(request.StartTime ?? long.MinValue, shape.MinTs ?? long.MinValue);
             var maxTs = Math.Min(request.EndTime is { } e ? e - 1 : long.MaxValue, shape.MaxTs ?? long.MaxValue);
             // The inspector sets CountAll and the pruning terms only for a statement that reads one stream once.
@@ -114,7 +117,6 @@ public sealed class QueryService : IQueryService
                 return null;
             }
             var (userSql, stats) = bound.Value;
-            var limit = request.Limit ?? s.DefaultLimit;
             // The newline keeps the wrapper out of a trailing line comment.
             var sql = limit > 0 ? $"SELECT * FROM ({userSql.TrimEnd().TrimEnd(';')}\n) AS __q LIMIT {limit}" : userSql;
             SqlInspector.CheckRewritten(conn, sql, shape.Tables.Select(SqlInspector.ViewName).ToList());

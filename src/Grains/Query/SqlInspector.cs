@@ -26,6 +26,10 @@ public sealed record SqlShape(IReadOnlyList<TableRef> Tables, IReadOnlyList<stri
     /// narrowing the rows: only the newest files can hold the answer.</summary>
     public long? LatestN { get; init; }
 
+    /// <summary>The query is <c>... FROM stream ORDER BY _timestamp DESC</c> with no LIMIT and nothing else narrowing
+    /// the rows: a limit the request sets beside it makes it a newest-n query (see <see cref="LatestN"/>).</summary>
+    public bool NewestFirst { get; init; }
+
     /// <summary>
     /// One table reference, no subquery, no CTE: the engine scans the stream once (so a one-pass view over it,
     /// such as an Arrow stream, is safe to read in place).
@@ -187,7 +191,14 @@ public static class SqlInspector
             if (node.GetProperty("where_clause") is { ValueKind: JsonValueKind.Object } where)
                 shape = Conjuncts(where, shape);
             else
-                shape = shape with { LatestN = LatestN(node), CountAll = CountAll(node) };
+            {
+                var (newestFirst, limit) = Newest(node);
+                shape = shape with
+                {
+                    LatestN = newestFirst ? limit : null, NewestFirst = newestFirst && limit is null,
+                    CountAll = CountAll(node),
+                };
+            }
         }
         return (shape, json, walked.Qualified);
     }
@@ -206,13 +217,17 @@ public static class SqlInspector
         return string.IsNullOrEmpty(alias) ? "count_star()" : alias;
     }
 
-    private static long? LatestN(JsonElement node)
+    /// <summary>Whether the rows are the stream's plain columns newest first (no aggregate, window, DISTINCT or
+    /// OFFSET), and the statement's LIMIT.</summary>
+    private static (bool NewestFirst, long? Limit) Newest(JsonElement node)
     {
-        if (node.GetProperty("group_expressions").GetArrayLength() > 0) return null;
+        if (node.GetProperty("group_expressions").GetArrayLength() > 0) return (false, null);
         // Plain columns only: an aggregate or window over the whole stream needs every file.
         foreach (var item in node.GetProperty("select_list").EnumerateArray())
-            if (item.GetProperty("class").GetString() is not ("STAR" or "COLUMN_REF" or "CONSTANT")) return null;
-        if (node.TryGetProperty("having", out var having) && having.ValueKind != JsonValueKind.Null) return null;
+            if (item.GetProperty("class").GetString() is not ("STAR" or "COLUMN_REF" or "CONSTANT"))
+                return (false, null);
+        if (node.TryGetProperty("having", out var having) && having.ValueKind != JsonValueKind.Null)
+            return (false, null);
         long? limit = null;
         var newestFirst = false;
         foreach (var m in node.GetProperty("modifiers").EnumerateArray())
@@ -225,14 +240,17 @@ public static class SqlInspector
                         && Column(orders[0].GetProperty("expression")) == "_timestamp";
                     break;
                 case "LIMIT_MODIFIER":
-                    if (m.TryGetProperty("offset", out var offset) && offset.ValueKind != JsonValueKind.Null) return null;
+                    if (m.TryGetProperty("offset", out var offset) && offset.ValueKind != JsonValueKind.Null)
+                        return (false, null);
                     limit = IntConstant(m.GetProperty("limit"));
+                    // A LIMIT that is no constant (an expression) leaves it unknown: no pruning by it.
+                    if (limit is null) return (false, null);
                     break;
                 default:
-                    return null; // DISTINCT and the like
+                    return (false, null); // DISTINCT and the like
             }
         }
-        return newestFirst ? limit : null;
+        return (newestFirst, limit);
     }
 
     private static SqlShape Conjuncts(JsonElement e, SqlShape shape)

@@ -167,6 +167,19 @@ public sealed class QueryProcessTests(QueryNodeFixture fx) : IClassFixture<Query
     }
 
     [Fact]
+    public async Task A_limit_beside_a_newest_first_statement_reads_only_the_newest_files()
+    {
+        const string sql = "SELECT _timestamp, trace_id, level FROM bench ORDER BY _timestamp DESC";
+        var (status, body) = await QueryAsync(new { sql, limit = 50 });
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(Oracle(sql + " LIMIT 50"), Rows(body));
+        var files = (await NodeQueries.FilesAsync(fx.Dir.Combine("node"), "bench")).Count;
+        Assert.True(files > 1, $"{files} files");
+        Assert.True(body.GetProperty("scanned_files").GetInt64() < files,
+            $"scanned {body.GetProperty("scanned_files")} of {files} files");
+    }
+
+    [Fact]
     public async Task An_id_equality_skips_files_by_their_bloom_filters()
     {
         var trace = (await RowsAsync("SELECT trace_id FROM bench ORDER BY _timestamp LIMIT 1"))[0][0];

@@ -4,8 +4,8 @@ using MoleSignal.Grains.Abstractions.Auth;
 
 namespace MoleSignal.Gateway.Auth;
 
-/// <summary><c>/api/v1/auth</c>: login (email + password → JWT), refresh (a valid JWT → a new one), the caller's own
-/// view, password change.</summary>
+/// <summary><c>/api/v1/auth</c>: login (email + password → JWT), refresh (a valid JWT → a new one), the caller's
+/// own view, password change.</summary>
 public static class AuthEndpoints
 {
     private sealed record LoginBody(string? Email, string? Password);

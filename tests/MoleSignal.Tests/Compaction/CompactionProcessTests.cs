@@ -16,6 +16,14 @@ public sealed class CompactionProcessTests
 {
     private const int Rounds = 4, PerRound = 600, Days = 3; // and one more round after the merge
 
+    /// <summary>The records' days count back from the start of today (UTC): counted from now, a record an hour
+    /// after "now minus a day" falls in the next day when the test runs in the day's last hour.</summary>
+    private static long StartOfTodayUtc()
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+        return now - now % Partitions.MicrosPerDay;
+    }
+
     /// <summary>Records of <see cref="Days"/> days (1 to 3 days ago), each round's in its own flush.</summary>
     private static List<string>[] Records(long now, out List<(long Ts, string Level, string Word, string TraceId)> all)
     {
@@ -66,8 +74,7 @@ public sealed class CompactionProcessTests
     public async Task Small_files_merge_into_a_file_a_day_and_every_query_answers_the_same()
     {
         using var dir = new TempDir("ms-compact");
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
-        var rounds = Records(now, out var all);
+        var rounds = Records(StartOfTodayUtc(), out var all);
         List<string> before;
         long acked, uncertain;
         IReadOnlyList<FileMeta> small;
@@ -146,7 +153,7 @@ public sealed class CompactionProcessTests
         long acked = 0, uncertain = 0;
         for (var b = 0; !stop.IsCancellationRequested; b++)
         {
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+            var now = StartOfTodayUtc() + b;
             var lines = Enumerable.Range(0, 50).Select(i => JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["_timestamp"] = now - (i % Days + 1) * Partitions.MicrosPerDay, ["level"] = "info",

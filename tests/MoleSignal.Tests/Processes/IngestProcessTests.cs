@@ -178,7 +178,8 @@ public sealed class IngestProcessTests
     [Fact]
     public async Task The_schema_history_lists_each_widening_flush_newest_first()
     {
-        using var node = MoleSignalNode.Start(new Dictionary<string, string> { ["MS_INGESTER.FLUSH_INTERVAL_SECS"] = "1" });
+        using var node = MoleSignalNode.Start(
+            new Dictionary<string, string> { ["MS_INGESTER.FLUSH_INTERVAL_SECS"] = "1" });
         await node.WaitHealthyAsync();
         async Task<JsonElement[]> Versions() =>
             (await AuthApi.SendAsync(node.Http, HttpMethod.Get, "/api/v1/streams/hist/schema/history"))
@@ -186,16 +187,20 @@ public sealed class IngestProcessTests
         string[] Names(JsonElement v) =>
             v.GetProperty("fields").EnumerateArray().Select(f => f.GetProperty("name").GetString()!).ToArray();
 
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync(node.Http, "/api/v1/ingest/hist", Body("{\"a\":1}"u8.ToArray()))).Status);
+        Assert.Equal(HttpStatusCode.OK,
+            (await PostAsync(node.Http, "/api/v1/ingest/hist", Body("{\"a\":1}"u8.ToArray()))).Status);
         await Poll.UntilAsync(Versions, v => v.Length == 1, TimeSpan.FromSeconds(30), "the first version flushed");
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync(node.Http, "/api/v1/ingest/hist", Body("{\"a\":2,\"b\":\"x\"}"u8.ToArray()))).Status);
-        var versions = await Poll.UntilAsync(Versions, v => v.Length == 2, TimeSpan.FromSeconds(30), "the widening flushed");
+        Assert.Equal(HttpStatusCode.OK,
+            (await PostAsync(node.Http, "/api/v1/ingest/hist", Body("{\"a\":2,\"b\":\"x\"}"u8.ToArray()))).Status);
+        var versions = await Poll.UntilAsync(Versions, v => v.Length == 2, TimeSpan.FromSeconds(30),
+            "the widening flushed");
 
         Assert.Equal([2, 1], versions.Select(v => v.GetProperty("version").GetInt32()));
         Assert.Contains("b", Names(versions[0]));
         Assert.DoesNotContain("b", Names(versions[1]));
         Assert.Contains("a", Names(versions[1]));
-        Assert.True(versions[0].GetProperty("created_at").GetInt64() >= versions[1].GetProperty("created_at").GetInt64());
+        Assert.True(versions[0].GetProperty("created_at").GetInt64()
+                    >= versions[1].GetProperty("created_at").GetInt64());
         Assert.Single((await AuthApi.SendAsync(node.Http, HttpMethod.Get,
             "/api/v1/streams/hist/schema/history?limit=1")).GetProperty("versions").EnumerateArray());
         await AuthApi.SendAsync(node.Http, HttpMethod.Get, "/api/v1/streams/hist/schema/history?limit=0",

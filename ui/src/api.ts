@@ -27,7 +27,8 @@ export function logout() { setSession(null); }
  * shorter, so an open page never holds an expired token. */
 function renewIn(expiresAtMs: number): number {
   const left = expiresAtMs - Date.now();
-  return Math.max(1000, left - Math.min(60_000, left * 0.2));
+  // setTimeout fires at once past 2^31 - 1 ms (24.8 days): a longer session renews then, and again.
+  return Math.min(2 ** 31 - 1, Math.max(1000, left - Math.min(60_000, left * 0.2)));
 }
 
 /** A new token for the session's; a refused renewal (a password change, say) ends the session. */
@@ -130,7 +131,7 @@ export const schemaHistory = (stream: string, type: string) =>
   api<{ versions: SchemaVersion[] }>(`/api/v1/streams/${encodeURIComponent(stream)}/schema/history?type=${type}`)
     .then((h) => h.versions);
 
-/** A time in µs as ISO text (UTC, seconds). */
+/** A time in µs as ISO text (UTC; milliseconds shown unless zero). */
 export const isoTime = (us: number | null | undefined) =>
   us ? new Date(us / 1000).toISOString().replace(".000", "") : "";
 

@@ -35,6 +35,8 @@ public sealed class QuotaTests
     [Fact]
     public async Task Ingest_bytes_per_day_refuses_the_request_that_would_pass_it_and_its_usage_survives_a_restart()
     {
+        // The day's usage starts again at UTC midnight: the two nodes' lives must fall in one day.
+        await UtcDay.AvoidMidnightAsync(TimeSpan.FromMinutes(2));
         using var dir = new TempDir("ms-quota");
         var env = MoleSignalNode.DefaultEnv(freePorts: true);
         var record = "{\"msg\":\"" + new string('x', 80) + "\"}"; // 91 bytes

@@ -1,5 +1,6 @@
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api, getSession, isoTime, role, type ApiError } from "../api";
+import { useLoad } from "../useLoad";
 
 interface Member { email: string; role: string; is_root: boolean }
 interface Token { id: string; name: string; owner: string | null; org: string | null; role: string; created_at: number;
@@ -20,14 +21,6 @@ export function Admin() {
       <Audit />
     </div>
   );
-}
-
-function useLoad<T>(path: string): [T | null, ApiError | null, () => void] {
-  const [value, setValue] = useState<T | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const load = () => api<T>(path).then(setValue, setError);
-  useEffect(() => { load(); }, [path]);
-  return [value, error, load];
 }
 
 function Tokens() {

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, canWrite, isoTime, role, type ApiError } from "../api";
+import { useLoad } from "../useLoad";
 
 interface Rule {
   id: string; name: string; stream: string; stream_type: string; sql: string; period_secs: number;
@@ -21,10 +22,8 @@ const OPERATORS = [">", ">=", "<", "<=", "==", "!="];
 /** Alert rules with their last evaluation and history, incidents (acknowledge, resolve) and, for admins, the
  * destinations notifications go to. */
 export function Alerts() {
-  const [rules, setRules] = useState<Rule[] | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const load = () => api<{ alerts: Rule[] }>("/api/v1/alerts").then((r) => setRules(r.alerts), setError);
-  useEffect(() => { load(); }, []);
+  const [list, error, load] = useLoad<{ alerts: Rule[] }>("/api/v1/alerts");
+  const rules = list?.alerts ?? null;
   const names = new Map((rules ?? []).map((r) => [r.id, r.name]));
   return (
     <div class="alerts">
@@ -85,12 +84,8 @@ function describe(e: Evaluation | null | undefined): string {
 
 /** The rule's evaluation ledger, newest first. */
 function History({ rule }: { rule: Rule }) {
-  const [list, setList] = useState<Evaluation[] | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  useEffect(() => {
-    api<{ evaluations: Evaluation[] }>(`/api/v1/alerts/${rule.id}/history?limit=20`)
-      .then((h) => setList(h.evaluations), setError);
-  }, [rule.id]);
+  const [history, error] = useLoad<{ evaluations: Evaluation[] }>(`/api/v1/alerts/${rule.id}/history?limit=20`);
+  const list = history?.evaluations ?? null;
   if (error) return <p class="error" role="alert">{error.message}</p>;
   return (
     <div>
@@ -148,13 +143,11 @@ function NewRule({ created }: { created: () => void }) {
 
 function Incidents({ names }: { names: Map<string, string> }) {
   const [state, setState] = useState("");
-  const [list, setList] = useState<Incident[] | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const load = () => api<{ incidents: Incident[] }>(`/api/v1/incidents?limit=100${state ? `&state=${state}` : ""}`)
-    .then((r) => setList(r.incidents), setError);
-  useEffect(() => { load(); }, [state]);
+  const [found, error, load, fail] =
+    useLoad<{ incidents: Incident[] }>(`/api/v1/incidents?limit=100${state ? `&state=${state}` : ""}`);
+  const list = found?.incidents ?? null;
   const act = (i: Incident, verb: "ack" | "resolve") =>
-    api(`/api/v1/incidents/${i.id}/${verb}`, { method: "POST" }).then(load, setError);
+    api(`/api/v1/incidents/${i.id}/${verb}`, { method: "POST" }).then(load, fail);
   return (
     <section aria-labelledby="incidents-title">
       <h2 id="incidents-title">Incidents</h2>
@@ -191,19 +184,16 @@ function Incidents({ names }: { names: Map<string, string> }) {
 }
 
 function Destinations() {
-  const [list, setList] = useState<Destination[] | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const [found, error, load, fail] = useLoad<{ destinations: Destination[] }>("/api/v1/destinations");
+  const list = found?.destinations ?? null;
   const [note, setNote] = useState("");
-  const load = () => api<{ destinations: Destination[] }>("/api/v1/destinations")
-    .then((r) => setList(r.destinations), setError);
-  useEffect(() => { load(); }, []);
   function create(e: Event) {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
     const value = (n: string) => (form.elements.namedItem(n) as HTMLInputElement).value;
     api("/api/v1/destinations", { method: "POST", body: JSON.stringify({
       name: value("destination-name"), kind: "webhook", webhook: { url: value("destination-url") } }) })
-      .then(() => { form.reset(); setError(null); load(); }, setError);
+      .then(() => { form.reset(); fail(null); load(); }, fail);
   }
   const test = (d: Destination) => api(`/api/v1/destinations/${d.id}/test`, { method: "POST" })
     .then(() => setNote(`${d.name}: test delivered`), (e: ApiError) => setNote(`${d.name}: ${e.message}`));
@@ -224,7 +214,7 @@ function Destinations() {
           <tr key={d.id}><td>{d.name}</td><td><code>{d.id}</code></td><td>{d.kind}</td><td>{d.webhook?.url ?? ""}</td>
             <td><button onClick={() => test(d)}>Test</button>{" "}
               <button aria-label={`Delete destination ${d.name}`} onClick={() =>
-                api(`/api/v1/destinations/${d.id}`, { method: "DELETE" }).then(load, setError)}>Delete</button></td>
+                api(`/api/v1/destinations/${d.id}`, { method: "DELETE" }).then(load, fail)}>Delete</button></td>
           </tr>
         ))}</tbody>
       </table>

@@ -1,5 +1,5 @@
-import { useEffect, useState } from "preact/hooks";
-import { api, getSession, isoTime, type ApiError } from "../api";
+import { api, getSession, isoTime } from "../api";
+import { useLoad } from "../useLoad";
 
 interface Job {
   job_id: string; state: string; sql: string; rows: number | null; error: string | null; created_at: number;
@@ -9,10 +9,8 @@ interface Job {
 
 /** Search jobs: state, rows, download of a done job's NDJSON, cancel of a pending or running one. */
 export function Jobs() {
-  const [jobs, setJobs] = useState<Job[] | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const load = () => api<{ jobs: Job[] }>("/api/v1/query/jobs").then((r) => setJobs(r.jobs), setError);
-  useEffect(() => { load(); }, []);
+  const [found, error, load, setError] = useLoad<{ jobs: Job[] }>("/api/v1/query/jobs");
+  const jobs = found?.jobs ?? null;
 
   async function download(job: Job) {
     const s = getSession()!;
